@@ -1,0 +1,57 @@
+#pragma once
+// mqbridge subcommands. main.cc parses the command line into these options and dispatches;
+// each command lives in its own file (cmd_<name>.cc).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mqb::app {
+
+/// Options shared by the commands that load configuration.
+struct ConfigOptions {
+  std::vector<std::string> configPaths;  ///< -c: files or directories, in any order
+  std::string secretsDir = "/var/run/secrets/mqbridge";    ///< x509 / usernamePassword secrets
+  std::string configmapsDir = "/var/run/configmaps";       ///< trusted CA ConfigMaps
+  std::string saTokenFile = "/var/run/secrets/tokens/mq-sat";  ///< kubernetes: {} token
+};
+
+struct RunOptions {
+  ConfigOptions config;
+  std::string metricsAddress = "0.0.0.0:9400";
+  std::string stateDir = "/var/lib/mqbridge";
+  std::optional<int> instanceIndex;  ///< default: StatefulSet ordinal in the hostname, else 0
+  std::optional<std::string> logLevel;  ///< overrides every connector's logLevel
+  bool logJson = false;
+  double drainSeconds = 10;
+};
+
+struct ValidateOptions {
+  ConfigOptions config;
+  bool checkFiles = false;  ///< also check referenced secret/configmap files exist and parse
+  bool instances = false;   ///< print the route/client assignment per instance
+};
+
+struct LoadtestOptions {
+  ConfigOptions config;
+  std::string route;
+  double rate = 0;  ///< messages/s, 0 = as fast as possible
+  std::uint64_t count = 0;
+  double durationSeconds = 0;
+  std::size_t payloadBytes = 64;
+  std::string sink = "null";  ///< null | route
+  bool json = false;
+};
+
+struct TestOptions {
+  std::vector<std::string> files;
+  bool verbose = false;
+};
+
+int runCommand(const RunOptions& o);
+int validateCommand(const ValidateOptions& o);
+int loadtestCommand(const LoadtestOptions& o);
+int testCommand(const TestOptions& o);
+
+}  // namespace mqb::app
