@@ -1,0 +1,63 @@
+#pragma once
+// Structured logging: one line per event, key=value fields (or one JSON object per line with
+// --log-json). Thread-safe. Never log secrets: pass file names, not file contents.
+//
+//   ts=2026-11-25T09:12:01.123Z level=info event=client_connected client=edge-route1 broker=...
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace mqb::log {
+
+enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+
+void setLevel(Level level) noexcept;
+Level level() noexcept;
+inline bool enabled(Level l) noexcept { return static_cast<int>(l) >= static_cast<int>(level()); }
+void setJson(bool json) noexcept;
+/// Parses debug|info|warn|error; returns false if unknown.
+bool parseLevel(std::string_view s, Level& out) noexcept;
+
+struct Field {
+  std::string_view key;
+  std::string value;
+  Field(std::string_view k, std::string_view v) : key(k), value(v) {}
+  Field(std::string_view k, const char* v) : key(k), value(v) {}
+  Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+  template <typename T, typename = decltype(std::to_string(std::declval<T>()))>
+  Field(std::string_view k, T v) : key(k), value(std::to_string(v)) {}
+};
+
+void write(Level level, std::string_view event, std::initializer_list<Field> fields) noexcept;
+
+inline void debug(std::string_view event, std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Debug)) write(Level::Debug, event, f);
+}
+inline void info(std::string_view event, std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Info)) write(Level::Info, event, f);
+}
+inline void warn(std::string_view event, std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Warn)) write(Level::Warn, event, f);
+}
+inline void error(std::string_view event, std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Error)) write(Level::Error, event, f);
+}
+
+/// Rate limiter for repeated events: allow() is true at most once per `interval` (and reports how
+/// many were suppressed since). Thread-safe.
+class Every {
+ public:
+  explicit Every(std::chrono::milliseconds interval) : interval_(interval) {}
+  bool allow(std::uint64_t* suppressed = nullptr) noexcept;
+
+ private:
+  std::chrono::milliseconds interval_;
+  std::atomic<std::int64_t> next_{0};
+  std::atomic<std::uint64_t> suppressed_{0};
+};
+
+}  // namespace mqb::log

@@ -1,0 +1,46 @@
+#pragma once
+// Stage registry: maps a YAML `type` to its factory. Built-in stages and custom (in-tree or
+// dlopen-loaded) stages register the same way.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "config/model.h"
+#include "pipeline/stage.h"
+
+namespace mqb::pipeline {
+
+/// One configured stage of a route after validation.
+struct ConfiguredStage {
+  const StageFactory* factory = nullptr;
+  StageConfigPtr config;
+  std::string type;
+  std::string path;  ///< YAML path, for logs
+};
+
+class Registry {
+ public:
+  /// The process-wide registry with every built-in stage (stages/builtin.cc) registered.
+  static Registry& builtin();
+
+  /// Registers a factory. A duplicate type throws std::logic_error (a programming error).
+  void add(StageFactoryPtr factory);
+  /// nullptr if unknown.
+  const StageFactory* find(std::string_view type) const noexcept;
+  /// Sorted list of known types (for "unknown type" diagnostics and `--help`).
+  std::vector<std::string> types() const;
+
+  /// Validates a route's custom stages (route.stages); unknown types are reported with the list of
+  /// known types. Returns the configured stages (empty entries for failures) in order.
+  std::vector<ConfiguredStage> parseStages(const config::RouteSpec& route,
+                                           config::Diagnostics& diag) const;
+
+ private:
+  std::map<std::string, StageFactoryPtr, std::less<>> factories_;
+};
+
+}  // namespace mqb::pipeline
