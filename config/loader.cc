@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "config/fields.h"
 #include "config/topic.h"
@@ -600,24 +601,97 @@ void Loader::addFile(const std::string& path) {
   addText(ss.str(), path);
 }
 
+namespace {
+
+bool startsWithMarker(std::string_view line, std::string_view marker) {
+  if (line.substr(0, 3) != marker) {
+    return false;
+  }
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+// Splits a YAML stream at document markers ("---" starts a document, "..." ends one; both only
+// at column 0, where YAML always treats them as markers). Each chunk is prefixed with as many
+// newlines as lines before it, so that yaml-cpp's marks stay absolute. A chunk holding only
+// directives or comments is kept with the next one.
+//
+// Why not YAML::LoadAll: yaml-cpp 0.7 loops forever on some streams (a lone "," after a
+// document, e.g. "!!str ,"), while YAML::Load parses exactly one document and returns.
+std::vector<std::string> splitDocuments(const std::string& text) {
+  std::vector<std::pair<std::size_t, std::string>> chunks;  // (first line index, text)
+  std::string cur;
+  std::size_t curStart = 0;
+  std::size_t lineNo = 0;
+  bool curHasContent = false;
+  std::size_t pos = 0;
+  auto flush = [&](std::size_t nextStart) {
+    if (curHasContent) {
+      chunks.emplace_back(curStart, std::move(cur));
+      cur.clear();
+      curStart = nextStart;
+    } else if (cur.empty()) {
+      curStart = nextStart;
+    }
+    curHasContent = false;
+  };
+  while (pos <= text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    const bool last = nl == std::string::npos;
+    if (last) {
+      nl = text.size();
+    }
+    const std::string_view line(text.data() + pos, nl - pos);
+    if (startsWithMarker(line, "---")) {
+      flush(lineNo);
+    }
+    cur.append(line);
+    if (!last) {
+      cur.push_back('\n');
+    }
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos && line[first] != '#' && line[first] != '%') {
+      curHasContent = true;
+    }
+    ++lineNo;
+    if (startsWithMarker(line, "...")) {
+      flush(lineNo);
+    }
+    if (last) {
+      break;
+    }
+    pos = nl + 1;
+  }
+  if (curHasContent) {
+    chunks.emplace_back(curStart, std::move(cur));
+  }
+  std::vector<std::string> out;
+  out.reserve(chunks.size());
+  for (auto& [start, body] : chunks) {
+    out.push_back(std::string(start, '\n') + body);
+  }
+  return out;
+}
+
+}  // namespace
+
 void Loader::addText(const std::string& text, const std::string& file) {
   sawInput_ = true;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    Location loc{file, 0, 0};
-    if (!e.mark.is_null()) {
-      loc.line = e.mark.line + 1;
-      loc.column = e.mark.column + 1;
+  for (const std::string& chunk : splitDocuments(text)) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(chunk);
+    } catch (const YAML::Exception& e) {
+      Location loc{file, 0, 0};
+      if (!e.mark.is_null()) {
+        loc.line = e.mark.line + 1;
+        loc.column = e.mark.column + 1;
+      }
+      diag_.error(loc, "", "invalid YAML: " + e.msg);
+      continue;
+    } catch (const std::exception& e) {
+      diag_.error(Location{file, 0, 0}, "", std::string("invalid YAML: ") + e.what());
+      continue;
     }
-    diag_.error(loc, "", "invalid YAML: " + e.msg);
-    return;
-  } catch (const std::exception& e) {
-    diag_.error(Location{file, 0, 0}, "", std::string("invalid YAML: ") + e.what());
-    return;
-  }
-  for (const auto& doc : docs) {
     addResource(doc, file);
   }
 }
