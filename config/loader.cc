@@ -272,8 +272,8 @@ class Parser {
               "needs one method: systemAssignedManagedIdentity, x509 or kubernetes (extensions: "
               "anonymous, usernamePassword)");
     } else if (present.size() > 1) {
-      f.error(present[1], "only one authentication method is allowed, got " + present[0] + " and " +
-                              present[1]);
+      f.error("", "only one authentication method is allowed, got " + present[0] + " and " +
+                      present[1]);
     }
   }
 

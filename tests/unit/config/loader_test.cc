@@ -310,7 +310,7 @@ TEST(Loader, V3LoopWarning) {
 TEST(Loader, AuthenticationNeedsExactlyOneMethod) {
   const std::string a = "spec.remoteBrokerConnection.authentication";
   EXPECT_TRUE(hasError(withConnector(a, "{}"), a, "needs one method"));
-  EXPECT_TRUE(hasError(withConnector(a, "{anonymous: {}, kubernetes: {}}"), a + ".anonymous",
+  EXPECT_TRUE(hasError(withConnector(a, "{anonymous: {}, kubernetes: {}}"), a,
                        "only one authentication method"));
   EXPECT_TRUE(hasError(withConnector(a, "{systemAssignedManagedIdentity: {}}"),
                        a + ".systemAssignedManagedIdentity.audience", "required"));
