@@ -248,11 +248,13 @@ class Parser {
       Fields g(x, file_, f.pathOf("x509"), diag_);
       a.kind = AuthSpec::Kind::X509;
       secretName(g, a.secretName);
+      a.where = g.at("secretName");
       g.finish();
     }
     if (YAML::Node k = f.mapping("kubernetes"); k.IsDefined()) {
       Fields g(k, file_, f.pathOf("kubernetes"), diag_);
       a.kind = AuthSpec::Kind::Kubernetes;
+      a.where = f.at("kubernetes");
       g.finish();
     }
     if (YAML::Node an = f.mapping("anonymous"); an.IsDefined()) {
@@ -264,6 +266,7 @@ class Parser {
       Fields g(up, file_, f.pathOf("usernamePassword"), diag_);
       a.kind = AuthSpec::Kind::UsernamePassword;
       secretName(g, a.secretName);
+      a.where = g.at("secretName");
       g.finish();
     }
     f.finish();
@@ -303,6 +306,7 @@ class Parser {
           g.error("trustedCaCertificateConfigMap", e);
         } else {
           b.tls.trustedCaCertificateConfigMap = *cm;
+          b.tls.where = g.at("trustedCaCertificateConfigMap");
           if (!b.tls.enabled) {
             g.warning("trustedCaCertificateConfigMap", "ignored because tlsEnabled is false");
           }
@@ -477,9 +481,9 @@ class Parser {
 };
 
 void checkExists(Diagnostics& diag, const Location& at, const std::string& path,
-                 const std::string& file, const std::string& what) {
+                 const std::string& file, const std::string& what, const std::string& hint) {
   if (!isFile(file)) {
-    diag.error(at, path, what + " file " + file + " does not exist");
+    diag.error(at, path, what + " file " + file + " does not exist (see " + hint + ")");
   }
 }
 
@@ -819,16 +823,16 @@ void resolveBroker(const LoadOptions& o, BrokerConnection& b, Diagnostics& diag)
       a.passwordFile = joinPath(o.secretsDir, a.secretName, "password");
       if (o.checkFiles && !a.secretName.empty()) {
         checkExists(diag, a.where, apath + ".usernamePassword.secretName", a.usernameFile,
-                    "Secret \"" + a.secretName + "\": username");
+                    "Secret \"" + a.secretName + "\": username", "--secrets-dir");
         checkExists(diag, a.where, apath + ".usernamePassword.secretName", a.passwordFile,
-                    "Secret \"" + a.secretName + "\": password");
+                    "Secret \"" + a.secretName + "\": password", "--secrets-dir");
       }
       break;
     case AuthSpec::Kind::Kubernetes:
       a.tokenFile = o.saTokenFile;
       if (o.checkFiles) {
-        checkExists(diag, a.where, apath + ".kubernetes", a.tokenFile,
-                    "service account token (see --sa-token-file)");
+        checkExists(diag, a.where, apath + ".kubernetes", a.tokenFile, "service account token",
+                    "--sa-token-file");
       }
       break;
     default:
