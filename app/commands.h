@@ -53,5 +53,8 @@ int runCommand(const RunOptions& o);
 int validateCommand(const ValidateOptions& o);
 int loadtestCommand(const LoadtestOptions& o);
 int testCommand(const TestOptions& o);
+/// Prints both CustomResourceDefinitions (generated from config/schema.h) on stdout, or, with
+/// `outputDir`, writes <outputDir>/mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml.
+int crdsCommand(const std::string& outputDir = "");
 
 }  // namespace mqb::app

@@ -157,6 +157,17 @@ int main(int argc, char** argv) {
     }
     return testCommand(o);
   }
+  if (cmd == "crds") {  // not in the usage text: a packaging helper
+    std::string outputDir;
+    po::options_description d("crds options");
+    d.add_options()
+        ("output-dir", po::value(&outputDir),
+         "write mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml here instead of printing");
+    if (auto rc = parse(cmd, args, d, nullptr, vm)) {
+      return *rc;
+    }
+    return crdsCommand(outputDir);
+  }
   std::cerr << "mqbridge: unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }

@@ -28,7 +28,7 @@ struct TlsSpec {
   bool enabled = false;
   std::string trustedCaCertificateConfigMap;  ///< ConfigMap name ("" = system trust store)
   std::vector<std::string> caFiles;           ///< resolved: PEM files under <configmaps-dir>/NAME/
-  Location where;
+  Location where;  ///< of the ConfigMap name if set, else of the `tls` mapping
 };
 
 struct AuthSpec {
@@ -43,7 +43,7 @@ struct AuthSpec {
   std::string usernameFile;      ///< <secrets-dir>/NAME/username
   std::string passwordFile;      ///< <secrets-dir>/NAME/password
   std::string tokenFile;         ///< kubernetes: service account token, re-read on reconnect
-  Location where;
+  Location where;  ///< of secretName / the method if it has one, else of `authentication`
 };
 
 struct BrokerConnection {
@@ -54,6 +54,7 @@ struct BrokerConnection {
   TlsSpec tls;
   AuthSpec auth;
   Location where;
+  std::string path;  ///< YAML path, "spec.remoteBrokerConnection" / "spec.localBrokerConnection"
 };
 
 struct ImageSpec {
@@ -134,6 +135,7 @@ struct TopicMapSpec {
   std::string name;
   std::string ns;
   std::string connectorRef;
+  Location refWhere;  ///< location of spec.mqttBridgeConnectorRef
   std::vector<RouteSpec> routes;
   Location where;
 };

@@ -1,0 +1,431 @@
+#include "config/schema.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+
+#include "config/model.h"
+
+namespace mqb::config::schema {
+
+Field Field::req() const {
+  Field f = *this;
+  f.required = true;
+  return f;
+}
+Field Field::ext() const {
+  Field f = *this;
+  f.extension = true;
+  return f;
+}
+Field Field::oneOf(std::vector<std::string> values) const {
+  Field f = *this;
+  f.enumValues = std::move(values);
+  return f;
+}
+Field Field::min(double v, bool exclusive) const {
+  Field f = *this;
+  f.minimum = v;
+  f.exclusiveMinimum = exclusive;
+  return f;
+}
+Field Field::max(double v) const {
+  Field f = *this;
+  f.maximum = v;
+  return f;
+}
+Field Field::def(std::string yaml) const {
+  Field f = *this;
+  f.defaultValue = std::move(yaml);
+  return f;
+}
+Field Field::eg(std::string yaml) const {
+  Field f = *this;
+  f.example = std::move(yaml);
+  return f;
+}
+Field Field::matching(std::string regex) const {
+  Field f = *this;
+  f.pattern = std::move(regex);
+  return f;
+}
+Field Field::atLeast(int n) const {
+  Field f = *this;
+  f.minItems = n;
+  return f;
+}
+Field Field::preserveUnknown() const {
+  Field f = *this;
+  f.preserveUnknownFields = true;
+  return f;
+}
+
+namespace {
+Field make(std::string name, Type t, std::string description) {
+  Field f;
+  f.name = std::move(name);
+  f.type = t;
+  f.description = std::move(description);
+  return f;
+}
+}  // namespace
+
+Field string(std::string name, std::string description) {
+  return make(std::move(name), Type::String, std::move(description));
+}
+Field integer(std::string name, std::string description) {
+  return make(std::move(name), Type::Integer, std::move(description));
+}
+Field number(std::string name, std::string description) {
+  return make(std::move(name), Type::Number, std::move(description));
+}
+Field boolean(std::string name, std::string description) {
+  return make(std::move(name), Type::Boolean, std::move(description));
+}
+Field object(std::string name, std::string description, std::vector<Field> fields) {
+  Field f = make(std::move(name), Type::Object, std::move(description));
+  f.fields = std::move(fields);
+  return f;
+}
+Field array(std::string name, std::string description, Field item) {
+  Field f = make(std::move(name), Type::Array, std::move(description));
+  f.items.push_back(std::move(item));
+  return f;
+}
+
+const char* typeName(Type t) {
+  switch (t) {
+    case Type::String:
+      return "string";
+    case Type::Integer:
+      return "integer";
+    case Type::Number:
+      return "number";
+    case Type::Boolean:
+      return "boolean";
+    case Type::Object:
+      return "object";
+    case Type::Array:
+      return "array";
+  }
+  return "string";
+}
+
+namespace {
+
+// Kubernetes object names used as mount directories.
+constexpr const char* kObjectName = "^[^/]+$";
+
+Field rateLimit(const std::string& scope) {
+  return object("rateLimit",
+                "Token-bucket rate limit per publishing client" + scope +
+                    ". At least one of messagesPerSecond and bytesPerSecond.",
+                {
+                    number("messagesPerSecond", "Sustained messages per second.").min(0, true),
+                    number("bytesPerSecond", "Sustained payload bytes per second.").min(0, true),
+                    number("burstMessages",
+                           "Bucket size in messages (default: one second of messagesPerSecond).")
+                        .min(0, true),
+                    number("burstBytes",
+                           "Bucket size in bytes (default: one second of bytesPerSecond).")
+                        .min(0, true),
+                })
+      .ext()
+      .eg("{messagesPerSecond: 100, bytesPerSecond: 100000}");
+}
+
+Field broker(const std::string& name, bool remote) {
+  Field protocol = string("protocol", "MQTT over TCP (`mqtt`) or over WebSockets (`webSocket`).")
+                       .oneOf({"mqtt", "webSocket"})
+                       .def("mqtt");
+  if (!remote) {
+    protocol = protocol.ext();
+  }
+  return object(
+      name,
+      remote ? "Connection details of the remote broker to bridge to."
+             : "Connection details of the local broker. Default: aio-mq-dmqtt-frontend:8883, "
+               "TLS trusting ConfigMap aio-ca-trust-bundle-test-only, kubernetes authentication.",
+      {
+          string("endpoint",
+                 "Broker endpoint host:port, e.g. broker.example.com:8883 or [::1]:1883.")
+              .req()
+              .matching("^(\\[[0-9A-Fa-f:.]+\\]|[^:/\\[\\]@?# ]+):[0-9]{1,5}$")
+              .eg("127.0.0.1:1883"),
+          object("tls", "TLS settings.",
+                 {
+                     boolean("tlsEnabled", "Whether TLS is enabled.").req().eg("false"),
+                     string("trustedCaCertificateConfigMap",
+                            "ConfigMap with the CA certificates (PEM, *.pem or *.crt) to trust; "
+                            "default: the system trust store.")
+                         .matching(kObjectName),
+                 })
+              .req(),
+          object("authentication", "Exactly one authentication method.",
+                 {
+                     object("systemAssignedManagedIdentity",
+                            "Authenticate with the system-assigned managed identity.",
+                            {string("audience", "Token audience, e.g. https://eventgrid.azure.net.")
+                                 .req()}),
+                     object("x509",
+                            "Client certificate from a Secret (client_cert.pem, client_key.pem, "
+                            "client_intermediate_certs.pem).",
+                            {string("secretName", "Secret name.").req().matching(kObjectName)}),
+                     object("kubernetes", "Kubernetes service account token (SAT).", {}),
+                     object("anonymous", "No authentication.", {}).ext(),
+                     object("usernamePassword",
+                            "MQTT username and password from a Secret (files username, password).",
+                            {string("secretName", "Secret name.").req().matching(kObjectName)})
+                         .ext(),
+                 })
+              .req()
+              .eg("{anonymous: {}}"),
+          protocol,
+      });
+}
+
+Resource makeConnector() {
+  Resource r;
+  r.kind = kConnectorKind;
+  r.plural = "mqttbridgeconnectors";
+  r.singular = "mqttbridgeconnector";
+  r.description = "MQTT bridge connector: the remote and local broker connections.";
+  r.spec = object(
+      "spec", "MqttBridgeConnector spec.",
+      {
+          object("image", "Container image of the bridge.",
+                 {
+                     string("repository", "Image repository.").req(),
+                     string("tag", "Image tag."),
+                     string("pullPolicy", "Image pull policy.")
+                         .oneOf({"Always", "IfNotPresent", "Never"}),
+                 })
+              .req(),
+          string("protocol", "MQTT protocol version: v5, or v3 (MQTT 3.1.1).")
+              .req()
+              .oneOf({"v5", "v3"}),
+          integer("bridgeInstances", "Number of bridge instances.").min(1).max(1000).def("1"),
+          string("clientIdPrefix", "Prefix of the generated client IDs.").def("\"\""),
+          string("logLevel", "Log level (warn and error are mqbridge extensions).")
+              .oneOf({"debug", "info", "warn", "error"})
+              .def("info"),
+          broker("remoteBrokerConnection", true).req(),
+          broker("localBrokerConnection", false),
+          rateLimit(" of every route of this connector (a route's own rateLimit overrides it)"),
+          string("statusTopic",
+                 "Local topic for a retained online/offline status message (no wildcards).")
+              .ext(),
+          string("hopMarker",
+                 "MQTT v5 user property that marks bridged messages to break routing loops.")
+              .ext()
+              .def("mqbridge-hop"),
+          integer("keepAliveSeconds", "MQTT keep-alive interval.")
+              .ext()
+              .min(1)
+              .max(65535)
+              .def("60"),
+          integer("sessionExpirySeconds", "MQTT v5 session expiry interval.")
+              .ext()
+              .min(0)
+              .max(4294967295.0)
+              .def("3600"),
+      });
+  return r;
+}
+
+Resource makeTopicMap() {
+  Resource r;
+  r.kind = kTopicMapKind;
+  r.plural = "mqttbridgetopicmaps";
+  r.singular = "mqttbridgetopicmap";
+  r.description = "MQTT bridge topic map: the routes of an MqttBridgeConnector.";
+  Field route = object(
+      "routes", "One route.",
+      {
+          string("direction", "Direction of message flow.")
+              .req()
+              .oneOf({"remote-to-local", "local-to-remote"}),
+          string("name",
+                 "Route name, unique per connector; part of the client IDs. Default: "
+                 "route<N>, its 1-based position in the topic map (with a warning).")
+              .matching("^[A-Za-z0-9_-]+$"),
+          integer("qos", "MQTT QoS, 0 or 1.").min(0).max(1).def("1"),
+          string("source", "Source topic filter; may contain + and # wildcards.").req(),
+          string("target",
+                 "Target topic (no wildcards). Default: the source topic. mqbridge extension: "
+                 "{N} template segments (see the topic_rewrite stage)."),
+          object(
+              "sharedSubscription", "Shared subscription: that many clients in total.",
+              {
+                  integer("groupMinimumShareNumber", "Number of clients.").req().min(1).max(1000),
+                  string("groupName", "Shared subscription group name (no / + #).")
+                      .req()
+                      .matching("^[^/+#]+$")
+                      .eg("group1"),
+              }),
+          rateLimit(" of this route"),
+          string("retain", "Retain flag of forwarded messages: keep it, or never set it.")
+              .ext()
+              .oneOf({"keep", "never"})
+              .def("keep"),
+          number("ttlSeconds", "Drop messages older than this before forwarding.")
+              .ext()
+              .min(0, true),
+          array(
+              "stages", "Custom stages in order; each has a `type` and its own parameters.",
+              object("stages", "One stage.",
+                     {string("type", "Stage type (registry key), e.g. filter.").req().eg("filter")})
+                  .preserveUnknown())
+              .ext(),
+      });
+  r.spec = object("spec", "MqttBridgeTopicMap spec.",
+                  {
+                      string("mqttBridgeConnectorRef", "Name of the MqttBridgeConnector.")
+                          .req()
+                          .eg("my-mqtt-bridge"),
+                      array("routes", "Routes for bridging.", route).req().atLeast(1),
+                  });
+  return r;
+}
+
+void emitScalar(YAML::Emitter& e, const std::string& yaml) {
+  const YAML::Node n = YAML::Load(yaml);
+  e << n;
+}
+
+void emitField(YAML::Emitter& e, const Field& f) {
+  e << YAML::BeginMap;
+  e << YAML::Key << "type" << YAML::Value << typeName(f.type);
+  std::string desc = f.description;
+  if (f.extension) {
+    desc = "mqbridge extension. " + desc;
+  }
+  if (!desc.empty()) {
+    e << YAML::Key << "description" << YAML::Value << desc;
+  }
+  if (!f.enumValues.empty()) {
+    e << YAML::Key << "enum" << YAML::Value << YAML::Flow << f.enumValues;
+  }
+  auto num = [&](double v) {
+    if (std::floor(v) == v) {
+      e << static_cast<long long>(v);
+    } else {
+      e << v;
+    }
+  };
+  if (f.minimum) {
+    e << YAML::Key << "minimum" << YAML::Value;
+    num(*f.minimum);
+    if (f.exclusiveMinimum) {
+      e << YAML::Key << "exclusiveMinimum" << YAML::Value << true;
+    }
+  }
+  if (f.maximum) {
+    e << YAML::Key << "maximum" << YAML::Value;
+    num(*f.maximum);
+  }
+  if (!f.pattern.empty()) {
+    e << YAML::Key << "pattern" << YAML::Value << YAML::DoubleQuoted << f.pattern;
+  }
+  if (!f.defaultValue.empty()) {
+    e << YAML::Key << "default" << YAML::Value;
+    emitScalar(e, f.defaultValue);
+  }
+  if (f.minItems) {
+    e << YAML::Key << "minItems" << YAML::Value << *f.minItems;
+  }
+  if (f.preserveUnknownFields) {
+    e << YAML::Key << "x-kubernetes-preserve-unknown-fields" << YAML::Value << true;
+  }
+  if (f.type == Type::Object && !f.fields.empty()) {
+    e << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
+    for (const auto& c : f.fields) {
+      e << YAML::Key << c.name << YAML::Value;
+      emitField(e, c);
+    }
+    e << YAML::EndMap;
+    std::vector<std::string> required;
+    for (const auto& c : f.fields) {
+      if (c.required) {
+        required.push_back(c.name);
+      }
+    }
+    if (!required.empty()) {
+      e << YAML::Key << "required" << YAML::Value << YAML::Flow << required;
+    }
+  }
+  if (f.type == Type::Array && !f.items.empty()) {
+    e << YAML::Key << "items" << YAML::Value;
+    emitField(e, f.items.front());
+  }
+  e << YAML::EndMap;
+}
+
+}  // namespace
+
+const Resource& connector() {
+  static const Resource r = makeConnector();
+  return r;
+}
+
+const Resource& topicMap() {
+  static const Resource r = makeTopicMap();
+  return r;
+}
+
+std::string crdYaml(const Resource& r) {
+  const std::string group = "mq.iotoperations.azure.com";
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "apiVersion" << YAML::Value << "apiextensions.k8s.io/v1";
+  e << YAML::Key << "kind" << YAML::Value << "CustomResourceDefinition";
+  e << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << r.plural + "." + group;
+  e << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "mqbridge/generated-by" << YAML::Value
+    << "mqbridge crds (config/schema.cc); do not edit";
+  e << YAML::EndMap << YAML::EndMap;
+  e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "group" << YAML::Value << group;
+  e << YAML::Key << "names" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "kind" << YAML::Value << r.kind;
+  e << YAML::Key << "listKind" << YAML::Value << r.kind + "List";
+  e << YAML::Key << "plural" << YAML::Value << r.plural;
+  e << YAML::Key << "singular" << YAML::Value << r.singular;
+  e << YAML::EndMap;
+  e << YAML::Key << "scope" << YAML::Value << "Namespaced";
+  e << YAML::Key << "versions" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << "v1beta1";
+  e << YAML::Key << "served" << YAML::Value << true;
+  e << YAML::Key << "storage" << YAML::Value << true;
+  e << YAML::Key << "subresources" << YAML::Value << YAML::BeginMap << YAML::Key << "status"
+    << YAML::Value << YAML::BeginMap << YAML::EndMap << YAML::EndMap;
+  e << YAML::Key << "schema" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "openAPIV3Schema" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "type" << YAML::Value << "object";
+  e << YAML::Key << "description" << YAML::Value << r.description;
+  e << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "apiVersion" << YAML::Value << YAML::BeginMap << YAML::Key << "type"
+    << YAML::Value << "string" << YAML::EndMap;
+  e << YAML::Key << "kind" << YAML::Value << YAML::BeginMap << YAML::Key << "type" << YAML::Value
+    << "string" << YAML::EndMap;
+  e << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "type"
+    << YAML::Value << "object" << YAML::EndMap;
+  e << YAML::Key << "spec" << YAML::Value;
+  emitField(e, r.spec);
+  e << YAML::Key << "status" << YAML::Value << YAML::BeginMap << YAML::Key << "type" << YAML::Value
+    << "object" << YAML::Key << "x-kubernetes-preserve-unknown-fields" << YAML::Value << true
+    << YAML::EndMap;
+  e << YAML::EndMap;  // properties
+  e << YAML::Key << "required" << YAML::Value << YAML::Flow << std::vector<std::string>{"spec"};
+  e << YAML::EndMap;                  // openAPIV3Schema
+  e << YAML::EndMap;                  // schema
+  e << YAML::EndMap << YAML::EndSeq;  // versions
+  e << YAML::EndMap;                  // spec
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+std::string allCrdsYaml() { return "---\n" + crdYaml(connector()) + "---\n" + crdYaml(topicMap()); }
+
+}  // namespace mqb::config::schema
