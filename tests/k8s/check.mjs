@@ -1,0 +1,478 @@
+#!/usr/bin/env node
+// Offline checks of the Kubernetes deployment (run by tests/scripts/k8s/validate_manifests.sh).
+//
+//   node check.mjs builtin FILE...            every document is a known built-in (or Prometheus
+//                                             operator) kind and validates with kubernetes-models
+//   node check.mjs crs --crd CRD... -- FILE...  every mq.iotoperations.azure.com document validates
+//                                             against its CRD's openAPIV3Schema (ajv, strict:
+//                                             unknown fields are rejected, as the API server's
+//                                             strict field validation does)
+//   node check.mjs deploy RENDERED            invariants between the rendered kustomization and the
+//                                             bridge configuration inside its ConfigMap
+//
+// Exit status 0 when everything passes, 1 with one line per problem on stderr otherwise, 2 on usage
+// errors. Every problem names file, document index, kind/name and the field path.
+
+import fs from "node:fs";
+import yaml from "js-yaml";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+
+const problems = [];
+const fail = (where, msg) => problems.push(`${where}: ${msg}`);
+
+function loadDocs(file) {
+  const text = fs.readFileSync(file, "utf8");
+  let docs;
+  try {
+    docs = yaml.loadAll(text);
+  } catch (e) {
+    fail(file, `YAML error: ${e.message.split("\n")[0]}`);
+    return [];
+  }
+  return docs
+    .map((doc, index) => ({ doc, index, file }))
+    .filter(({ doc }) => doc !== null && doc !== undefined);
+}
+
+const where = ({ file, index, doc }) =>
+  `${file}#${index} ${doc?.kind ?? "?"}/${doc?.metadata?.name ?? "?"}`;
+
+// ---------------------------------------------------------------------------------------------
+// builtin: kubernetes-models
+
+async function modelFor(apiVersion, kind) {
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  const candidates =
+    group === "monitoring.coreos.com"
+      ? [`@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`]
+      : [`kubernetes-models/${group ? `${group}/` : ""}${version}/${kind}`];
+  for (const spec of candidates) {
+    try {
+      const mod = await import(spec);
+      if (mod[kind]) return mod[kind];
+    } catch {
+      // not a known kind
+    }
+  }
+  return null;
+}
+
+async function checkBuiltin(files) {
+  let n = 0;
+  for (const file of files) {
+    for (const item of loadDocs(file)) {
+      const { doc } = item;
+      if (typeof doc.apiVersion !== "string" || typeof doc.kind !== "string") {
+        fail(where(item), "missing apiVersion or kind");
+        continue;
+      }
+      const Model = await modelFor(doc.apiVersion, doc.kind);
+      if (!Model) {
+        fail(where(item), `unknown built-in kind ${doc.apiVersion} ${doc.kind}`);
+        continue;
+      }
+      try {
+        new Model(doc).validate();
+        n++;
+      } catch (e) {
+        fail(where(item), e.message.replace(/\s+/g, " "));
+      }
+    }
+  }
+  return `builtin: ${n} objects valid`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// crs: ajv against the CRDs' openAPIV3Schema
+
+// Fields of ObjectMeta a client may set; the API server validates metadata itself, whatever the
+// CRD says about it.
+const objectMetaSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    name: { type: "string" },
+    generateName: { type: "string" },
+    namespace: { type: "string" },
+    labels: { type: "object", additionalProperties: { type: "string" } },
+    annotations: { type: "object", additionalProperties: { type: "string" } },
+    finalizers: { type: "array", items: { type: "string" } },
+    ownerReferences: { type: "array", items: { type: "object" } },
+    uid: { type: "string" },
+    resourceVersion: { type: "string" },
+    generation: { type: "integer" },
+    creationTimestamp: {},
+    deletionTimestamp: {},
+    deletionGracePeriodSeconds: { type: "integer" },
+    managedFields: { type: "array" },
+  },
+};
+
+// Turns a structural openAPIV3Schema into a JSON schema with the API server's semantics for field
+// validation: objects accept only declared properties (unknown fields are errors under
+// `--validate=strict` and are pruned otherwise) unless x-kubernetes-preserve-unknown-fields.
+let celRules = 0;
+function toAjv(s, isRoot = false) {
+  if (Array.isArray(s)) return s.map((x) => toAjv(x));
+  if (s === null || typeof s !== "object") return s;
+  const out = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === "properties" || k === "patternProperties" || k === "definitions") {
+      out[k] = Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, toAjv(pv)]));
+    } else if (k === "x-kubernetes-validations") {
+      celRules += v.length; // CEL: not evaluated offline (reported)
+    } else if (k === "nullable" || k.startsWith("x-kubernetes-")) {
+      // handled below
+    } else if (typeof v === "object") {
+      out[k] = toAjv(v);
+    } else {
+      out[k] = v;
+    }
+  }
+  if (s["x-kubernetes-int-or-string"]) {
+    delete out.type;
+    out.anyOf = [{ type: "integer" }, { type: "string" }];
+  }
+  if (s.nullable === true && typeof out.type === "string") out.type = [out.type, "null"];
+  const preserve = s["x-kubernetes-preserve-unknown-fields"] === true;
+  if (out.type === "object" && out.additionalProperties === undefined && !preserve) {
+    out.additionalProperties = false;
+  }
+  if (isRoot) {
+    out.properties = { ...(out.properties ?? {}), metadata: objectMetaSchema };
+    out.required = [...new Set([...(out.required ?? []), "apiVersion", "kind", "metadata"])];
+  }
+  return out;
+}
+
+function loadCrds(files, ajv) {
+  const validators = new Map(); // "group/version Kind" -> validate function
+  for (const file of files) {
+    for (const item of loadDocs(file)) {
+      const { doc } = item;
+      if (doc.kind !== "CustomResourceDefinition") {
+        fail(where(item), "not a CustomResourceDefinition");
+        continue;
+      }
+      for (const v of doc.spec?.versions ?? []) {
+        const schema = v.schema?.openAPIV3Schema;
+        if (!schema) {
+          fail(where(item), `version ${v.name} has no openAPIV3Schema`);
+          continue;
+        }
+        try {
+          const key = `${doc.spec.group}/${v.name} ${doc.spec.names.kind}`;
+          validators.set(key, ajv.compile(toAjv(schema, true)));
+        } catch (e) {
+          fail(where(item), `openAPIV3Schema of ${v.name} does not compile: ${e.message}`);
+        }
+      }
+    }
+  }
+  return validators;
+}
+
+function checkCrs(crdFiles, files) {
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  const validators = loadCrds(crdFiles, ajv);
+  if (validators.size === 0) fail("crs", "no CRD schema loaded");
+  let n = 0;
+  let skipped = 0;
+  for (const file of files) {
+    for (const item of loadDocs(file)) {
+      const { doc } = item;
+      const apiVersion = doc?.apiVersion;
+      if (typeof apiVersion !== "string" || !apiVersion.startsWith("mq.iotoperations.azure.com/")) {
+        skipped++;
+        continue;
+      }
+      const validate = validators.get(`${apiVersion} ${doc.kind}`);
+      if (!validate) {
+        fail(where(item), `no CRD serves ${apiVersion} ${doc.kind}`);
+        continue;
+      }
+      if (validate(doc)) {
+        n++;
+        continue;
+      }
+      for (const e of validate.errors) {
+        const field =
+          e.keyword === "additionalProperties"
+            ? `${e.instancePath}/${e.params.additionalProperty}`
+            : e.instancePath || "/";
+        const what =
+          e.keyword === "additionalProperties" ? "unknown field" : e.message ?? e.keyword;
+        const allowed = e.params?.allowedValues ? ` (${e.params.allowedValues.join(", ")})` : "";
+        fail(where(item), `${field}: ${what}${allowed}`);
+      }
+    }
+  }
+  const cel = celRules ? `; ${celRules} CEL rules (x-kubernetes-validations) not evaluated` : "";
+  return `crs: ${n} custom resources valid against ${validators.size} CRD schemas ` +
+    `(${skipped} other documents skipped${cel})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// deploy: invariants between the manifests and the bridge configuration
+
+const cliDefaults = {
+  "metrics-address": "0.0.0.0:9400",
+  "state-dir": "/var/lib/mqbridge",
+  "secrets-dir": "/var/run/secrets/mqbridge",
+  "configmaps-dir": "/var/run/configmaps",
+  "sa-token-file": "/var/run/secrets/tokens/mq-sat",
+  "drain-seconds": "10",
+};
+
+function parseArgs(args) {
+  const opts = { config: [] };
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m) continue;
+    let name = m[1] === "c" ? "config" : m[1];
+    const value = m[2] ?? args[++i];
+    if (name === "config") opts.config.push(value);
+    else opts[name] = value;
+  }
+  return { ...cliDefaults, ...opts };
+}
+
+function mountFor(container, volumes, file) {
+  // The deepest mount containing `file`, with its volume.
+  let best = null;
+  for (const vm of container.volumeMounts ?? []) {
+    const dir = vm.mountPath.replace(/\/$/, "");
+    if ((file === dir || file.startsWith(`${dir}/`)) && (!best || dir.length > best.dir.length)) {
+      best = { dir, vm, volume: volumes.find((v) => v.name === vm.name) };
+    }
+  }
+  return best;
+}
+
+function checkDeploy(file) {
+  const items = loadDocs(file);
+  const byKind = (kind) => items.filter((i) => i.doc.kind === kind);
+  const one = (kind) => {
+    const all = byKind(kind);
+    if (all.length !== 1) fail(file, `expected exactly one ${kind}, found ${all.length}`);
+    return all[0];
+  };
+  const sts = one("StatefulSet");
+  if (!sts) return "deploy: no StatefulSet";
+  const at = where(sts);
+  const stsSpec = sts.doc.spec;
+  const pod = stsSpec.template.spec;
+  const c = pod.containers.find((x) => x.name === "mqbridge") ?? pod.containers[0];
+  const volumes = pod.volumes ?? [];
+  const args = parseArgs([...(c.command ?? []).slice(2), ...(c.args ?? [])]);
+
+  // Namespace: one, shared by every namespaced object and by the bridge resources.
+  const nsObjects = byKind("Namespace");
+  const namespace = sts.doc.metadata.namespace;
+  if (!namespace) fail(at, "no metadata.namespace");
+  for (const i of items) {
+    if (["Namespace", "CustomResourceDefinition"].includes(i.doc.kind)) continue;
+    if (i.doc.metadata?.namespace !== namespace) fail(where(i), `namespace is not ${namespace}`);
+  }
+  if (nsObjects.length && nsObjects[0].doc.metadata.name !== namespace) {
+    fail(where(nsObjects[0]), `Namespace object is not ${namespace}`);
+  }
+
+  // The bridge configuration: the ConfigMap mounted at --config.
+  if (args.config.length === 0) fail(at, "no --config argument");
+  const bridgeDocs = [];
+  for (const cfg of args.config) {
+    const m = mountFor(c, volumes, cfg);
+    const cmName = m?.volume?.configMap?.name;
+    if (!cmName) {
+      fail(at, `--config ${cfg} is not on a ConfigMap volume`);
+      continue;
+    }
+    const cm = items.find((i) => i.doc.kind === "ConfigMap" && i.doc.metadata.name === cmName);
+    if (!cm) {
+      fail(at, `ConfigMap ${cmName} (mounted for --config ${cfg}) is not in the kustomization`);
+      continue;
+    }
+    for (const [key, text] of Object.entries(cm.doc.data ?? {})) {
+      yaml.loadAll(text).forEach((doc, index) => {
+        if (doc) bridgeDocs.push({ doc, index, file: `${where(cm)} data.${key}` });
+      });
+    }
+  }
+  const connectors = bridgeDocs.filter((i) => i.doc.kind === "MqttBridgeConnector");
+  const topicMaps = bridgeDocs.filter((i) => i.doc.kind === "MqttBridgeTopicMap");
+  if (connectors.length !== 1) {
+    fail(at, `the mounted configuration must hold exactly one MqttBridgeConnector (found ` +
+      `${connectors.length})`);
+  }
+  if (topicMaps.length === 0) fail(at, "the mounted configuration holds no MqttBridgeTopicMap");
+  for (const i of bridgeDocs) {
+    const ns = i.doc.metadata?.namespace;
+    if (ns !== undefined && ns !== namespace) {
+      fail(where(i), `metadata.namespace ${ns} differs from the deployment's ${namespace}`);
+    }
+  }
+  const connector = connectors[0]?.doc;
+  if (connector) {
+    const cs = connector.spec ?? {};
+    const instances = cs.bridgeInstances ?? 1;
+    if (stsSpec.replicas !== instances) {
+      fail(at, `spec.replicas ${stsSpec.replicas} != connector spec.bridgeInstances ${instances}`);
+    }
+    const img = cs.image ?? {};
+    const want = `${img.repository}:${img.tag}`;
+    if (c.image !== want) fail(at, `container image ${c.image} != connector spec.image ${want}`);
+    const policy = img.pullPolicy ?? "IfNotPresent";
+    if (c.imagePullPolicy !== policy) {
+      fail(at, `imagePullPolicy ${c.imagePullPolicy} != connector spec.image.pullPolicy ${policy}`);
+    }
+    for (const [conn, connSpec] of Object.entries({
+      remoteBrokerConnection: cs.remoteBrokerConnection,
+      localBrokerConnection: cs.localBrokerConnection,
+    })) {
+      const secret = connSpec?.authentication?.x509?.secretName;
+      if (secret) {
+        const m = mountFor(c, volumes, `${args["secrets-dir"]}/${secret}/client_cert.pem`);
+        if (m?.volume?.secret?.secretName !== secret || m.dir !== `${args["secrets-dir"]}/${secret}`) {
+          fail(at, `${conn} x509 Secret ${secret} is not mounted at ${args["secrets-dir"]}/${secret}`);
+        }
+      }
+      const ca = connSpec?.tls?.trustedCaCertificateConfigMap;
+      if (ca) {
+        const m = mountFor(c, volumes, `${args["configmaps-dir"]}/${ca}/ca.crt`);
+        if (m?.volume?.configMap?.name !== ca || m.dir !== `${args["configmaps-dir"]}/${ca}`) {
+          fail(at, `${conn} CA ConfigMap ${ca} is not mounted at ${args["configmaps-dir"]}/${ca}`);
+        }
+      }
+      if (connSpec?.authentication?.kubernetes) {
+        const m = mountFor(c, volumes, args["sa-token-file"]);
+        const src = (m?.volume?.projected?.sources ?? []).find((s) => s.serviceAccountToken);
+        const rel = m ? args["sa-token-file"].slice(m.dir.length + 1) : "";
+        if (!src || src.serviceAccountToken.audience !== "aio-mq" ||
+            src.serviceAccountToken.path !== rel) {
+          fail(at, `${conn} uses SAT but ${args["sa-token-file"]} is not a projected service ` +
+            `account token with audience aio-mq`);
+        }
+      }
+    }
+  }
+
+  // Spool on the volumeClaimTemplate.
+  const spool = mountFor(c, volumes, `${args["state-dir"]}/x`);
+  const claims = (stsSpec.volumeClaimTemplates ?? []).map((t) => t.metadata.name);
+  if (!spool || spool.dir !== args["state-dir"] || !claims.includes(spool.vm.name)) {
+    fail(at, `--state-dir ${args["state-dir"]} is not a volumeClaimTemplate mount`);
+  }
+
+  // Drain deadline vs grace period.
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  const drain = Number(args["drain-seconds"]);
+  if (!(grace >= drain + 5)) {
+    fail(at, `terminationGracePeriodSeconds ${grace} is not at least --drain-seconds ${drain} + 5`);
+  }
+
+  // Probes on the metrics port.
+  const metricsPort = Number(args["metrics-address"].split(":").pop());
+  const port = (c.ports ?? []).find((p) => p.containerPort === metricsPort);
+  if (!port) fail(at, `no containerPort ${metricsPort} (--metrics-address)`);
+  for (const [probe, p] of [["livenessProbe", "/healthz"], ["readinessProbe", "/readyz"]]) {
+    const g = c[probe]?.httpGet;
+    const portOk = g && (g.port === metricsPort || (port && g.port === port.name));
+    if (!g || g.path !== p || !portOk) fail(at, `${probe} is not GET ${p} on the metrics port`);
+  }
+
+  // Resources and security.
+  for (const k of ["requests", "limits"]) {
+    if (!c.resources?.[k]?.cpu || !c.resources?.[k]?.memory) fail(at, `no resources.${k} cpu/memory`);
+  }
+  const sc = c.securityContext ?? {};
+  if (sc.runAsNonRoot !== true && pod.securityContext?.runAsNonRoot !== true) {
+    fail(at, "runAsNonRoot is not true");
+  }
+  if (sc.readOnlyRootFilesystem !== true) fail(at, "readOnlyRootFilesystem is not true");
+  if (sc.allowPrivilegeEscalation !== false) fail(at, "allowPrivilegeEscalation is not false");
+  if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail(at, "capabilities do not drop ALL");
+
+  // Services and ServiceMonitor.
+  const services = byKind("Service");
+  const headless = services.find((s) => s.doc.metadata.name === stsSpec.serviceName);
+  if (!headless || headless.doc.spec.clusterIP !== "None") {
+    fail(at, `serviceName ${stsSpec.serviceName} is not a headless Service`);
+  }
+  const podLabels = stsSpec.template.metadata.labels ?? {};
+  const selects = (sel) => Object.entries(sel ?? {}).every(([k, v]) => podLabels[k] === v);
+  const metricsSvc = services.find((s) => s.doc.metadata.annotations?.["prometheus.io/scrape"]);
+  if (!metricsSvc) {
+    fail(file, "no Service with prometheus.io/scrape");
+  } else {
+    const a = metricsSvc.doc.metadata.annotations;
+    const sp = metricsSvc.doc.spec.ports.find((p) => p.targetPort === metricsPort ||
+      (port && p.targetPort === port.name));
+    if (a["prometheus.io/scrape"] !== "true" || a["prometheus.io/path"] !== "/metrics" ||
+        Number(a["prometheus.io/port"]) !== sp?.port) {
+      fail(where(metricsSvc), "prometheus.io annotations do not name the metrics port and /metrics");
+    }
+    if (!selects(metricsSvc.doc.spec.selector)) fail(where(metricsSvc), "selector misses the pods");
+    const sm = one("ServiceMonitor");
+    if (sm) {
+      const labels = metricsSvc.doc.metadata.labels ?? {};
+      const sel = sm.doc.spec.selector?.matchLabels ?? {};
+      const matches = Object.entries(sel).every(([k, v]) => labels[k] === v);
+      const smPort = sm.doc.spec.endpoints?.[0]?.port;
+      if (!matches || !metricsSvc.doc.spec.ports.some((p) => p.name === smPort)) {
+        fail(where(sm), "does not select the metrics Service and its port by name");
+      }
+    }
+  }
+  if (!selects(stsSpec.selector.matchLabels)) fail(at, "selector does not match the pod labels");
+
+  // RBAC for the service account the pod runs as.
+  const sa = pod.serviceAccountName;
+  if (!byKind("ServiceAccount").some((i) => i.doc.metadata.name === sa)) {
+    fail(at, `ServiceAccount ${sa} is not in the kustomization`);
+  }
+  const binding = byKind("RoleBinding").find((b) =>
+    (b.doc.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === sa));
+  const role = binding && byKind("Role").find((r) => r.doc.metadata.name === binding.doc.roleRef.name);
+  if (!role) {
+    fail(at, `no Role bound to ServiceAccount ${sa}`);
+  } else {
+    const allows = (group, resource, verb) => role.doc.rules.some((r) =>
+      r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+    const need = [];
+    for (const res of ["mqttbridgeconnectors", "mqttbridgetopicmaps"]) {
+      for (const v of ["get", "list", "watch"]) need.push(["mq.iotoperations.azure.com", res, v]);
+      need.push(["mq.iotoperations.azure.com", `${res}/status`, "update"]);
+    }
+    need.push(["", "events", "create"], ["", "events", "patch"]);
+    for (const [g, r, v] of need) {
+      if (!allows(g, r, v)) fail(where(role), `does not allow ${v} on ${r} (group "${g}")`);
+    }
+  }
+  return `deploy: invariants hold (replicas=${stsSpec.replicas}, image=${c.image}, ` +
+    `grace=${grace}s > drain=${drain}s)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const [cmd, ...rest] = process.argv.slice(2);
+let summary;
+if (cmd === "builtin" && rest.length) {
+  summary = await checkBuiltin(rest);
+} else if (cmd === "crs" && rest[0] === "--crd" && rest.includes("--")) {
+  const sep = rest.indexOf("--");
+  summary = checkCrs(rest.slice(1, sep), rest.slice(sep + 1));
+} else if (cmd === "deploy" && rest.length === 1) {
+  summary = checkDeploy(rest[0]);
+} else {
+  console.error("usage: check.mjs builtin FILE... | crs --crd CRD... -- FILE... | deploy RENDERED");
+  process.exit(2);
+}
+if (problems.length) {
+  for (const p of problems) console.error(`FAIL ${p}`);
+  console.error(`${problems.length} problem(s)`);
+  process.exit(1);
+}
+console.log(`ok ${summary}`);
