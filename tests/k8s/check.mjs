@@ -9,11 +9,14 @@
 //                                             strict field validation does)
 //   node check.mjs deploy RENDERED            invariants between the rendered kustomization and the
 //                                             bridge configuration inside its ConfigMap
+//   node check.mjs podfs RENDERED OUTDIR CERT KEY  lays out the container's mounts below OUTDIR and
+//                                             prints its mqbridge path arguments moved there
 //
 // Exit status 0 when everything passes, 1 with one line per problem on stderr otherwise, 2 on usage
 // errors. Every problem names file, document index, kind/name and the field path.
 
 import fs from "node:fs";
+import path from "node:path";
 import yaml from "js-yaml";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
@@ -456,6 +459,72 @@ function checkDeploy(file) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// podfs: what the container sees under its mounts, laid out below OUTDIR, so that the real binary
+// (`mqbridge validate --check-files`) can check the configuration where the pod would read it.
+// ConfigMaps of the kustomization get their data; other ConfigMaps (CA bundles) get ca.crt = CERT;
+// Secrets get every key the bridge may read (x509 and username/password); projected service
+// account tokens get a dummy token. Prints the container's mqbridge arguments with every path
+// moved below OUTDIR, one per line.
+
+function podfs(file, outDir, certFile, keyFile) {
+  const items = loadDocs(file);
+  const sts = items.find((i) => i.doc.kind === "StatefulSet");
+  if (!sts) {
+    fail(file, "no StatefulSet");
+    return null;
+  }
+  const pod = sts.doc.spec.template.spec;
+  const c = pod.containers.find((x) => x.name === "mqbridge") ?? pod.containers[0];
+  const cert = fs.readFileSync(certFile, "utf8");
+  const key = fs.readFileSync(keyFile, "utf8");
+  const write = (dir, name, text) => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  };
+  for (const vm of c.volumeMounts ?? []) {
+    const v = (pod.volumes ?? []).find((x) => x.name === vm.name);
+    const dir = path.join(outDir, vm.mountPath);
+    fs.mkdirSync(dir, { recursive: true });
+    if (v?.configMap) {
+      const cm = items.find((i) => i.doc.kind === "ConfigMap" && i.doc.metadata.name === v.configMap.name);
+      if (cm) {
+        for (const [k, text] of Object.entries(cm.doc.data ?? {})) write(dir, k, text);
+      } else {
+        write(dir, "ca.crt", cert);
+      }
+    } else if (v?.secret) {
+      write(dir, "client_cert.pem", cert);
+      write(dir, "client_key.pem", key);
+      write(dir, "client_intermediate_certs.pem", cert);
+      write(dir, "username", "bridge");
+      write(dir, "password", "bridge-password");
+    } else if (v?.projected) {
+      for (const s of v.projected.sources ?? []) {
+        if (s.serviceAccountToken) write(dir, s.serviceAccountToken.path, "offline.test.token");
+      }
+    }
+  }
+  const pathOpts = new Set(["config", "c", "state-dir", "secrets-dir", "configmaps-dir", "sa-token-file"]);
+  const out = [];
+  const args = c.args ?? [];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m || !pathOpts.has(m[1])) continue;
+    const value = m[2] ?? args[++i];
+    if (m[1] === "state-dir") continue; // not a validate option
+    out.push(`--${m[1] === "c" ? "config" : m[1]}=${path.join(outDir, value)}`);
+  }
+  // Options the container leaves at their defaults are moved too.
+  for (const [name, value] of Object.entries(cliDefaults)) {
+    if (["secrets-dir", "configmaps-dir", "sa-token-file"].includes(name) &&
+        !out.some((a) => a.startsWith(`--${name}=`))) {
+      out.push(`--${name}=${path.join(outDir, value)}`);
+    }
+  }
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const [cmd, ...rest] = process.argv.slice(2);
 let summary;
@@ -466,8 +535,15 @@ if (cmd === "builtin" && rest.length) {
   summary = checkCrs(rest.slice(1, sep), rest.slice(sep + 1));
 } else if (cmd === "deploy" && rest.length === 1) {
   summary = checkDeploy(rest[0]);
+} else if (cmd === "podfs" && rest.length === 4) {
+  const args = podfs(...rest);
+  if (args !== null && problems.length === 0) {
+    console.log(args);
+    process.exit(0);
+  }
 } else {
-  console.error("usage: check.mjs builtin FILE... | crs --crd CRD... -- FILE... | deploy RENDERED");
+  console.error("usage: check.mjs builtin FILE... | crs --crd CRD... -- FILE... | deploy RENDERED" +
+    " | podfs RENDERED OUTDIR CERT KEY");
   process.exit(2);
 }
 if (problems.length) {

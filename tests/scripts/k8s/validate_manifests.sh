@@ -7,10 +7,13 @@
 #      config/examples/ when present;
 #   4. deployment invariants (replicas = bridgeInstances, image = spec.image, mounts at the CLI's
 #      default paths, grace period > drain deadline, probes, security context, RBAC, metrics);
-#   5. negative cases: each check above rejects a broken input.
-# Usage: bash validate_manifests.sh <build-dir>   (the build dir is not needed)
+#   5. `mqbridge validate --check-files` (from <build-dir>, when it has it) accepts the configuration
+#      with the files laid out as the container's mounts would hold them;
+#   6. negative cases: each check above rejects a broken input.
+# Usage: bash validate_manifests.sh <build-dir>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
+build=$(cd "${1:-build}" 2>/dev/null && pwd) || build=""
 cd "$root"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -18,6 +21,7 @@ trap 'rm -rf "$work"' EXIT
 fails=0
 pass() { echo "PASS $*"; }
 failed() { echo "FAIL $*"; fails=$((fails + 1)); }
+indent() { sed "s/^/    /"; }
 
 # expect_fail NAME PATTERN CMD...: CMD must exit non-zero and print PATTERN (a grep -E regex).
 expect_fail() {
@@ -69,7 +73,7 @@ expect_fail "kustomization naming a missing file" "missing.yaml" kubectl kustomi
 
 # --- 2. built-in objects -------------------------------------------------------------------------
 if out=$(check builtin "$work/rendered.yaml" "$work/crds.yaml" 2>&1); then pass "$out"; else
-  failed "built-in objects:"; echo "$out" | sed 's/^/    /'; fi
+  failed "built-in objects:"; indent <<<"$out"; fi
 # kubernetes-models checks required fields, types and enums, not unknown optional fields (its
 # schemas allow them): a misspelled required field and a wrong type are what it can catch.
 sed -e 's/^      containers:$/      containerz:/' "$work/rendered.yaml" >"$work/bad_builtin1.yaml"
@@ -89,7 +93,7 @@ for dir in tests/data/spec config/examples; do
 done
 echo "example files: ${#examples[@]} (${examples[*]})"
 if out=$(check crs --crd "${crds[@]}" -- "${examples[@]}" 2>&1); then pass "$out"; else
-  failed "custom resources:"; echo "$out" | sed 's/^/    /'; fi
+  failed "custom resources:"; indent <<<"$out"; fi
 expect_fail "MqttBridgeConnector with misspelled 'bridgeInstance'" "/spec/bridgeInstance: unknown field" \
   check crs --crd "${crds[@]}" -- tests/k8s/fixtures/bad_connector_misspelled.yaml
 expect_fail "MqttBridgeTopicMap route with misspelled 'drection'" "/spec/routes/0/drection: unknown field" \
@@ -99,7 +103,7 @@ expect_fail "MqttBridgeTopicMap route with qos 2" "/spec/routes/0/qos: must be e
 
 # --- 4. deployment invariants --------------------------------------------------------------------
 if out=$(check deploy "$work/rendered.yaml" 2>&1); then pass "$out"; else
-  failed "deployment invariants:"; echo "$out" | sed 's/^/    /'; fi
+  failed "deployment invariants:"; indent <<<"$out"; fi
 sed -e 's/^  replicas: [0-9]*$/  replicas: 3/' -e 's/terminationGracePeriodSeconds: .*/terminationGracePeriodSeconds: 10/' \
   -e 's/audience: aio-mq/audience: api/' -e 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \
   "$work/rendered.yaml" >"$work/bad_deploy.yaml"
@@ -107,6 +111,33 @@ expect_fail "replicas != bridgeInstances" "replicas 3 != connector spec.bridgeIn
 expect_fail "grace period not above the drain deadline" "terminationGracePeriodSeconds 10" check deploy "$work/bad_deploy.yaml"
 expect_fail "SAT token with the wrong audience" "audience aio-mq" check deploy "$work/bad_deploy.yaml"
 expect_fail "writable root filesystem" "readOnlyRootFilesystem" check deploy "$work/bad_deploy.yaml"
+
+# --- 5. the bridge's own validator, on the files as the pod would see them ------------------------
+# The container's mounts are laid out below a temporary root (generated ConfigMap data, a throwaway
+# certificate for Secrets and CA ConfigMaps, a dummy SAT) and `mqbridge validate --check-files`
+# runs with the container's path arguments moved there.
+bin="$build/mqbridge"
+if [ -z "$build" ] || [ ! -x "$bin" ]; then
+  echo "NOT RUN: mqbridge validate --check-files (no mqbridge in '${1:-}')"
+else
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mqbridge-offline \
+    -days 2 -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+  mapfile -t podargs < <(check podfs "$work/rendered.yaml" "$work/pod" "$work/cert.pem" "$work/key.pem")
+  rc=0
+  out=$("$bin" validate --check-files --instances "${podargs[@]}" 2>&1) || rc=$?
+  if [ "$rc" -eq 70 ] && grep -q "not built yet" <<<"$out"; then
+    echo "NOT RUN: mqbridge validate --check-files (not implemented in this build: $out)"
+  elif [ "$rc" -eq 0 ]; then
+    pass "mqbridge validate --check-files on the pod's mounts: $(grep -c '^  route ' <<<"$out") routes," \
+      "$(grep -c '^  instance ' <<<"$out") instances"
+    mkdir -p "$work/empty"
+    noSecrets=("${podargs[@]/#--secrets-dir=*/--secrets-dir=$work/empty}")
+    expect_fail "configuration whose Secret is not mounted" "Secret \"bridge-client-secret\"" \
+      "$bin" validate --check-files "${noSecrets[@]}"
+  else
+    failed "mqbridge validate --check-files on the pod's mounts (exit $rc):"; indent <<<"$out"
+  fi
+fi
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
