@@ -4,7 +4,7 @@
 #   2. every rendered object is a valid built-in kind (npm kubernetes-models);
 #   3. every example custom resource validates against the CRDs' openAPIV3Schema (npm ajv, strict:
 #      unknown fields rejected): the deployment's example config, tests/data/spec/ and
-#      config/examples/ when present;
+#      config/examples/ when present (spec fragments merged into the spec's complete resources);
 #   4. deployment invariants (replicas = bridgeInstances, image = spec.image, mounts at the CLI's
 #      default paths, grace period > drain deadline, probes, security context, RBAC, metrics);
 #   5. `mqbridge validate --check-files` (from <build-dir>, when it has it) accepts the configuration
@@ -98,6 +98,9 @@ expect_fail "MqttBridgeConnector with misspelled 'bridgeInstance'" "/spec/bridge
   check crs --crd "${crds[@]}" -- tests/k8s/fixtures/bad_connector_misspelled.yaml
 expect_fail "MqttBridgeTopicMap route with misspelled 'drection'" "/spec/routes/0/drection: unknown field" \
   check crs --crd "${crds[@]}" -- tests/k8s/fixtures/bad_topicmap_misspelled.yaml
+expect_fail "spec-style routes fragment with misspelled 'groupname'" \
+  "/spec/routes/0/sharedSubscription/groupname: unknown field" \
+  check crs --crd "${crds[@]}" -- deploy/kubernetes/config/bridge.yaml tests/k8s/fixtures/bad_routes_fragment.yaml
 expect_fail "MqttBridgeTopicMap route with qos 2" "/spec/routes/0/qos: must be equal to one of" \
   check crs --crd "${crds[@]}" -- tests/k8s/fixtures/bad_topicmap_misspelled.yaml
 
