@@ -172,10 +172,11 @@ log "run the bridge in the container (local :$local_port, remote :$remote_port, 
   "$image" --config /etc/mqbridge --metrics-address "127.0.0.1:$metrics_port" --drain-seconds 2 \
   >/dev/null || die "podman run -d failed"
 
-# Bounded wait for readiness; a build whose `run` is not implemented yet exits at once.
+# Bounded wait for the HTTP endpoint (liveness); a build whose `run` is not implemented yet exits
+# at once. Readiness is checked after messages have flowed (it must hold by then).
 deadline=$(($(date +%s) + 30))
 while :; do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$metrics_port/readyz" 2>/dev/null; then break; fi
+  if curl -fsS -o /dev/null "http://127.0.0.1:$metrics_port/healthz" 2>/dev/null; then break; fi
   state=$("${P[@]}" inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$name" 2>/dev/null || echo "gone 255")
   if [ "${state%% *}" != running ]; then
     logs=$("${P[@]}" logs "$name" 2>&1 | tail -5)
@@ -189,11 +190,11 @@ while :; do
     die "the bridge container exited ($state) before /readyz answered:"$'\n'"$logs"
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    die "/readyz did not answer 200 within 30 s; logs:"$'\n'"$("${P[@]}" logs "$name" 2>&1 | tail -10)"
+    die "/healthz did not answer 200 within 30 s; logs:"$'\n'"$("${P[@]}" logs "$name" 2>&1 | tail -10)"
   fi
   sleep 0.2
 done
-echo "ready after $(($(date +%s) - start)) s"
+echo "/healthz 200 after $(($(date +%s) - start)) s"
 
 # flow NAME PUB_PORT PUB_TOPIC SUB_PORT SUB_TOPIC: probes until the route carries a message (the
 # subscriptions have settled), then sends 50 numbered QoS 1 messages and expects each exactly once.
@@ -241,8 +242,16 @@ flow remote-to-local "$remote_port" cloud/commands "$local_port" factory/command
 log "/metrics"
 curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics.txt" || die "/metrics did not answer"
 grep -q '^# TYPE ' "$work/metrics.txt" || die "/metrics answered without Prometheus text"
-curl -fsS -o /dev/null "http://127.0.0.1:$metrics_port/healthz" || die "/healthz did not answer 200"
-echo "/metrics: $(grep -c '^# TYPE ' "$work/metrics.txt") metric families; /healthz 200"
+echo "/metrics: $(grep -c '^# TYPE ' "$work/metrics.txt") metric families"
+deadline=$(($(date +%s) + 10))
+until curl -fsS -o /dev/null "http://127.0.0.1:$metrics_port/readyz" 2>/dev/null; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    readyz=$(curl -sS -w ' (HTTP %{http_code})' "http://127.0.0.1:$metrics_port/readyz" 2>&1 || true)
+    die "/readyz is not 200 although messages flow on every route: $readyz"
+  fi
+  sleep 0.2
+done
+echo "/readyz 200"
 
 log "SIGTERM"
 "${P[@]}" stop -t 15 "$name" >/dev/null
