@@ -5,8 +5,10 @@
 #      runs as the non-root user 65532 with entrypoint `mqbridge run`;
 #   2. when this build's `mqbridge run` works: against two loopback mosquitto brokers (free ports,
 #      max_queued_messages 0), with the configuration and a Secret mounted at the CLI's default
-#      paths and a read-only root filesystem (as in deploy/kubernetes), messages flow both ways,
-#      /metrics answers, and SIGTERM stops the container with exit status 0.
+#      paths and a read-only root filesystem (as in deploy/kubernetes), /healthz answers, 50 QoS 1
+#      messages flow each way, /metrics answers, /readyz is 200 and SIGTERM stops the container
+#      with exit status 0. A build whose `run` says "not built yet" gets part 1 only, and the script
+#      says so ("SKIPPED: message-flow part").
 # Prints "SKIPPED: reason" and exits 0 only where buildah/podman cannot run (not root, packages not
 # installable, the kernel refuses the container). All container storage lives in a temporary
 # directory that is removed at the end.
