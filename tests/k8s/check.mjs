@@ -138,6 +138,18 @@ function toAjv(s, isRoot = false) {
     out.anyOf = [{ type: "integer" }, { type: "string" }];
   }
   if (s.nullable === true && typeof out.type === "string") out.type = [out.type, "null"];
+  // OpenAPI 3.0 (what Kubernetes uses): exclusiveMinimum/Maximum are booleans qualifying
+  // minimum/maximum; JSON Schema draft-07 (ajv) wants the bound itself.
+  for (const [ex, bound] of [["exclusiveMinimum", "minimum"], ["exclusiveMaximum", "maximum"]]) {
+    if (typeof out[ex] === "boolean") {
+      if (out[ex] && out[bound] !== undefined) {
+        out[ex] = out[bound];
+        delete out[bound];
+      } else {
+        delete out[ex];
+      }
+    }
+  }
   const preserve = s["x-kubernetes-preserve-unknown-fields"] === true;
   if (out.type === "object" && out.additionalProperties === undefined && !preserve) {
     out.additionalProperties = false;
