@@ -58,6 +58,8 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                            "Messages held in the route's durable spool.")),
       spoolBytes_(
           gauge(*registry_, "mqbridge_spool_bytes", "Bytes held in the route's durable spool.")),
+      spoolCapacity_(gauge(*registry_, "mqbridge_spool_capacity_bytes",
+                           "Byte limit of the route's durable spool (0: unlimited).")),
       connected_(gauge(*registry_, "mqbridge_client_connected",
                        "1 while the MQTT client is connected to its broker, else 0.")),
       subscribed_(gauge(*registry_, "mqbridge_client_subscribed",
@@ -123,9 +125,11 @@ RouteMetrics& Metrics::bindRoute(std::string_view connector, std::string_view ro
         {"connector", str(connector)}, {"route", str(route)}, {"direction", str(direction)}};
     spool.messages = &spoolMessages_.Add(sl);
     spool.bytes = &spoolBytes_.Add(sl);
+    spool.capacity = &spoolCapacity_.Add(sl);
   }
   m->spoolMessages = spool.messages;
   m->spoolBytes = spool.bytes;
+  m->spoolCapacityBytes = spool.capacity;
   auto& ref = *m;
   routes_.emplace(std::move(key), std::move(m));
   return ref;
@@ -137,8 +141,16 @@ ClientMetrics& Metrics::bindClient(std::string_view connector, std::string_view 
   std::lock_guard<std::mutex> lock(mutex_);
   ClientKey key{str(connector), str(route), str(direction), str(side), str(client)};
   if (auto it = clients_.find(key); it != clients_.end()) {
-    it->second->subscriber = it->second->subscriber || subscriber;
-    return it->second->m;
+    ClientEntry& e = *it->second;
+    if (subscriber && !e.subscriber) {
+      e.subscriber = true;
+      e.m.subscribed = &subscribed_.Add({{"connector", e.connector},
+                                         {"route", e.route},
+                                         {"direction", e.direction},
+                                         {"side", e.side},
+                                         {"client", e.client}});
+    }
+    return e.m;
   }
   auto e = std::make_unique<ClientEntry>();
   e->connector = str(connector);
@@ -154,7 +166,7 @@ ClientMetrics& Metrics::bindClient(std::string_view connector, std::string_view 
                       {"client", e->client}};
   ClientMetrics& m = e->m;
   m.connected = &connected_.Add(labels);
-  m.subscribed = &subscribed_.Add(labels);
+  m.subscribed = subscriber ? &subscribed_.Add(labels) : &e->unexported;
   m.connectAttempts = &connectAttempts_.Add(labels);
   m.reconnects = &reconnects_.Add(labels);
   m.connectFailures = &connectFailures_;
@@ -201,6 +213,7 @@ void Metrics::unbindRoute(std::string_view connector, std::string_view route) {
     }
     spoolMessages_.Remove(it->second.messages);
     spoolBytes_.Remove(it->second.bytes);
+    spoolCapacity_.Remove(it->second.capacity);
     it = spools_.erase(it);
   }
   for (auto it = clients_.begin(); it != clients_.end();) {
@@ -210,7 +223,9 @@ void Metrics::unbindRoute(std::string_view connector, std::string_view route) {
     }
     ClientMetrics& m = it->second->m;
     connected_.Remove(m.connected);
-    subscribed_.Remove(m.subscribed);
+    if (it->second->subscriber) {
+      subscribed_.Remove(m.subscribed);
+    }
     connectAttempts_.Remove(m.connectAttempts);
     reconnects_.Remove(m.reconnects);
     for (auto* c : m.failures) {

@@ -64,7 +64,8 @@ class Metrics {
 
   /// Metrics of one MQTT client. `side`: "local" or "remote". `client`: a stable name derived from
   /// the configuration (e.g. "sub-0", "pub-1"), not a generated MQTT client id. `subscriber`:
-  /// whether readiness() requires its `subscribed` gauge to be 1. Same labels -> same object.
+  /// whether mqbridge_client_subscribed is exported for it and readiness() requires it to be 1.
+  /// Same labels -> same object (binding again with subscriber=true upgrades a publisher).
   /// Every ConnectFailure series is created at 0.
   ClientMetrics& bindClient(std::string_view connector, std::string_view route,
                             std::string_view direction, std::string_view side,
@@ -93,11 +94,13 @@ class Metrics {
   struct ClientEntry {
     std::string connector, route, direction, side, client;
     bool subscriber = false;
+    prometheus::Gauge unexported;  // `subscribed` of a publisher
     ClientMetrics m;
   };
   struct SpoolEntry {
     prometheus::Gauge* messages = nullptr;
     prometheus::Gauge* bytes = nullptr;
+    prometheus::Gauge* capacity = nullptr;
   };
 
   std::shared_ptr<prometheus::Registry> registry_;
@@ -114,6 +117,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& lastDelivery_;
   prometheus::Family<prometheus::Gauge>& spoolMessages_;
   prometheus::Family<prometheus::Gauge>& spoolBytes_;
+  prometheus::Family<prometheus::Gauge>& spoolCapacity_;
   // client
   prometheus::Family<prometheus::Gauge>& connected_;
   prometheus::Family<prometheus::Gauge>& subscribed_;

@@ -44,6 +44,7 @@ struct RouteMetrics {
   prometheus::Gauge* lastDeliveryTimestamp = nullptr;  ///< unix seconds
   prometheus::Gauge* spoolMessages = nullptr;
   prometheus::Gauge* spoolBytes = nullptr;
+  prometheus::Gauge* spoolCapacityBytes = nullptr;  ///< the spool's byte limit; 0 = unlimited
 
   void drop(DropReason r, double n = 1) noexcept {
     if (auto* c = dropped[static_cast<std::size_t>(r)]) {
@@ -93,8 +94,10 @@ std::string_view toString(ConnectFailure r) noexcept;
 
 /// Metrics of one MQTT client.
 struct ClientMetrics {
-  prometheus::Gauge* connected = nullptr;   ///< 0/1
-  prometheus::Gauge* subscribed = nullptr;  ///< 0/1 (subscribers only)
+  prometheus::Gauge* connected = nullptr;  ///< 0/1
+  /// 0/1. Exported for subscribers only; for a publisher it points to an unexported gauge, so
+  /// setting it is harmless.
+  prometheus::Gauge* subscribed = nullptr;
   prometheus::Counter* connectAttempts = nullptr;
   prometheus::Counter* reconnects = nullptr;
   /// failures by reason; reason is a bounded label chosen by the client code

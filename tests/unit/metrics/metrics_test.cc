@@ -109,6 +109,7 @@ TEST(Metrics, NamesFollowPrometheusConventions) {
                            "mqbridge_messages_inflight",
                            "mqbridge_spool_messages",
                            "mqbridge_spool_bytes",
+                           "mqbridge_spool_capacity_bytes",
                            "mqbridge_delivery_latency_seconds",
                            "mqbridge_rate_limit_wait_seconds_total",
                            "mqbridge_last_delivery_timestamp_seconds",
@@ -215,6 +216,24 @@ TEST(Metrics, ReadinessFollowsClientGauges) {
   r = m.readiness();
   ASSERT_EQ(r.notReady.size(), 1u);
   EXPECT_NE(r.notReady[0].find("side=remote client=pub-0 not connected"), std::string::npos);
+}
+
+TEST(Metrics, SubscribedIsExportedForSubscribersOnly) {
+  Metrics m("1", "r");
+  ClientMetrics& pub = m.bindClient("c", "r", kLocalToRemote, "remote", "pub-0", false);
+  m.bindClient("c", "r", kLocalToRemote, "local", "sub-0", true);
+  pub.subscribed->Set(0);  // harmless for a publisher
+  auto fams = m.registry()->Collect();
+  const auto* sub = family(fams, "mqbridge_client_subscribed");
+  ASSERT_NE(sub, nullptr);
+  ASSERT_EQ(sub->metric.size(), 1u);
+  EXPECT_EQ(label(sub->metric[0], "client"), "sub-0");
+  EXPECT_EQ(family(fams, "mqbridge_client_connected")->metric.size(), 2u);
+  // binding the same client again as a subscriber exports it
+  ClientMetrics& again = m.bindClient("c", "r", kLocalToRemote, "remote", "pub-0", true);
+  EXPECT_EQ(&again, &pub);
+  fams = m.registry()->Collect();
+  EXPECT_EQ(family(fams, "mqbridge_client_subscribed")->metric.size(), 2u);
 }
 
 TEST(Metrics, ClientFailuresByReason) {
