@@ -1,11 +1,16 @@
 #include "metrics/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -100,6 +105,50 @@ int respond(mg_connection* conn, int status, const char* contentType, std::strin
   return status;
 }
 
+/// Opens and closes one TCP connection to the listener (best effort, never blocks long).
+/// civetweb's accept loop polls with a 2 s timeout and only sees mg_stop()'s flag when it wakes:
+/// a connection wakes it at once.
+void poke(const std::string& address, int port) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (address.find(':') == std::string::npos) {
+    host.clear();  // "PORT" only
+  }
+  const bool v6 = !host.empty() && host.front() == '[';
+  if (v6) {
+    host = host.substr(1, host.size() - 2);
+    if (host == "::") {
+      host = "::1";
+    }
+  } else if (host.empty() || host == "0.0.0.0") {
+    host = "127.0.0.1";
+  }
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) {
+      return;
+    }
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
+      return;  // a host name: no poke, stopping just takes up to 2 s
+    }
+    len = sizeof(sockaddr_in);
+  }
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return;
+  }
+  (void)connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  close(fd);
+}
+
 std::string render(const Readiness& r, const char* okText) {
   if (r.ready()) {
     return okText;
@@ -115,7 +164,7 @@ std::string render(const Readiness& r, const char* okText) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<prometheus::Registry> registry)
-    : registry_(std::move(registry)) {
+    : registry_(std::move(registry)), address_(options.address) {
   mg_init_library(0);
   const std::string threads = std::to_string(options.threads > 0 ? options.threads : 1);
   const char* opts[] = {"listening_ports",
@@ -154,7 +203,18 @@ HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<prometheus::Re
 }
 
 HttpServer::~HttpServer() {
-  mg_stop(ctx_);
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    mg_stop(ctx_);
+    stopped.store(true);
+  });
+  // Wake civetweb's accept loop so that it notices the stop flag now rather than after its
+  // 2 s poll timeout. Bounded: after 100 pokes (~2 s) the poll timeout has passed anyway.
+  for (int i = 0; i < 100 && !stopped.load(); ++i) {
+    poke(address_, port_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopper.join();
   mg_exit_library();
 }
 
