@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "tests/support/http_get.h"
 
@@ -105,6 +107,58 @@ TEST(HttpServer, BusyAddressIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("metrics address 127.0.0.1:"), std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace mqb::metrics
+
+namespace mqb::metrics {
+namespace {
+
+TEST(HttpServerConcurrency, ScrapesWhileRoutesUpdateAndBind) {
+  Metrics m("1", "r");
+  HttpServer http(loopback(), m.registry());
+  http.setReadinessCheck([&] { return m.readiness(/*allowEmpty=*/true); });
+  constexpr int kPerThread = 20000;
+  std::atomic<bool> go{false};
+  std::vector<std::thread> workers;
+  std::vector<RouteMetrics*> bound(4, nullptr);
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      while (!go.load()) {
+        std::this_thread::yield();
+      }
+      // threads 0/1 and 2/3 bind the same branch concurrently
+      RouteMetrics& r = m.bindRoute("c", "r", kLocalToRemote, std::to_string(t / 2));
+      bound[static_cast<std::size_t>(t)] = &r;
+      ClientMetrics& c =
+          m.bindClient("c", "r", kLocalToRemote, "local", "sub-" + std::to_string(t), true);
+      for (int i = 0; i < kPerThread; ++i) {
+        r.onReceived(8);
+        r.onForwarded(8, 0.001, 1.0);
+        c.connected->Set(i % 2);
+      }
+    });
+  }
+  go.store(true);
+  int scrapes = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto s = test::httpGet(static_cast<std::uint16_t>(http.port()), "/metrics");
+    EXPECT_EQ(s.status, 200) << s.error;
+    const auto rz = test::httpGet(static_cast<std::uint16_t>(http.port()), "/readyz");
+    EXPECT_TRUE(rz.status == 200 || rz.status == 503) << rz.status << rz.error;
+    ++scrapes;
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  EXPECT_EQ(scrapes, 5);
+  EXPECT_EQ(bound[0], bound[1]);
+  EXPECT_EQ(bound[2], bound[3]);
+  EXPECT_NE(bound[0], bound[2]);
+  EXPECT_EQ(bound[0]->forwarded->Value(), 2 * kPerThread);
+  EXPECT_EQ(bound[2]->latency->Collect().histogram.sample_count, 2u * kPerThread);
+  EXPECT_EQ(bound[0]->inflight->Value(), 0);
 }
 
 }  // namespace
