@@ -53,7 +53,8 @@ struct RouteMetrics {
   }
 
   /// A message entered the route from its source: received +1, receivedBytes += bytes,
-  /// inflight +1. Call settle() (forwarded/dropped) exactly once for it later.
+  /// inflight +1. Settle it later with exactly one onForwarded() or onDropped() (drop() alone
+  /// counts the drop but leaves inflight as it is).
   void onReceived(std::size_t bytes) noexcept {
     received->Increment();
     receivedBytes->Increment(static_cast<double>(bytes));
