@@ -7,7 +7,7 @@
 # usage: deploy_prometheus.sh BUILD_DIR  (the build dir is not needed)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-# shellcheck source=../../support/prometheus.sh
+# shellcheck source=tests/support/prometheus.sh
 source "$root/tests/support/prometheus.sh"
 trap mqb_cleanup EXIT
 cd "$root/deploy/prometheus"

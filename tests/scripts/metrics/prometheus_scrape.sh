@@ -19,7 +19,7 @@
 #   --no-ready     do not require /readyz 200.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-# shellcheck source=../../support/prometheus.sh
+# shellcheck source=tests/support/prometheus.sh
 source "$root/tests/support/prometheus.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [options]" >&2; exit 2; }
@@ -101,8 +101,9 @@ set +e
 promtool check metrics <"$work/scrape.txt" >"$work/promtool.out" 2>&1
 rc=$?
 set -e
-[ "$rc" -eq 0 ] && [ ! -s "$work/promtool.out" ] ||
+if [ "$rc" -ne 0 ] || [ -s "$work/promtool.out" ]; then
   mqb_fail "promtool check metrics (exit $rc): $(cat "$work/promtool.out")"
+fi
 mqb_log "ok: promtool check metrics: no problems in $(grep -vc '^#' "$work/scrape.txt") samples"
 [ "$(mqb_http_status "$base/healthz")" = 200 ] || mqb_fail "/healthz is not 200"
 if [ "$need_ready" = 1 ]; then
