@@ -67,7 +67,17 @@ Readiness Watchdog::check() const {
 
 namespace {
 
+// While the constructor runs mg_start2 (on its own thread), civetweb's detailed startup errors
+// are captured here for the exception instead of being logged.
+thread_local std::string* tStartupError = nullptr;
+
 int logCivetweb(const mg_connection* /*conn*/, const char* message) {
+  if (tStartupError != nullptr) {
+    if (tStartupError->empty()) {
+      *tStartupError = message;  // the first message is the specific one
+    }
+    return 1;
+  }
   static log::Every every(std::chrono::seconds(10));
   std::uint64_t suppressed = 0;
   if (every.allow(&suppressed)) {
@@ -188,11 +198,17 @@ HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<prometheus::Re
   err.code = &errCode;
   err.text = errText;
   err.text_buffer_size = sizeof errText;
+  std::string detail;
+  tStartupError = &detail;
   ctx_ = mg_start2(&init, &err);
+  tStartupError = nullptr;
   if (ctx_ == nullptr) {
     mg_exit_library();
-    throw std::runtime_error("metrics address " + options.address + ": " +
-                             (errText[0] != 0 ? errText : "cannot listen"));
+    std::string why = errText[0] != 0 ? errText : "cannot listen";
+    if (!detail.empty()) {
+      why += " (" + detail + ")";
+    }
+    throw std::runtime_error("metrics address " + options.address + ": " + why);
   }
   for (const char* uri : {"/metrics$", "/healthz$", "/readyz$", "/"}) {
     mg_set_request_handler(ctx_, uri, &HttpServer::handle, this);

@@ -63,7 +63,8 @@ class Watchdog {
 };
 
 struct HttpServerOptions {
-  /// civetweb listening address: "HOST:PORT", "[::1]:PORT" or "PORT". Port 0 picks a free port.
+  /// civetweb listening address: "IPV4:PORT" or "PORT" (all interfaces). Port 0 picks a free
+  /// port. Debian's civetweb is built without IPv6: "[::1]:PORT" is rejected with a clear error.
   std::string address = "0.0.0.0:9400";
   int threads = 2;
 };
