@@ -351,10 +351,13 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
   if (spec.capacity == 0) {
     diag.error(route.where, route.path, "internal: in-flight capacity must be > 0");
   }
-  const Registry& registry = spec.registry != nullptr ? *spec.registry : Registry::builtin();
   std::vector<ConfiguredStage> configured;
-  for (const char* type : {"topic_rewrite", "qos", "rate_limit"}) {
-    configured.push_back(implicitStage(registry, type, route, diag));
+  if (spec.registry == nullptr) {
+    diag.error(route.where, route.path, "internal: no stage registry");
+  } else {
+    for (const char* type : {"topic_rewrite", "qos", "rate_limit"}) {
+      configured.push_back(implicitStage(*spec.registry, type, route, diag));
+    }
   }
   for (auto& c : spec.stages) {
     if (c.factory == nullptr || !c.config) {

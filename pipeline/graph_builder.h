@@ -42,7 +42,9 @@ struct RouteGraphSpec {
   const Clock* clock = &SystemClock::instance();
   /// Maximum messages admitted and not yet released by the sinks, for the whole route.
   std::size_t capacity = 10000;
-  /// Where the implicit topic_rewrite, qos and rate_limit come from; null = Registry::builtin().
+  /// Where the implicit topic_rewrite, qos and rate_limit come from: normally
+  /// &Registry::builtin() (required; not defaulted here because the built-ins live in the stages
+  /// library, which depends on this one).
   const Registry* registry = nullptr;
   /// Runs all stages of a branch in one serial node instead of one node per stage (fewer task
   /// hand-offs; see bench/pipeline_bench.cc for the measured difference).

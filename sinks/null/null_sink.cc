@@ -8,10 +8,12 @@ void NullSink::write(pipeline::Batch&& batch) noexcept {
   const pipeline::SteadyTime now = clock_->now();
   std::uint64_t bytes = 0;
   std::uint64_t delayed = 0;
+  pipeline::SteadyTime last = now;
   for (pipeline::Message& m : batch) {
     pipeline::SteadyTime at = now;
     if (m.notBefore > now) {
       at = m.notBefore;
+      last = std::max(last, at);
       ++delayed;
     }
     const auto ns = std::chrono::duration_cast<pipeline::Nanos>(at - m.received).count();
@@ -23,6 +25,8 @@ void NullSink::write(pipeline::Batch&& batch) noexcept {
   batch.clear();
   messages_.fetch_add(n, std::memory_order_relaxed);
   bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  last_.store(std::chrono::duration_cast<pipeline::Nanos>(last.time_since_epoch()).count(),
+              std::memory_order_relaxed);
   if (delayed != 0) {
     delayed_.fetch_add(delayed, std::memory_order_relaxed);
   }

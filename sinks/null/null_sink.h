@@ -27,6 +27,10 @@ class NullSink final : public pipeline::Sink {
   std::uint64_t messages() const noexcept { return messages_.load(std::memory_order_relaxed); }
   std::uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
   std::uint64_t delayed() const noexcept { return delayed_.load(std::memory_order_relaxed); }
+  /// When the latest message counts as delivered (max of write time and notBefore); epoch if none.
+  pipeline::SteadyTime lastDelivery() const noexcept {
+    return pipeline::SteadyTime(pipeline::Nanos(last_.load(std::memory_order_relaxed)));
+  }
 
  private:
   const pipeline::Clock* clock_;
@@ -35,6 +39,7 @@ class NullSink final : public pipeline::Sink {
   std::atomic<std::uint64_t> messages_{0};
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::uint64_t> delayed_{0};
+  std::atomic<std::int64_t> last_{0};  ///< ns since the steady clock's epoch
 };
 
 }  // namespace mqb::sinks::null
