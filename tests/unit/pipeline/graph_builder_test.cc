@@ -72,6 +72,7 @@ std::unique_ptr<Built> build(int clients, std::size_t capacity, bool hold = fals
   spec.connector = &b->connector;
   spec.route = &b->route;
   spec.capacity = capacity;
+  spec.registry = &Registry::builtin();
   for (int i = 0; i < clients; ++i) {
     auto s = std::make_unique<RecordingSink>(hold);
     b->sinks.push_back(s.get());
@@ -322,6 +323,7 @@ TEST(RouteGraph, RefusesBeforeStartAndAfterStopAndRejectsBadSpecs) {
   auto route = mqb::testing::makeRoute("r", 2, std::string("a/{0}"));
   RouteGraphSpec spec;
   spec.route = &route;
+  spec.registry = &Registry::builtin();
   spec.sinks.push_back(std::make_unique<RecordingSink>());
   config::Diagnostics diag;
   EXPECT_EQ(RouteGraph::build(std::move(spec), diag), nullptr);
