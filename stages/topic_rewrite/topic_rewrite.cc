@@ -122,27 +122,23 @@ std::optional<Template> parseTemplate(std::string_view text, std::string& error)
 
 bool Template::resolve(std::string_view topic, std::string& out) const {
   out.clear();
-  // Slash positions of the topic, on the stack for all but very deep topics.
-  std::array<std::uint32_t, 64> small{};
+  // Positions of the first maxLevel_ slashes (all a template can need: level n ends at slash n;
+  // "to the end" ends at the topic's end). On the stack for all but very deep templates.
+  std::array<std::uint32_t, 32> small;  // NOLINT: only [0, n) is read
   std::vector<std::uint32_t> big;
   std::uint32_t* slashes = small.data();
+  if (maxLevel_ > small.size()) {
+    big.resize(maxLevel_);
+    slashes = big.data();
+  }
   std::size_t n = 0;
-  for (std::size_t i = 0; i < topic.size(); ++i) {
+  for (std::size_t i = 0; i < topic.size() && n < maxLevel_; ++i) {
     if (topic[i] == '/') {
-      if (n == small.size() && big.empty()) {
-        big.assign(small.begin(), small.end());
-      }
-      if (n >= small.size()) {
-        big.push_back(static_cast<std::uint32_t>(i));
-        slashes = big.data();
-      } else {
-        small[n] = static_cast<std::uint32_t>(i);
-      }
-      ++n;
+      slashes[n++] = static_cast<std::uint32_t>(i);
     }
   }
-  const std::size_t levels = n + 1;
-  if (maxLevel_ > levels) {
+  // Levels known to exist: n + 1 (more if the scan stopped early, which needs no more).
+  if (maxLevel_ > n + 1) {
     return false;
   }
   auto begin = [&](std::size_t level) -> std::size_t {  // 1-based
@@ -157,9 +153,9 @@ bool Template::resolve(std::string_view topic, std::string& out) const {
     } else if (p.first == 0) {
       out += topic;
     } else {
-      const std::size_t last = p.last == kToEnd ? levels : p.last;
       const std::size_t b = begin(p.first);
-      out.append(topic.substr(b, end(last) - b));
+      const std::size_t e = p.last == kToEnd ? topic.size() : end(p.last);
+      out.append(topic.substr(b, e - b));
     }
   }
   return !out.empty();
