@@ -5,6 +5,8 @@
 //   pipeline_bench [--messages N] [--payload-bytes N] [--batch N] [--capacity N] [--runs N]
 //                  [--target T]
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,8 +24,16 @@ using namespace mqb;
 
 namespace {
 
+double cpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 struct Result {
   double seconds = 0;
+  double cpu = 0;  ///< process CPU seconds (all threads) during the run
   std::uint64_t messages = 0;
   std::uint64_t p50 = 0, p99 = 0;
 };
@@ -74,17 +84,20 @@ Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payl
     }
     return n;
   };
+  const double c0 = cpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
   src.start();
   while (delivered() < messages) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const auto t1 = std::chrono::steady_clock::now();
+  const double c1 = cpuSeconds();
   src.join();
   graph->stop(std::chrono::seconds(1));
   Result r;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.messages = messages;
+  r.cpu = c1 - c0;
   sinks::null::LatencyHistogram h;
   for (auto* s : nulls) {
     h.merge(s->latency());
@@ -126,8 +139,8 @@ int main(int argc, char** argv) {
       "hardware threads %u, best of %d\n",
       static_cast<unsigned long long>(messages), payload, batch, capacity, target.c_str(),
       std::thread::hardware_concurrency(), runs);
-  std::printf("%-9s %-8s %6s %14s %10s %10s %10s\n", "branches", "nodes", "runs", "msg/s (best)",
-              "ns/msg", "p50 us", "p99 us");
+  std::printf("%-9s %-9s %5s %13s %8s %12s %10s %10s\n", "branches", "nodes", "runs",
+              "msg/s (best)", "ns/msg", "cpu ns/msg", "p50 us", "p99 us");
   for (int branches : {1, 2, 4}) {
     for (bool fuse : {false, true}) {
       Result best;
@@ -138,8 +151,9 @@ int main(int argc, char** argv) {
         }
       }
       const double rate = static_cast<double>(best.messages) / best.seconds;
-      std::printf("%-9d %-8s %6d %14.0f %10.1f %10.1f %10.1f\n", branches,
+      std::printf("%-9d %-9s %5d %13.0f %8.1f %12.1f %10.1f %10.1f\n", branches,
                   fuse ? "fused" : "per-stage", runs, rate, 1e9 / rate,
+                  best.cpu * 1e9 / static_cast<double>(best.messages),
                   static_cast<double>(best.p50) / 1e3, static_cast<double>(best.p99) / 1e3);
       std::fflush(stdout);
     }
