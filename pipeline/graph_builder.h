@@ -12,6 +12,11 @@
 // may forward out of order (NOTES 2.2). A batch that a stage empties still flows to keep the
 // sequence gap-free. Memory is bounded by an atomic in-flight message count per route: tryPush
 // refuses beyond `capacity`; sinks release messages through their ReleaseFn.
+//
+// Every node body is a noexcept trampoline: if anything in it throws (Stage::process itself is
+// noexcept, so in practice an allocation failure of the graph's own bookkeeping), the batch's
+// messages are settled Dropped, counted as DropReason::StageError and released, and the empty
+// batch flows on; the graph is never cancelled. RouteGraphSpec::beforeNodeForTest exercises it.
 
 #include <chrono>
 #include <cstddef>
