@@ -1,0 +1,162 @@
+// pipeline_bench: the pipeline alone. synthetic source -> topic_rewrite -> qos -> rate_limit ->
+// null sink, on 1, 2 and 4 branches, with one flow-graph node per stage and with the stages fused
+// into one node. Prints messages/s and ns/message.
+//
+//   pipeline_bench [--messages N] [--payload-bytes N] [--batch N] [--capacity N] [--runs N]
+//                  [--target T]
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/graph_builder.h"
+#include "sinks/null/null_sink.h"
+#include "sources/synthetic/synthetic_source.h"
+
+using namespace mqb;
+
+namespace {
+
+double cpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct Result {
+  double seconds = 0;
+  double cpu = 0;  ///< process CPU seconds (all threads) during the run
+  std::uint64_t messages = 0;
+  std::uint64_t p50 = 0, p99 = 0;
+};
+
+Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payload,
+               std::size_t batch, std::size_t capacity, const std::string& target) {
+  config::ConnectorSpec connector;
+  config::RouteSpec route;
+  route.name = "bench";
+  route.qos = 1;
+  route.source = "telemetry/#";
+  if (!target.empty()) {
+    route.target = target;
+  }
+  if (branches > 1) {
+    route.sharedSubscription = config::SharedSubscriptionSpec{branches, "bench"};
+  }
+  pipeline::RouteGraphSpec spec;
+  spec.connector = &connector;
+  spec.route = &route;
+  spec.capacity = capacity;
+  spec.fuseStages = fuse;
+  spec.registry = &pipeline::Registry::builtin();
+  std::vector<sinks::null::NullSink*> nulls;
+  for (int i = 0; i < branches; ++i) {
+    auto s = std::make_unique<sinks::null::NullSink>();
+    nulls.push_back(s.get());
+    spec.sinks.push_back(std::move(s));
+  }
+  config::Diagnostics diag;
+  auto graph = pipeline::RouteGraph::build(std::move(spec), diag);
+  if (!graph) {
+    std::fprintf(stderr, "%s", diag.str().c_str());
+    std::exit(1);
+  }
+  graph->start();
+  sources::synthetic::Options o;
+  o.count = messages;
+  o.payloadBytes = payload;
+  o.batchSize = batch;
+  o.devices = 100;
+  pipeline::RouteGraph* g = graph.get();
+  sources::synthetic::SyntheticSource src(o, [g](pipeline::Batch& b) { return g->tryPushAny(b); });
+  auto delivered = [&] {
+    std::uint64_t n = 0;
+    for (auto* s : nulls) {
+      n += s->messages();
+    }
+    return n;
+  };
+  const double c0 = cpuSeconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  src.start();
+  while (delivered() < messages) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  const double c1 = cpuSeconds();
+  src.join();
+  graph->stop(std::chrono::seconds(1));
+  Result r;
+  r.seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.messages = messages;
+  r.cpu = c1 - c0;
+  sinks::null::LatencyHistogram h;
+  for (auto* s : nulls) {
+    h.merge(s->latency());
+  }
+  r.p50 = h.quantile(0.5);
+  r.p99 = h.quantile(0.99);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t messages = 5'000'000;
+  std::size_t payload = 64, batch = 256, capacity = 65536;
+  int runs = 3;
+  std::string target = "factory/{2}/data";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    const char* v = argv[i + 1];
+    if (a == "--messages") {
+      messages = std::strtoull(v, nullptr, 10);
+    } else if (a == "--payload-bytes") {
+      payload = std::strtoull(v, nullptr, 10);
+    } else if (a == "--batch") {
+      batch = std::strtoull(v, nullptr, 10);
+    } else if (a == "--capacity") {
+      capacity = std::strtoull(v, nullptr, 10);
+    } else if (a == "--runs") {
+      runs = std::atoi(v);
+    } else if (a == "--target") {
+      target = v;
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  std::printf(
+      "pipeline_bench: %llu messages x %zu B, batch %zu, capacity %zu, target \"%s\", "
+      "hardware threads %u, best of %d\n",
+      static_cast<unsigned long long>(messages), payload, batch, capacity, target.c_str(),
+      std::thread::hardware_concurrency(), runs);
+  std::printf("%-9s %-9s %5s %13s %8s %12s %10s %10s\n", "branches", "nodes", "runs",
+              "msg/s (best)", "ns/msg", "cpu ns/msg", "p50 us", "p99 us");
+  for (int branches : {1, 2, 4}) {
+    for (bool fuse : {false, true}) {
+      Result best;
+      for (int r = 0; r < runs; ++r) {
+        Result x = runOnce(branches, fuse, messages, payload, batch, capacity, target);
+        if (best.seconds == 0 || x.seconds < best.seconds) {
+          best = x;
+        }
+      }
+      const double rate = static_cast<double>(best.messages) / best.seconds;
+      std::printf("%-9d %-9s %5d %13.0f %8.1f %12.1f %10.1f %10.1f\n", branches,
+                  fuse ? "fused" : "per-stage", runs, rate, 1e9 / rate,
+                  best.cpu * 1e9 / static_cast<double>(best.messages),
+                  static_cast<double>(best.p50) / 1e3, static_cast<double>(best.p99) / 1e3);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

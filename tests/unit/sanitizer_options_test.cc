@@ -1,0 +1,8 @@
+// Not a test: default ThreadSanitizer options for the unit-test binary (TSAN_OPTIONS still
+// overrides them). The largest history lets TSan restore the earlier stack of a report, which it
+// needs to match the oneTBB suppressions in cmake/suppressions/tsan.supp; without it, a recycled
+// TBB task object can be reported with "[failed to restore the stack]" and go unsuppressed.
+
+#if defined(__SANITIZE_THREAD__)
+extern "C" const char* __tsan_default_options() { return "history_size=7"; }
+#endif
