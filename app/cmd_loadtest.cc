@@ -22,15 +22,7 @@
 #include "sinks/null/null_sink.h"
 #include "sources/synthetic/synthetic_source.h"
 
-#if __has_include("app/app_config.h")
 #include "app/app_config.h"
-#else
-namespace mqb::app {
-// Defined by app/loadtest_shim.cc until app/app_config.h lands (same signature).
-std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& options, bool checkFiles,
-                                               config::Diagnostics& diag);
-}  // namespace mqb::app
-#endif
 
 namespace mqb::app {
 
