@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "pipeline/spool/crc32c.h"
 
@@ -192,6 +195,40 @@ TEST(Record, ArbitraryBytesNeverDecodeAndNeverCrash) {
       }
     }
     EXPECT_NE(decodeRecord(b, r).status, ReadStatus::Ok);
+  }
+}
+
+// The seed corpus of the fuzz_spool_record target (tests/fuzz/corpus/): checked here, written to
+// $MQB_WRITE_FUZZ_SEEDS when set.
+TEST(Record, WritesFuzzSeeds) {
+  std::vector<std::pair<std::string, std::string>> seeds;
+  Message minimal;
+  minimal.topic = "t";
+  std::string b;
+  encodeRecord(minimal, 1, 0, b);
+  seeds.emplace_back("minimal", b);
+  b.clear();
+  encodeRecord(fullMessage(), 2, 1764061200123, b);
+  seeds.emplace_back("all_properties", b);
+  const std::string full = b;
+  b.clear();
+  for (std::uint64_t id = 3; id <= 5; ++id) {
+    minimal.payload = std::string(id, 'p');
+    encodeRecord(minimal, id, static_cast<std::int64_t>(id), b);
+  }
+  seeds.emplace_back("three_records", b);
+  seeds.emplace_back("torn", b + full.substr(0, full.size() / 2));
+  for (const auto& [name, bytes] : seeds) {
+    RecordReader reader(bytes);
+    Record r;
+    int n = 0;
+    while (reader.next(r) == ReadStatus::Ok) {
+      ++n;
+    }
+    EXPECT_GE(n, 1) << name;
+    if (const char* dir = std::getenv("MQB_WRITE_FUZZ_SEEDS")) {
+      std::ofstream(std::string(dir) + "/" + name, std::ios::binary) << bytes;
+    }
   }
 }
 
