@@ -173,6 +173,24 @@ std::string_view toString(AppendStatus s) noexcept {
   return "unknown";
 }
 
+std::string spoolDir(std::string_view stateDir, std::string_view connector, std::string_view route,
+                     std::uint32_t branch) {
+  auto component = [](std::string_view name) {
+    std::string c(name.empty() ? std::string_view("_") : name);
+    for (char& ch : c) {
+      if (ch == '/' || ch == '\0') {
+        ch = '_';
+      }
+    }
+    if (c[0] == '.') {
+      c[0] = '_';
+    }
+    return c;
+  };
+  return (fs::path(stateDir) / component(connector) / component(route) / std::to_string(branch))
+      .string();
+}
+
 Spool::Spool(Options opts) : opts_(std::move(opts)) {}
 
 std::unique_ptr<Spool> Spool::open(Options opts, std::string& error) {

@@ -73,7 +73,8 @@ struct Options {
   /// advanced by `clock` (so a ManualClock moves it in tests).
   std::function<std::int64_t()> unixNowMs;
   /// Told about every message the spool drops (Overflow, Expired) with a count; called from the
-  /// appending or reading thread without the spool's locks held. Must not throw.
+  /// appending or reading thread (possibly both at once) without the spool's locks held, so it
+  /// may call size()/stats(). Must be thread-safe and must not throw.
   std::function<void(metrics::DropReason, std::uint64_t)> onDrop;
   /// Start the background thread (Interval syncs, ack write-back). Tests may switch it off and
   /// call flush() instead.
@@ -249,5 +250,10 @@ class Spool {
 };
 
 using SpoolPtr = std::unique_ptr<Spool>;
+
+/// The directory of one route branch's spool: <stateDir>/<connector>/<route>/<branch>. Names are
+/// used as single path components: '/', NUL and a leading '.' are replaced by '_'.
+std::string spoolDir(std::string_view stateDir, std::string_view connector, std::string_view route,
+                     std::uint32_t branch);
 
 }  // namespace mqb::pipeline::spool

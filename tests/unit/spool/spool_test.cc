@@ -552,6 +552,13 @@ TEST(Spool, RouteTtlAppliesAndExpiryHoldsAcrossARestart) {
   EXPECT_EQ(s->size().messages, 0u);
 }
 
+TEST(Spool, DirectoryLayoutKeepsNamesInsideTheStateDir) {
+  EXPECT_EQ(spoolDir("/var/lib/mqb", "bridge", "first-route", 2),
+            "/var/lib/mqb/bridge/first-route/2");
+  EXPECT_EQ(spoolDir("/s", "..", "a/b", 0), "/s/_./a_b/0");
+  EXPECT_EQ(spoolDir("/s", "", ".hidden", 1), "/s/_/_hidden/1");
+}
+
 TEST(Spool, OnlyOneSpoolPerDirectory) {
   TempDir d;
   SpoolPtr s = openOrFail(baseOptions(d));
