@@ -897,7 +897,6 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
 
     const std::int64_t wallNow = wallNowMs();
     const SteadyTime steadyNow = opts_.clock->now();
-    out.reserve(out.size() + cands.size());
     std::lock_guard lk(mu_);
     for (std::size_t c = 0; c < cands.size(); ++c) {
       Segment* s = findLocked(cands[c].id);
