@@ -353,6 +353,65 @@ TEST(Spool, AFlippedByteIsDetectedAndOnlyThatRecordIsLost) {
   }
 }
 
+TEST(Spool, ATornEarlierSegmentLosesOnlyItsTornRecord) {
+  TempDir d;
+  Options o = baseOptions(d);
+  o.segmentBytes = 4096;
+  {
+    SpoolPtr s = openOrFail(o);
+    for (std::uint64_t n = 1; n <= 60; ++n) {
+      s->append(numbered(n));
+    }
+  }
+  const auto segs = filesWith(d.path(), ".seg");
+  ASSERT_GE(segs.size(), 2u);
+  const std::uint64_t secondFirst = std::stoull(segs[1]);
+  const fs::path first = d.path() / segs[0];
+  const std::uintmax_t before = fs::file_size(first);
+  fs::resize_file(first, before - 5);  // its last record (secondFirst - 1) torn
+  SpoolPtr s = openOrFail(o);
+  std::vector<std::uint64_t> expect = range(1, secondFirst - 2);
+  for (std::uint64_t id = secondFirst; id <= 60; ++id) {
+    expect.push_back(id);
+  }
+  EXPECT_EQ(idsOf(readAll(*s)), expect);
+  EXPECT_EQ(s->stats().truncatedBytes, 0u);  // only the last segment is cut back
+  EXPECT_GT(s->stats().skippedBytes, 0u);
+}
+
+TEST(Spool, ATornAckFileKeepsTheAcksBeforeTheTear) {
+  TempDir d;
+  Options o = baseOptions(d);
+  {
+    SpoolPtr s = openOrFail(o);
+    for (std::uint64_t n = 1; n <= 10; ++n) {
+      s->append(numbered(n));
+    }
+    s->ack(std::vector<std::uint64_t>{1, 2, 3});
+    s->flush();
+    s->ack(std::vector<std::uint64_t>{5});
+  }
+  const fs::path ack =
+      d.path() / fs::path(filesWith(d.path(), ".seg").back()).replace_extension(".ack");
+  ASSERT_EQ(fs::file_size(ack), 32u);  // two entries: [1,3] and [5]
+  fs::resize_file(ack, 27);            // the second one torn
+  SpoolPtr s = openOrFail(o);
+  EXPECT_EQ(idsOf(readAll(*s)), (std::vector<std::uint64_t>{4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(fs::file_size(ack), 16u);
+}
+
+TEST(Spool, WaitForDataWakesOnAppend) {
+  TempDir d;
+  SpoolPtr s = openOrFail(baseOptions(d));
+  EXPECT_FALSE(s->waitForData(milliseconds(1)));
+  std::thread producer([&] { s->append(numbered(1)); });
+  EXPECT_TRUE(s->waitForData(seconds(30)));
+  producer.join();
+  std::vector<Entry> got;
+  EXPECT_EQ(s->readNext(10, got), 1u);
+  EXPECT_FALSE(s->waitForData(milliseconds(1)));
+}
+
 TEST(Spool, CorruptionAfterOpenIsCaughtByTheReadersChecksum) {
   TempDir d;
   SpoolPtr s = openOrFail(baseOptions(d));
