@@ -266,7 +266,6 @@ bool Spool::recover(std::string& error) {
     }
   }
 
-  Record rec;
   for (std::size_t k = 0; k < segIds.size(); ++k) {
     auto seg = std::make_unique<Segment>();
     seg->firstId = segIds[k];

@@ -47,8 +47,10 @@ enum class FlushPolicy : std::uint8_t {
 };
 
 enum class OverflowPolicy : std::uint8_t {
-  Block,       ///< append refuses with Full; the caller applies backpressure (stops its source)
-  DropOldest,  ///< the oldest unacknowledged records are dropped (counted) to make room
+  Block,  ///< append refuses with Full; the caller applies backpressure (stops its source)
+  /// the oldest unacknowledged records are dropped (counted) to make room, including any handed
+  /// out by readNext() and not acked yet (their later ack() returns false)
+  DropOldest,
   DropNewest,  ///< the new message is refused with Dropped (counted)
 };
 
