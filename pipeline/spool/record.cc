@@ -72,7 +72,8 @@ class Parser {
 };
 
 // Parses a body whose checksum already matched. `m` null: validate only.
-bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received, Message* m) {
+bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received, Message* m,
+               std::optional<std::uint32_t>* expiryOut = nullptr) {
   Parser p(body);
   std::uint8_t version = 0;
   std::uint8_t flags = 0;
@@ -143,6 +144,9 @@ bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received,
   }
   if (p.left() != 0) {
     return false;
+  }
+  if (expiryOut != nullptr) {
+    *expiryOut = expiry;
   }
   if (m != nullptr) {
     m->qos = qos;
@@ -298,8 +302,8 @@ ReadResult decodeRecord(std::string_view bytes, Record& out) {
   return r;
 }
 
-ReadResult checkRecord(std::string_view bytes, std::uint64_t* id,
-                       std::int64_t* receivedUnixMs) noexcept {
+ReadResult checkRecord(std::string_view bytes, std::uint64_t* id, std::int64_t* receivedUnixMs,
+                       std::optional<std::uint32_t>* expirySeconds) noexcept {
   std::string_view body;
   ReadResult r = checkFrame(bytes, body);
   if (r.status != ReadStatus::Ok) {
@@ -307,7 +311,8 @@ ReadResult checkRecord(std::string_view bytes, std::uint64_t* id,
   }
   std::uint64_t i = 0;
   std::int64_t t = 0;
-  if (!parseBody(body, i, t, nullptr)) {  // validate-only: allocates nothing, cannot throw
+  std::optional<std::uint32_t> e;
+  if (!parseBody(body, i, t, nullptr, &e)) {  // validate-only: allocates nothing, cannot throw
     return {ReadStatus::BadBody, 0};
   }
   if (id != nullptr) {
@@ -315,6 +320,9 @@ ReadResult checkRecord(std::string_view bytes, std::uint64_t* id,
   }
   if (receivedUnixMs != nullptr) {
     *receivedUnixMs = t;
+  }
+  if (expirySeconds != nullptr) {
+    *expirySeconds = e;
   }
   return r;
 }

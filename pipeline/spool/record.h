@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -66,9 +67,11 @@ struct ReadResult {
 /// Throws only std::bad_alloc.
 ReadResult decodeRecord(std::string_view bytes, Record& out);
 
-/// Same checks as decodeRecord without building the message; reports id and received time.
+/// Same checks as decodeRecord without building the message; reports id, received time and v5
+/// message expiry.
 ReadResult checkRecord(std::string_view bytes, std::uint64_t* id = nullptr,
-                       std::int64_t* receivedUnixMs = nullptr) noexcept;
+                       std::int64_t* receivedUnixMs = nullptr,
+                       std::optional<std::uint32_t>* expirySeconds = nullptr) noexcept;
 
 /// Offset of the first valid record at or after `from`, or std::string_view::npos. Used to
 /// resynchronise after a corrupted region.

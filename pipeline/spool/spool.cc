@@ -38,6 +38,7 @@ struct Spool::Segment {
   struct Rec {
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
+    std::int64_t deadlineMs = INT64_MAX;  // wall-clock ms at which it expires
   };
   std::uint64_t firstId = 0;
   std::string path;
@@ -301,15 +302,17 @@ bool Spool::recover(std::string& error) {
       const std::string_view data(static_cast<const char*>(map), len);
       while (off < len) {
         std::uint64_t id = 0;
-        const ReadResult r = checkRecord(data.substr(off), &id);
+        std::int64_t receivedMs = 0;
+        std::optional<std::uint32_t> expiry;
+        const ReadResult r = checkRecord(data.substr(off), &id, &receivedMs, &expiry);
         if (r.status == ReadStatus::Ok && id >= seg->endId() && id < upper &&
             id - seg->firstId < kMaxIdsPerSegment && off + r.size <= 0xFFFFFFFFu) {
           while (seg->endId() < id) {  // ids lost to corruption
             seg->recs.push_back({});
             seg->done.push_back(1);
           }
-          seg->recs.push_back(
-              {static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(r.size)});
+          seg->recs.push_back({static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(r.size),
+                               deadlineOf(receivedMs, expiry)});
           seg->done.push_back(0);
           off += r.size;
           continue;
@@ -391,6 +394,7 @@ bool Spool::recover(std::string& error) {
       if (seg->done[i] == 0) {
         ++seg->live;
         liveBytes_ += seg->recs[i].size;
+        nextDeadlineMs_ = std::min(nextDeadlineMs_, seg->recs[i].deadlineMs);
       }
     }
     while (seg->firstLive < seg->done.size() && seg->done[seg->firstLive] != 0) {
@@ -461,6 +465,53 @@ std::int64_t Spool::wallNowMs() const noexcept {
     return opts_.unixNowMs();
   }
   return wallBaseMs_ + duration_cast<milliseconds>(opts_.clock->now() - steadyBase_).count();
+}
+
+std::int64_t Spool::deadlineOf(std::int64_t receivedMs,
+                               const std::optional<std::uint32_t>& expiry) const noexcept {
+  std::int64_t d = INT64_MAX;
+  if (expiry) {
+    d = receivedMs + std::int64_t{*expiry} * 1000;
+  }
+  if (opts_.ttl.count() > 0) {
+    d = std::min(d, receivedMs + static_cast<std::int64_t>(opts_.ttl.count()));
+  }
+  return d;
+}
+
+std::uint64_t Spool::purgeExpiredLocked(std::int64_t nowMs) noexcept {
+  if (nowMs < nextDeadlineMs_) {
+    return 0;
+  }
+  std::uint64_t n = 0;
+  std::int64_t next = INT64_MAX;
+  std::vector<Segment*> emptied;
+  for (const auto& p : segments_) {
+    Segment& s = *p;
+    for (std::size_t i = s.firstLive; i < s.recs.size() && s.live > 0; ++i) {
+      if (s.done[i] != 0) {
+        continue;
+      }
+      if (s.recs[i].deadlineMs <= nowMs) {
+        markDoneLocked(s, s.firstId + i);
+        ++n;
+      } else {
+        next = std::min(next, s.recs[i].deadlineMs);
+      }
+    }
+    if (s.live == 0 && s.sealed) {
+      try {
+        emptied.push_back(&s);
+      } catch (...) {  // deleted later, by the next ack or open
+      }
+    }
+  }
+  nextDeadlineMs_ = next;
+  counters_.expired += n;
+  for (Segment* s : emptied) {
+    maybeDeleteLocked(s);
+  }
+  return n;
 }
 
 bool Spool::fits(std::uint64_t messages, std::uint64_t bytes) const noexcept {
@@ -587,7 +638,7 @@ bool Spool::flushAcksLocked() noexcept {
   return ok;
 }
 
-bool Spool::writeChunk(std::string& buf, std::vector<std::uint32_t>& sizes,
+bool Spool::writeChunk(std::string& buf, std::vector<Pending>& sizes,
                        std::uint64_t firstId) noexcept {
   if (buf.empty()) {
     return true;
@@ -608,11 +659,12 @@ bool Spool::writeChunk(std::string& buf, std::vector<std::uint32_t>& sizes,
     std::lock_guard lk(mu_);
     Segment& s = *active_;
     std::uint64_t off = activeEnd_;
-    for (std::uint32_t sz : sizes) {
-      s.recs.push_back({static_cast<std::uint32_t>(off), sz});
+    for (const Pending& p : sizes) {
+      s.recs.push_back({static_cast<std::uint32_t>(off), p.size, p.deadlineMs});
       s.done.push_back(0);
-      off += sz;
-      bytes += sz;
+      off += p.size;
+      bytes += p.size;
+      nextDeadlineMs_ = std::min(nextDeadlineMs_, p.deadlineMs);
     }
     s.live += sizes.size();
     s.bytes += buf.size();
@@ -683,6 +735,7 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
                                std::vector<std::uint64_t>* ids) noexcept {
   BatchResult res;
   std::uint64_t overflow = 0;
+  std::uint64_t expiredCount = 0;
   std::lock_guard plk(producerMu_);
   try {
     if (ids != nullptr) {
@@ -713,6 +766,9 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
             ++counters_.droppedNewest;
             ++overflow;
             continue;
+          }
+          if (!fits(resMsgs + 1, resBytes + sz)) {
+            expiredCount += purgeExpiredLocked(wallNow);
           }
           if (!fits(resMsgs + 1, resBytes + sz)) {
             if (opts_.overflow == OverflowPolicy::Block) {
@@ -757,7 +813,7 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
         const std::size_t sz = encodedSize(m);
         if (activeEnd_ + writeBuf_.size() > 0 &&
             activeEnd_ + writeBuf_.size() + sz > opts_.segmentBytes) {
-          if (!writeChunk(writeBuf_, sizes_, bufFirstId)) {
+          if (!writeChunk(writeBuf_, pending_, bufFirstId)) {
             nextId_ = bufFirstId;  // nothing of the failed write was published
             res.consumed = chunk[bufFirstIndex];
             failed = true;
@@ -778,9 +834,10 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
         }
         const std::uint64_t id = nextId_++;
         encodeRecord(m, id, received, writeBuf_);
-        sizes_.push_back(static_cast<std::uint32_t>(sz));
+        pending_.push_back(
+            {static_cast<std::uint32_t>(sz), deadlineOf(received, m.props.messageExpirySeconds)});
       }
-      if (!failed && !writeChunk(writeBuf_, sizes_, bufFirstId)) {
+      if (!failed && !writeChunk(writeBuf_, pending_, bufFirstId)) {
         nextId_ = bufFirstId;
         res.consumed = chunk[bufFirstIndex];
         failed = true;
@@ -802,7 +859,7 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
     }
   } catch (...) {  // std::bad_alloc while encoding: nothing half-written is published
     writeBuf_.clear();
-    sizes_.clear();
+    pending_.clear();
     std::lock_guard lk(mu_);
     nextId_ = active_->endId();
     res.status = AppendStatus::IoError;
@@ -821,7 +878,7 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
       log::error("spool_sync_failed", {{"dir", opts_.dir}, {"error", errnoText(errno)}});
     }
   }
-  notifyDrops(overflow, 0);
+  notifyDrops(overflow, expiredCount);
   return res;
 }
 
@@ -832,6 +889,7 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
   std::vector<std::uint8_t> bad;
   std::uint64_t expiredCount = 0;
   std::size_t added = 0;
+  const std::int64_t wallBefore = wallNowMs();
   try {
     {
       std::lock_guard lk(mu_);
@@ -841,10 +899,16 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
       std::size_t si = segmentIndexLocked(cursor_);
       std::size_t bytes = 0;
       while (si < segments_.size() && cands.size() < max && bytes < kReadBytesPerCall) {
-        const Segment& s = *segments_[si];
+        Segment& s = *segments_[si];
         std::uint64_t id = std::max(cursor_, s.firstId);
         for (; id < s.endId() && cands.size() < max && bytes < kReadBytesPerCall; ++id) {
           const std::uint64_t idx = id - s.firstId;
+          if (s.done[idx] == 0 && s.recs[idx].deadlineMs <= wallBefore) {
+            markDoneLocked(s, id);  // expired: not even read
+            ++counters_.expired;
+            ++expiredCount;
+            continue;
+          }
           if (s.done[idx] == 0) {
             cands.push_back({id, s.file, s.recs[idx].offset, s.recs[idx].size});
             bytes += s.recs[idx].size;
@@ -854,10 +918,18 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
         if (id < s.endId()) {
           break;
         }
-        ++si;
+        if (s.live == 0 && s.sealed) {
+          maybeDeleteLocked(&s);  // emptied by expiry: the next segment moves to index si
+        } else {
+          ++si;
+        }
       }
     }
     if (cands.empty()) {
+      if (expiredCount > 0) {
+        spaceCv_.notify_all();
+        notifyDrops(0, expiredCount);
+      }
       return 0;
     }
 

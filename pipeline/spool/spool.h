@@ -14,6 +14,10 @@
 // with counts. The records not acknowledged are replayed first, in id order. Each open starts a
 // new segment for appends, so ids of a torn tail are never reused in a file whose .ack names them.
 //
+// Expiry: each record's deadline (v5 expiry, route ttl) is kept in memory, so readers skip expired
+// records without reading them, and a full spool first drops what has expired before refusing or
+// dropping live messages.
+//
 // Durability: append() returns after write(2): the records survive a crash of the process.
 // Against power loss they are safe once fdatasync'ed: at once under FlushPolicy::Always, within
 // `flushInterval` under Interval, never explicitly under Never. syncedId() tells how far. Acks are
@@ -208,9 +212,16 @@ class Spool {
   void maybeDeleteLocked(Segment* s) noexcept;
   bool dropOldestLocked() noexcept;
   bool flushAcksLocked() noexcept;
-  bool writeChunk(std::string& buf, std::vector<std::uint32_t>& sizes,
+  struct Pending {
+    std::uint32_t size = 0;
+    std::int64_t deadlineMs = 0;
+  };
+  bool writeChunk(std::string& buf, std::vector<Pending>& recs,
                   std::uint64_t firstId) noexcept;  // producerMu_ held
-  bool rotate() noexcept;                           // producerMu_ held
+  std::int64_t deadlineOf(std::int64_t receivedMs,
+                          const std::optional<std::uint32_t>& expiry) const noexcept;
+  std::uint64_t purgeExpiredLocked(std::int64_t nowMs) noexcept;
+  bool rotate() noexcept;  // producerMu_ held
   void backgroundLoop() noexcept;
   void notifyDrops(std::uint64_t overflow, std::uint64_t expired) noexcept;
 
@@ -222,11 +233,11 @@ class Spool {
 
   // Producer side: the active segment's file and where the next record goes.
   std::mutex producerMu_;
-  std::uint64_t nextId_ = 1;          // guarded by producerMu_
-  Segment* active_ = nullptr;         // guarded by producerMu_ (the object by mu_)
-  std::uint64_t activeEnd_ = 0;       // guarded by producerMu_
-  std::string writeBuf_;              // guarded by producerMu_
-  std::vector<std::uint32_t> sizes_;  // guarded by producerMu_
+  std::uint64_t nextId_ = 1;      // guarded by producerMu_
+  Segment* active_ = nullptr;     // guarded by producerMu_ (the object by mu_)
+  std::uint64_t activeEnd_ = 0;   // guarded by producerMu_
+  std::string writeBuf_;          // guarded by producerMu_
+  std::vector<Pending> pending_;  // guarded by producerMu_
 
   // Shared state.
   mutable std::mutex mu_;
@@ -240,6 +251,7 @@ class Spool {
   std::uint64_t diskBytes_ = 0;                    // guarded by mu_
   std::uint64_t publishedId_ = 0;                  // guarded by mu_: highest readable id
   std::uint64_t syncedId_ = 0;                     // guarded by mu_
+  std::int64_t nextDeadlineMs_ = INT64_MAX;        // guarded by mu_: no live record expires earlier
   bool dirty_ = false;                             // guarded by mu_: written since last sync
   bool closed_ = false;                            // guarded by mu_
   bool stop_ = false;                              // guarded by mu_

@@ -580,6 +580,38 @@ TEST(Spool, ExpiredMessagesAreSkippedCountedAndAcked) {
   EXPECT_FALSE(s->ack(1));  // already acked by expiry
 }
 
+TEST(Spool, AFullSpoolMakesRoomByDroppingExpiredRecordsFirst) {
+  TempDir d;
+  ManualClock clock;
+  DropCounter drops;
+  Options o = baseOptions(d);
+  o.clock = &clock;
+  o.onDrop = drops.fn();
+  o.maxMessages = 3;
+  o.ttl = milliseconds(1000);
+  o.segmentBytes = 4096;
+  SpoolPtr s = openOrFail(o);
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    Message m = numbered(n, 2000);  // two per segment
+    m.received = clock.now();
+    ASSERT_EQ(s->append(m).status, AppendStatus::Ok);
+  }
+  Message next = numbered(4);
+  next.received = clock.now();
+  EXPECT_EQ(s->append(next).status, AppendStatus::Full);
+  const std::size_t segsBefore = filesWith(d.path(), ".seg").size();
+  clock.advance(milliseconds(1000));
+  next.received = clock.now();
+  EXPECT_EQ(s->append(next).status, AppendStatus::Ok);
+  EXPECT_EQ(s->stats().expired, 3u);
+  EXPECT_EQ(drops.expired.load(), 3u);
+  EXPECT_EQ(drops.overflow.load(), 0u);
+  EXPECT_LT(filesWith(d.path(), ".seg").size(), segsBefore);  // fully expired segments go
+  const std::vector<Entry> got = readAll(*s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].msg.seq, 4u);
+}
+
 TEST(Spool, RouteTtlAppliesAndExpiryHoldsAcrossARestart) {
   TempDir d;
   ManualClock clock;
