@@ -86,6 +86,16 @@ bool parseName(const std::string& name, const char* ext, std::uint64_t& id) {
 
 std::string errnoText(int e) { return std::strerror(e); }
 
+// Times read back from disk are trusted only as far as their checksum: no overflow on odd values.
+std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+std::int64_t satSub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 bool writeAll(int fd, const char* p, std::size_t n, std::uint64_t offset) noexcept {
   while (n > 0) {
     const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
@@ -144,7 +154,7 @@ void putAckEntry(std::string& out, std::uint64_t first, std::uint32_t count) {
 
 bool expired(std::int64_t receivedUnixMs, const std::optional<std::uint32_t>& expirySeconds,
              std::int64_t nowMs, std::chrono::milliseconds ttl) noexcept {
-  const std::int64_t age = nowMs - receivedUnixMs;
+  const std::int64_t age = satSub(nowMs, receivedUnixMs);
   if (expirySeconds && age >= std::int64_t{*expirySeconds} * 1000) {
     return true;
   }
@@ -471,10 +481,10 @@ std::int64_t Spool::deadlineOf(std::int64_t receivedMs,
                                const std::optional<std::uint32_t>& expiry) const noexcept {
   std::int64_t d = INT64_MAX;
   if (expiry) {
-    d = receivedMs + std::int64_t{*expiry} * 1000;
+    d = satAdd(receivedMs, std::int64_t{*expiry} * 1000);
   }
   if (opts_.ttl.count() > 0) {
-    d = std::min(d, receivedMs + static_cast<std::int64_t>(opts_.ttl.count()));
+    d = std::min(d, satAdd(receivedMs, static_cast<std::int64_t>(opts_.ttl.count())));
   }
   return d;
 }
@@ -994,7 +1004,9 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
         maybeDeleteLocked(s);
         continue;
       }
-      const std::int64_t age = std::max<std::int64_t>(0, wallNow - got[c].receivedUnixMs);
+      const std::int64_t age =
+          std::clamp<std::int64_t>(satSub(wallNow, got[c].receivedUnixMs), 0,
+                                   std::int64_t{1} << 40);  // ~35 years: no ns overflow
       got[c].msg.received = steadyNow - milliseconds(age);
       out.push_back(std::move(got[c]));
       ++added;
