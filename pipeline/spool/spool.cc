@@ -1,0 +1,1196 @@
+#include "pipeline/spool/spool.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "metrics/log.h"
+#include "pipeline/spool/crc32c.h"
+
+namespace mqb::pipeline::spool {
+
+namespace fs = std::filesystem;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+struct Spool::File {
+  int fd = -1;
+  explicit File(int f) noexcept : fd(f) {}
+  ~File() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+};
+
+struct Spool::Segment {
+  struct Rec {
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+    std::int64_t deadlineMs = INT64_MAX;  // wall-clock ms at which it expires
+  };
+  std::uint64_t firstId = 0;
+  std::string path;
+  std::string ackPath;
+  std::shared_ptr<File> file;
+  std::unique_ptr<File> ackFile;   // opened on the first ack write-back
+  std::uint64_t bytes = 0;         // file length (published records, plus skipped garbage)
+  std::vector<Rec> recs;           // index: id - firstId
+  std::vector<std::uint8_t> done;  // 1: acked, dropped, expired, or absent (corrupted)
+  std::uint64_t live = 0;
+  std::size_t firstLive = 0;  // every index below is done (a hint for drop_oldest)
+  bool sealed = false;
+  std::uint64_t endId() const noexcept { return firstId + recs.size(); }
+};
+
+struct Spool::Candidate {
+  std::uint64_t id = 0;
+  std::shared_ptr<File> file;
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+};
+
+namespace {
+
+constexpr std::size_t kAckEntryBytes = 16;
+constexpr std::size_t kAckWriteBackCount = 4096;
+constexpr std::size_t kReadBytesPerCall = std::size_t{4} << 20;
+constexpr std::uint64_t kMaxIdsPerSegment = std::uint64_t{1} << 28;
+constexpr std::size_t kNameDigits = 20;
+
+std::string segName(std::uint64_t id, const char* ext) {
+  std::string s = std::to_string(id);
+  return std::string(kNameDigits - std::min(kNameDigits, s.size()), '0') + s + ext;
+}
+
+// "<20 digits>.seg" / ".ack" -> id.
+bool parseName(const std::string& name, const char* ext, std::uint64_t& id) {
+  if (name.size() != kNameDigits + 4 || name.compare(kNameDigits, 4, ext) != 0) {
+    return false;
+  }
+  const char* b = name.data();
+  auto [p, ec] = std::from_chars(b, b + kNameDigits, id);
+  return ec == std::errc() && p == b + kNameDigits;
+}
+
+std::string errnoText(int e) { return std::strerror(e); }
+
+// Times read back from disk are trusted only as far as their checksum: no overflow on odd values.
+std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+std::int64_t satSub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+bool writeAll(int fd, const char* p, std::size_t n, std::uint64_t offset) noexcept {
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+    offset += static_cast<std::uint64_t>(w);
+  }
+  return true;
+}
+
+bool appendAll(int fd, const char* p, std::size_t n) noexcept {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+bool readAll(int fd, char* p, std::size_t n, std::uint64_t offset) noexcept {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0) {
+      return false;
+    }
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+  return true;
+}
+
+void putAckEntry(std::string& out, std::uint64_t first, std::uint32_t count) {
+  char e[kAckEntryBytes];
+  std::memcpy(e, &first, 8);
+  std::memcpy(e + 8, &count, 4);
+  const std::uint32_t crc = crc32c(0, e, 12);
+  std::memcpy(e + 12, &crc, 4);
+  out.append(e, kAckEntryBytes);
+}
+
+bool expired(std::int64_t receivedUnixMs, const std::optional<std::uint32_t>& expirySeconds,
+             std::int64_t nowMs, std::chrono::milliseconds ttl) noexcept {
+  const std::int64_t age = satSub(nowMs, receivedUnixMs);
+  if (expirySeconds && age >= std::int64_t{*expirySeconds} * 1000) {
+    return true;
+  }
+  return ttl.count() > 0 && age >= ttl.count();
+}
+
+log::Every gReadErrorLog{std::chrono::seconds(10)};
+log::Every gAckErrorLog{std::chrono::seconds(10)};
+
+}  // namespace
+
+std::string_view toString(AppendStatus s) noexcept {
+  switch (s) {
+    case AppendStatus::Ok:
+      return "ok";
+    case AppendStatus::Full:
+      return "full";
+    case AppendStatus::Dropped:
+      return "dropped";
+    case AppendStatus::TooLarge:
+      return "too_large";
+    case AppendStatus::IoError:
+      return "io_error";
+    case AppendStatus::Closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+std::string spoolDir(std::string_view stateDir, std::string_view connector, std::string_view route,
+                     std::uint32_t branch) {
+  auto component = [](std::string_view name) {
+    std::string c(name.empty() ? std::string_view("_") : name);
+    for (char& ch : c) {
+      if (ch == '/' || ch == '\0') {
+        ch = '_';
+      }
+    }
+    if (c[0] == '.') {
+      c[0] = '_';
+    }
+    return c;
+  };
+  return (fs::path(stateDir) / component(connector) / component(route) / std::to_string(branch))
+      .string();
+}
+
+Spool::Spool(Options opts) : opts_(std::move(opts)) {}
+
+std::unique_ptr<Spool> Spool::open(Options opts, std::string& error) {
+  if (opts.dir.empty()) {
+    error = "spool: no directory given";
+    return nullptr;
+  }
+  if (opts.segmentBytes < 4096 || opts.segmentBytes > (std::uint64_t{1} << 30)) {
+    error = "spool: segmentBytes must be within 4 KiB .. 1 GiB";
+    return nullptr;
+  }
+  if (opts.clock == nullptr) {
+    opts.clock = &SystemClock::instance();
+  }
+  if (opts.flushInterval.count() <= 0) {
+    opts.flushInterval = milliseconds(100);
+  }
+  std::unique_ptr<Spool> s(new Spool(std::move(opts)));
+  s->steadyBase_ = s->opts_.clock->now();
+  s->wallBaseMs_ =
+      duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!s->recover(error) || !s->openActive(error)) {
+    return nullptr;
+  }
+  if (s->opts_.backgroundThread) {
+    s->background_ = std::thread([p = s.get()] { p->backgroundLoop(); });
+  }
+  return s;
+}
+
+bool Spool::recover(std::string& error) {
+  const fs::path dir(opts_.dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    error = "spool: cannot create " + opts_.dir + ": " + ec.message();
+    return false;
+  }
+  lockFd_ = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lockFd_ < 0) {
+    error = "spool: cannot open " + (dir / "LOCK").string() + ": " + errnoText(errno);
+    return false;
+  }
+  if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+    error = "spool: " + opts_.dir + " is in use by another spool (LOCK held)";
+    return false;
+  }
+  dirFd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirFd_ < 0) {
+    error = "spool: cannot open " + opts_.dir + ": " + errnoText(errno);
+    return false;
+  }
+
+  std::vector<std::uint64_t> segIds;
+  std::vector<std::uint64_t> ackIds;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::uint64_t id = 0;
+    if (parseName(name, ".seg", id)) {
+      segIds.push_back(id);
+    } else if (parseName(name, ".ack", id)) {
+      ackIds.push_back(id);
+    }
+  }
+  if (ec) {
+    error = "spool: cannot list " + opts_.dir + ": " + ec.message();
+    return false;
+  }
+  std::sort(segIds.begin(), segIds.end());
+  for (std::uint64_t id : ackIds) {  // left over from a deletion cut short
+    if (!std::binary_search(segIds.begin(), segIds.end(), id)) {
+      ::unlink((dir / segName(id, ".ack")).c_str());
+    }
+  }
+
+  for (std::size_t k = 0; k < segIds.size(); ++k) {
+    auto seg = std::make_unique<Segment>();
+    seg->firstId = segIds[k];
+    seg->path = (dir / segName(seg->firstId, ".seg")).string();
+    seg->ackPath = (dir / segName(seg->firstId, ".ack")).string();
+    seg->sealed = true;  // each open appends to a new segment
+    const int fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      error = "spool: cannot open " + seg->path + ": " + errnoText(errno);
+      return false;
+    }
+    seg->file = std::make_shared<File>(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      error = "spool: cannot stat " + seg->path + ": " + errnoText(errno);
+      return false;
+    }
+    const auto len = static_cast<std::size_t>(st.st_size);
+    const bool last = k + 1 == segIds.size();
+    const std::uint64_t upper = last ? ~std::uint64_t{0} : segIds[k + 1];
+
+    // Scan: keep each valid record whose id continues the segment; skip corrupted regions.
+    std::size_t off = 0;
+    std::size_t skipped = 0;
+    std::size_t tail = 0;
+    ReadStatus tailStatus = ReadStatus::End;
+    if (len > 0) {
+      void* map = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (map == MAP_FAILED) {
+        error = "spool: cannot map " + seg->path + ": " + errnoText(errno);
+        return false;
+      }
+      const std::string_view data(static_cast<const char*>(map), len);
+      while (off < len) {
+        std::uint64_t id = 0;
+        std::int64_t receivedMs = 0;
+        std::optional<std::uint32_t> expiry;
+        const ReadResult r = checkRecord(data.substr(off), &id, &receivedMs, &expiry);
+        if (r.status == ReadStatus::Ok && id >= seg->endId() && id < upper &&
+            id - seg->firstId < kMaxIdsPerSegment && off + r.size <= 0xFFFFFFFFu) {
+          while (seg->endId() < id) {  // ids lost to corruption
+            seg->recs.push_back({});
+            seg->done.push_back(1);
+          }
+          seg->recs.push_back({static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(r.size),
+                               deadlineOf(receivedMs, expiry)});
+          seg->done.push_back(0);
+          off += r.size;
+          continue;
+        }
+        const std::size_t next = findNextRecord(data, off + 1);
+        if (next == std::string_view::npos) {
+          tail = len - off;
+          tailStatus = r.status == ReadStatus::Ok ? ReadStatus::BadBody : r.status;
+          break;
+        }
+        skipped += next - off;
+        off = next;
+      }
+      ::munmap(map, len);
+    }
+    seg->bytes = len;
+    if (skipped > 0) {
+      counters_.skippedBytes += skipped;
+      log::warn("spool_corrupt_region",
+                {{"dir", opts_.dir}, {"segment", seg->path}, {"skipped_bytes", skipped}});
+    }
+    if (tail > 0) {
+      if (last && ::ftruncate(fd, static_cast<off_t>(len - tail)) == 0) {
+        seg->bytes = len - tail;
+        counters_.truncatedBytes += tail;
+        log::warn("spool_torn_tail_truncated", {{"dir", opts_.dir},
+                                                {"segment", seg->path},
+                                                {"records_kept", seg->recs.size()},
+                                                {"bytes_removed", tail},
+                                                {"reason", toString(tailStatus)}});
+      } else {
+        counters_.skippedBytes += tail;
+        log::warn("spool_corrupt_tail", {{"dir", opts_.dir},
+                                         {"segment", seg->path},
+                                         {"bytes", tail},
+                                         {"reason", toString(tailStatus)}});
+      }
+    }
+
+    // Acks of this segment; a torn or corrupted entry ends the file (and is cut off).
+    const int afd = ::open(seg->ackPath.c_str(), O_RDWR | O_CLOEXEC);
+    if (afd >= 0) {
+      File af(afd);
+      std::string buf;
+      struct stat ast {};
+      if (::fstat(afd, &ast) == 0 && ast.st_size > 0) {
+        buf.resize(static_cast<std::size_t>(ast.st_size));
+        if (!readAll(afd, buf.data(), buf.size(), 0)) {
+          buf.clear();
+        }
+      }
+      std::size_t good = 0;
+      for (; good + kAckEntryBytes <= buf.size(); good += kAckEntryBytes) {
+        const char* e = buf.data() + good;
+        std::uint32_t crc = 0;
+        std::memcpy(&crc, e + 12, 4);
+        if (crc32c(0, e, 12) != crc) {
+          break;
+        }
+        std::uint64_t first = 0;
+        std::uint32_t count = 0;
+        std::memcpy(&first, e, 8);
+        std::memcpy(&count, e + 8, 4);
+        const std::uint64_t lo = std::max(first, seg->firstId);
+        const std::uint64_t hi = std::min(first + count, seg->endId());
+        for (std::uint64_t id = lo; id < hi; ++id) {
+          seg->done[id - seg->firstId] = 1;
+        }
+      }
+      if (good != buf.size()) {
+        log::warn("spool_ack_tail_truncated",
+                  {{"dir", opts_.dir}, {"file", seg->ackPath}, {"bytes", buf.size() - good}});
+        if (::ftruncate(afd, static_cast<off_t>(good)) != 0) {
+          log::warn("spool_ack_truncate_failed", {{"file", seg->ackPath}});
+        }
+      }
+    }
+    for (std::size_t i = 0; i < seg->recs.size(); ++i) {
+      if (seg->done[i] == 0) {
+        ++seg->live;
+        liveBytes_ += seg->recs[i].size;
+        nextDeadlineMs_ = std::min(nextDeadlineMs_, seg->recs[i].deadlineMs);
+      }
+    }
+    while (seg->firstLive < seg->done.size() && seg->done[seg->firstLive] != 0) {
+      ++seg->firstLive;
+    }
+    liveMessages_ += seg->live;
+    diskBytes_ += seg->bytes;
+    nextId_ = std::max(nextId_, seg->endId());
+    segments_.push_back(std::move(seg));
+  }
+
+  // Nothing left to deliver in a segment: delete it (it will never be appended to again).
+  for (std::size_t i = 0; i < segments_.size();) {
+    Segment* s = segments_[i].get();
+    if (s->live == 0) {
+      maybeDeleteLocked(s);
+    } else {
+      ++i;
+    }
+  }
+  publishedId_ = nextId_ - 1;
+  syncedId_ = publishedId_;
+  counters_.recovered = liveMessages_;
+  if (!segIds.empty()) {
+    log::info("spool_recovered", {{"dir", opts_.dir},
+                                  {"segments", segments_.size()},
+                                  {"messages", liveMessages_},
+                                  {"bytes", liveBytes_},
+                                  {"truncated_bytes", counters_.truncatedBytes},
+                                  {"skipped_bytes", counters_.skippedBytes}});
+  }
+  return true;
+}
+
+bool Spool::openActive(std::string& error) {
+  auto seg = std::make_unique<Segment>();
+  seg->firstId = nextId_;
+  const fs::path dir(opts_.dir);
+  seg->path = (dir / segName(seg->firstId, ".seg")).string();
+  seg->ackPath = (dir / segName(seg->firstId, ".ack")).string();
+  ::unlink(seg->ackPath.c_str());
+  const int fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = "spool: cannot create " + seg->path + ": " + errnoText(errno);
+    return false;
+  }
+  seg->file = std::make_shared<File>(fd);
+  if (opts_.flush != FlushPolicy::Never) {
+    ::fsync(dirFd_);  // make the new name durable
+  }
+  active_ = seg.get();
+  activeEnd_ = 0;
+  std::lock_guard lk(mu_);
+  activeFile_ = seg->file;
+  segments_.push_back(std::move(seg));
+  return true;
+}
+
+Spool::~Spool() {
+  close();
+  if (dirFd_ >= 0) {
+    ::close(dirFd_);
+  }
+}
+
+std::int64_t Spool::wallNowMs() const noexcept {
+  if (opts_.unixNowMs) {
+    return opts_.unixNowMs();
+  }
+  return wallBaseMs_ + duration_cast<milliseconds>(opts_.clock->now() - steadyBase_).count();
+}
+
+std::int64_t Spool::deadlineOf(std::int64_t receivedMs,
+                               const std::optional<std::uint32_t>& expiry) const noexcept {
+  std::int64_t d = INT64_MAX;
+  if (expiry) {
+    d = satAdd(receivedMs, std::int64_t{*expiry} * 1000);
+  }
+  if (opts_.ttl.count() > 0) {
+    d = std::min(d, satAdd(receivedMs, static_cast<std::int64_t>(opts_.ttl.count())));
+  }
+  return d;
+}
+
+std::uint64_t Spool::purgeExpiredLocked(std::int64_t nowMs) noexcept {
+  if (nowMs < nextDeadlineMs_) {
+    return 0;
+  }
+  std::uint64_t n = 0;
+  std::int64_t next = INT64_MAX;
+  std::vector<Segment*> emptied;
+  for (const auto& p : segments_) {
+    Segment& s = *p;
+    for (std::size_t i = s.firstLive; i < s.recs.size() && s.live > 0; ++i) {
+      if (s.done[i] != 0) {
+        continue;
+      }
+      if (s.recs[i].deadlineMs <= nowMs) {
+        markDoneLocked(s, s.firstId + i);
+        ++n;
+      } else {
+        next = std::min(next, s.recs[i].deadlineMs);
+      }
+    }
+    if (s.live == 0 && s.sealed) {
+      try {
+        emptied.push_back(&s);
+      } catch (...) {  // deleted later, by the next ack or open
+      }
+    }
+  }
+  nextDeadlineMs_ = next;
+  counters_.expired += n;
+  for (Segment* s : emptied) {
+    maybeDeleteLocked(s);
+  }
+  return n;
+}
+
+bool Spool::fits(std::uint64_t messages, std::uint64_t bytes) const noexcept {
+  return (opts_.maxMessages == 0 || liveMessages_ + messages <= opts_.maxMessages) &&
+         (opts_.maxBytes == 0 || liveBytes_ + bytes <= opts_.maxBytes);
+}
+
+std::size_t Spool::segmentIndexLocked(std::uint64_t id) const noexcept {
+  auto it = std::partition_point(segments_.begin(), segments_.end(),
+                                 [id](const auto& s) { return s->endId() <= id; });
+  return static_cast<std::size_t>(it - segments_.begin());
+}
+
+Spool::Segment* Spool::findLocked(std::uint64_t id) const noexcept {
+  const std::size_t i = segmentIndexLocked(id);
+  if (i < segments_.size() && segments_[i]->firstId <= id) {
+    return segments_[i].get();
+  }
+  return nullptr;
+}
+
+bool Spool::markDoneLocked(Segment& s, std::uint64_t id) noexcept {
+  const std::uint64_t idx = id - s.firstId;
+  if (id < s.firstId || idx >= s.recs.size() || s.done[idx] != 0) {
+    return false;
+  }
+  s.done[idx] = 1;
+  --s.live;
+  --liveMessages_;
+  liveBytes_ -= s.recs[idx].size;
+  while (s.firstLive < s.done.size() && s.done[s.firstLive] != 0) {
+    ++s.firstLive;
+  }
+  try {
+    pendingAcks_.push_back(id);
+  } catch (...) {  // out of memory: the ack is not persisted, a restart redelivers (duplicate)
+  }
+  return true;
+}
+
+void Spool::maybeDeleteLocked(Segment* s) noexcept {
+  if (!s->sealed || s->live != 0) {
+    return;
+  }
+  ::unlink(s->path.c_str());  // ack, then delete: data first, its acks after
+  ::unlink(s->ackPath.c_str());
+  diskBytes_ -= s->bytes;
+  auto it =
+      std::find_if(segments_.begin(), segments_.end(), [s](const auto& p) { return p.get() == s; });
+  if (it != segments_.end()) {
+    segments_.erase(it);
+  }
+}
+
+bool Spool::dropOldestLocked() noexcept {
+  for (const auto& p : segments_) {
+    Segment& s = *p;
+    if (s.live == 0) {
+      continue;
+    }
+    const std::uint64_t id = s.firstId + s.firstLive;
+    if (markDoneLocked(s, id)) {
+      ++counters_.droppedOldest;
+      maybeDeleteLocked(&s);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Spool::flushAcksLocked() noexcept {
+  if (pendingAcks_.empty()) {
+    return true;
+  }
+  bool ok = true;
+  try {
+    std::sort(pendingAcks_.begin(), pendingAcks_.end());
+    std::string buf;
+    Segment* cur = nullptr;
+    auto writeOut = [&] {
+      if (cur == nullptr || buf.empty()) {
+        buf.clear();
+        return;
+      }
+      if (!cur->ackFile) {
+        const int fd =
+            ::open(cur->ackPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+          cur->ackFile = std::make_unique<File>(fd);
+        }
+      }
+      if (!cur->ackFile || !appendAll(cur->ackFile->fd, buf.data(), buf.size())) {
+        ok = false;
+      }
+      buf.clear();
+    };
+    std::size_t i = 0;
+    while (i < pendingAcks_.size()) {
+      const std::uint64_t first = pendingAcks_[i];
+      Segment* s = findLocked(first);
+      std::size_t j = i + 1;
+      while (s != nullptr && j < pendingAcks_.size() &&
+             pendingAcks_[j] == pendingAcks_[j - 1] + 1 && pendingAcks_[j] < s->endId() &&
+             j - i < 0xFFFFFFFFu) {
+        ++j;
+      }
+      if (s != cur) {
+        writeOut();
+        cur = s;
+      }
+      if (s != nullptr) {  // null: the segment is gone, its acks need no record
+        putAckEntry(buf, first, static_cast<std::uint32_t>(j - i));
+      }
+      i = j;
+    }
+    writeOut();
+  } catch (...) {
+    ok = false;
+  }
+  pendingAcks_.clear();
+  if (!ok && gAckErrorLog.allow()) {
+    log::warn("spool_ack_write_failed", {{"dir", opts_.dir}, {"error", errnoText(errno)}});
+  }
+  return ok;
+}
+
+bool Spool::writeChunk(std::string& buf, std::vector<Pending>& sizes,
+                       std::uint64_t firstId) noexcept {
+  if (buf.empty()) {
+    return true;
+  }
+  if (!writeAll(active_->file->fd, buf.data(), buf.size(), activeEnd_)) {
+    const int e = errno;
+    if (::ftruncate(active_->file->fd, static_cast<off_t>(activeEnd_)) != 0) {
+      // The file may keep a partial record; readers never see it (not published) and a
+      // restart treats it as a torn tail.
+    }
+    log::error("spool_write_failed", {{"dir", opts_.dir}, {"error", errnoText(e)}});
+    buf.clear();
+    sizes.clear();
+    return false;
+  }
+  std::uint64_t bytes = 0;
+  {
+    std::lock_guard lk(mu_);
+    Segment& s = *active_;
+    std::uint64_t off = activeEnd_;
+    for (const Pending& p : sizes) {
+      s.recs.push_back({static_cast<std::uint32_t>(off), p.size, p.deadlineMs});
+      s.done.push_back(0);
+      off += p.size;
+      bytes += p.size;
+      nextDeadlineMs_ = std::min(nextDeadlineMs_, p.deadlineMs);
+    }
+    s.live += sizes.size();
+    s.bytes += buf.size();
+    liveMessages_ += sizes.size();
+    liveBytes_ += bytes;
+    diskBytes_ += buf.size();
+    counters_.appended += sizes.size();
+    publishedId_ = firstId + sizes.size() - 1;
+    dirty_ = true;
+  }
+  dataCv_.notify_all();
+  activeEnd_ += buf.size();
+  buf.clear();
+  sizes.clear();
+  return true;
+}
+
+bool Spool::rotate() noexcept {
+  Segment* old = active_;
+  const bool sync = opts_.flush != FlushPolicy::Never;
+  if (sync && ::fdatasync(old->file->fd) != 0) {
+    log::error("spool_sync_failed", {{"segment", old->path}, {"error", errnoText(errno)}});
+  }
+  std::string error;
+  bool ok = false;
+  try {
+    ok = openActive(error);
+  } catch (...) {
+    error = "out of memory";
+  }
+  if (!ok) {
+    active_ = old;
+    log::error("spool_rotate_failed", {{"dir", opts_.dir}, {"error", error}});
+    return false;
+  }
+  std::lock_guard lk(mu_);
+  old->sealed = true;
+  if (sync) {
+    syncedId_ = std::max(syncedId_, old->endId() - 1);
+  }
+  maybeDeleteLocked(old);
+  return true;
+}
+
+AppendResult Spool::append(const Message& m) noexcept {
+  std::vector<std::uint64_t> ids;
+  BatchResult r;
+  try {
+    ids.reserve(1);
+  } catch (...) {
+    return {AppendStatus::IoError, 0};
+  }
+  r = appendBatch(std::span<const Message>(&m, 1), &ids);
+  if (r.accepted == 1) {
+    return {AppendStatus::Ok, ids[0]};
+  }
+  if (r.status != AppendStatus::Ok) {
+    return {r.status, 0};
+  }
+  // Refused without stopping the batch: dropped (DropNewest) or too large.
+  const std::uint64_t maxBytes = opts_.maxBytes;
+  const bool tooLarge = encodedSize(m) - kRecordHeaderBytes > kMaxRecordBodyBytes ||
+                        (maxBytes != 0 && encodedSize(m) > maxBytes);
+  return {tooLarge ? AppendStatus::TooLarge : AppendStatus::Dropped, 0};
+}
+
+BatchResult Spool::appendBatch(std::span<const Message> msgs,
+                               std::vector<std::uint64_t>* ids) noexcept {
+  BatchResult res;
+  std::uint64_t overflow = 0;
+  std::uint64_t expiredCount = 0;
+  std::lock_guard plk(producerMu_);
+  try {
+    if (ids != nullptr) {
+      ids->assign(msgs.size(), 0);
+    }
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) {
+        res.status = AppendStatus::Closed;
+        return res;
+      }
+    }
+    const SteadyTime steadyNow = opts_.clock->now();
+    const std::int64_t wallNow = wallNowMs();
+    std::vector<std::size_t> chunk;
+    std::size_t i = 0;
+    while (i < msgs.size() && res.status == AppendStatus::Ok) {
+      // Admission against the limits, applying the overflow policy.
+      chunk.clear();
+      {
+        std::lock_guard lk(mu_);
+        std::uint64_t resMsgs = 0;
+        std::uint64_t resBytes = 0;
+        for (; i < msgs.size(); ++i) {
+          const std::uint64_t sz = encodedSize(msgs[i]);
+          if (sz - kRecordHeaderBytes > kMaxRecordBodyBytes ||
+              (opts_.maxBytes != 0 && sz > opts_.maxBytes)) {
+            ++counters_.droppedNewest;
+            ++overflow;
+            continue;
+          }
+          if (!fits(resMsgs + 1, resBytes + sz)) {
+            expiredCount += purgeExpiredLocked(wallNow);
+          }
+          if (!fits(resMsgs + 1, resBytes + sz)) {
+            if (opts_.overflow == OverflowPolicy::Block) {
+              res.status = AppendStatus::Full;
+              break;
+            }
+            if (opts_.overflow == OverflowPolicy::DropNewest) {
+              ++counters_.droppedNewest;
+              ++overflow;
+              continue;
+            }
+            while (!fits(resMsgs + 1, resBytes + sz) && dropOldestLocked()) {
+              ++overflow;
+            }
+            if (!fits(resMsgs + 1, resBytes + sz)) {
+              break;  // the rest of the room is taken by this chunk: write it, then go on
+            }
+          }
+          chunk.push_back(i);
+          ++resMsgs;
+          resBytes += sz;
+        }
+      }
+      if (chunk.empty()) {
+        if (res.status == AppendStatus::Ok && i < msgs.size()) {
+          // Cannot happen (an empty spool always has room for a record within the limits);
+          // refuse rather than loop.
+          std::lock_guard lk(mu_);
+          ++counters_.droppedNewest;
+          ++overflow;
+          ++i;
+        }
+        continue;
+      }
+      // Encode and write, starting a new segment where the current one would overflow.
+      const std::uint64_t chunkFirstId = nextId_;
+      std::uint64_t bufFirstId = nextId_;
+      std::size_t bufFirstIndex = 0;
+      bool failed = false;
+      for (std::size_t c = 0; c < chunk.size() && !failed; ++c) {
+        const Message& m = msgs[chunk[c]];
+        const std::size_t sz = encodedSize(m);
+        if (activeEnd_ + writeBuf_.size() > 0 &&
+            activeEnd_ + writeBuf_.size() + sz > opts_.segmentBytes) {
+          if (!writeChunk(writeBuf_, pending_, bufFirstId)) {
+            nextId_ = bufFirstId;  // nothing of the failed write was published
+            res.consumed = chunk[bufFirstIndex];
+            failed = true;
+            break;
+          }
+          if (!rotate()) {
+            res.consumed = chunk[c];
+            failed = true;
+            break;
+          }
+          // a fresh segment must start exactly at the next id
+          bufFirstId = nextId_;
+          bufFirstIndex = c;
+        }
+        std::int64_t received = wallNow;
+        if (m.received != SteadyTime{} && m.received < steadyNow) {
+          received -= duration_cast<milliseconds>(steadyNow - m.received).count();
+        }
+        const std::uint64_t id = nextId_++;
+        encodeRecord(m, id, received, writeBuf_);
+        pending_.push_back(
+            {static_cast<std::uint32_t>(sz), deadlineOf(received, m.props.messageExpirySeconds)});
+      }
+      if (!failed && !writeChunk(writeBuf_, pending_, bufFirstId)) {
+        nextId_ = bufFirstId;
+        res.consumed = chunk[bufFirstIndex];
+        failed = true;
+      }
+      const std::uint64_t written = nextId_ - chunkFirstId;
+      for (std::size_t c = 0; c < written; ++c) {
+        if (ids != nullptr) {
+          (*ids)[chunk[c]] = chunkFirstId + c;
+        }
+      }
+      res.accepted += written;
+      if (failed) {
+        res.status = AppendStatus::IoError;
+        break;
+      }
+    }
+    if (res.status == AppendStatus::Ok || res.status == AppendStatus::Full) {
+      res.consumed = i;
+    }
+  } catch (...) {  // std::bad_alloc while encoding: nothing half-written is published
+    writeBuf_.clear();
+    pending_.clear();
+    std::lock_guard lk(mu_);
+    nextId_ = active_->endId();
+    res.status = AppendStatus::IoError;
+  }
+  if (res.accepted > 0 && opts_.flush == FlushPolicy::Always) {
+    std::uint64_t target = 0;
+    {
+      std::lock_guard lk(mu_);
+      target = publishedId_;
+      dirty_ = false;
+    }
+    if (::fdatasync(active_->file->fd) == 0) {
+      std::lock_guard lk(mu_);
+      syncedId_ = std::max(syncedId_, target);
+    } else {
+      log::error("spool_sync_failed", {{"dir", opts_.dir}, {"error", errnoText(errno)}});
+    }
+  }
+  notifyDrops(overflow, expiredCount);
+  return res;
+}
+
+std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
+  std::lock_guard rlk(readerMu_);
+  std::vector<Candidate> cands;
+  std::vector<Entry> got;
+  std::vector<std::uint8_t> bad;
+  std::uint64_t expiredCount = 0;
+  std::size_t added = 0;
+  const std::int64_t wallBefore = wallNowMs();
+  try {
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) {
+        return 0;
+      }
+      std::size_t si = segmentIndexLocked(cursor_);
+      std::size_t bytes = 0;
+      while (si < segments_.size() && cands.size() < max && bytes < kReadBytesPerCall) {
+        Segment& s = *segments_[si];
+        std::uint64_t id = std::max(cursor_, s.firstId);
+        for (; id < s.endId() && cands.size() < max && bytes < kReadBytesPerCall; ++id) {
+          const std::uint64_t idx = id - s.firstId;
+          if (s.done[idx] == 0 && s.recs[idx].deadlineMs <= wallBefore) {
+            markDoneLocked(s, id);  // expired: not even read
+            ++counters_.expired;
+            ++expiredCount;
+            continue;
+          }
+          if (s.done[idx] == 0) {
+            cands.push_back({id, s.file, s.recs[idx].offset, s.recs[idx].size});
+            bytes += s.recs[idx].size;
+          }
+        }
+        cursor_ = id;
+        if (id < s.endId()) {
+          break;
+        }
+        if (s.live == 0 && s.sealed) {
+          maybeDeleteLocked(&s);  // emptied by expiry: the next segment moves to index si
+        } else {
+          ++si;
+        }
+      }
+    }
+    if (cands.empty()) {
+      if (expiredCount > 0) {
+        spaceCv_.notify_all();
+        notifyDrops(0, expiredCount);
+      }
+      return 0;
+    }
+
+    // Read runs of nearby records with one pread each, then decode (checksums again).
+    got.resize(cands.size());
+    bad.assign(cands.size(), 0);
+    Record rec;
+    std::size_t a = 0;
+    while (a < cands.size()) {
+      std::size_t b = a + 1;
+      std::uint64_t end = std::uint64_t{cands[a].offset} + cands[a].size;
+      while (b < cands.size() && cands[b].file == cands[a].file && cands[b].offset >= end &&
+             cands[b].offset - end <= 65536) {
+        end = std::uint64_t{cands[b].offset} + cands[b].size;
+        ++b;
+      }
+      const std::uint64_t start = cands[a].offset;
+      readBuf_.resize(end - start);
+      const bool readOk = readAll(cands[a].file->fd, readBuf_.data(), readBuf_.size(), start);
+      for (std::size_t c = a; c < b; ++c) {
+        const std::string_view bytes =
+            readOk ? std::string_view(readBuf_).substr(cands[c].offset - start, cands[c].size)
+                   : std::string_view();
+        const ReadResult r = decodeRecord(bytes, rec);
+        if (r.status != ReadStatus::Ok || r.size != cands[c].size || rec.id != cands[c].id) {
+          bad[c] = 1;
+          continue;
+        }
+        got[c].id = rec.id;
+        got[c].receivedUnixMs = rec.receivedUnixMs;
+        got[c].msg = std::move(rec.msg);
+        rec.msg = Message();
+      }
+      a = b;
+    }
+
+    const std::int64_t wallNow = wallNowMs();
+    const SteadyTime steadyNow = opts_.clock->now();
+    std::lock_guard lk(mu_);
+    for (std::size_t c = 0; c < cands.size(); ++c) {
+      Segment* s = findLocked(cands[c].id);
+      if (s == nullptr || s->done[cands[c].id - s->firstId] != 0) {
+        continue;  // acked or dropped meanwhile
+      }
+      if (bad[c] != 0) {
+        ++counters_.corrupt;
+        if (gReadErrorLog.allow()) {
+          log::error("spool_record_unreadable", {{"dir", opts_.dir},
+                                                 {"segment", s->path},
+                                                 {"id", cands[c].id},
+                                                 {"offset", cands[c].offset}});
+        }
+        markDoneLocked(*s, cands[c].id);
+        maybeDeleteLocked(s);
+        continue;
+      }
+      if (expired(got[c].receivedUnixMs, got[c].msg.props.messageExpirySeconds, wallNow,
+                  opts_.ttl)) {
+        ++counters_.expired;
+        ++expiredCount;
+        markDoneLocked(*s, cands[c].id);
+        maybeDeleteLocked(s);
+        continue;
+      }
+      const std::int64_t age =
+          std::clamp<std::int64_t>(satSub(wallNow, got[c].receivedUnixMs), 0,
+                                   std::int64_t{1} << 40);  // ~35 years: no ns overflow
+      got[c].msg.received = steadyNow - milliseconds(age);
+      out.push_back(std::move(got[c]));
+      ++added;
+    }
+    spaceCv_.notify_all();
+  } catch (...) {
+    // Out of memory: hand out what we have; the cursor moved past the rest, which a rewind()
+    // brings back.
+  }
+  notifyDrops(0, expiredCount);
+  return added;
+}
+
+void Spool::rewind() noexcept {
+  {
+    std::lock_guard lk(mu_);
+    cursor_ = 0;
+  }
+  dataCv_.notify_all();
+}
+
+bool Spool::ack(std::uint64_t id) noexcept {
+  bool known = false;
+  {
+    std::lock_guard lk(mu_);
+    Segment* s = findLocked(id);
+    if (s != nullptr && markDoneLocked(*s, id)) {
+      known = true;
+      ++counters_.acked;
+      maybeDeleteLocked(s);
+    }
+    if (pendingAcks_.size() >= kAckWriteBackCount) {
+      flushAcksLocked();
+    }
+  }
+  spaceCv_.notify_all();
+  return known;
+}
+
+void Spool::ack(std::span<const std::uint64_t> ids) noexcept {
+  {
+    std::lock_guard lk(mu_);
+    for (std::uint64_t id : ids) {
+      Segment* s = findLocked(id);
+      if (s != nullptr && markDoneLocked(*s, id)) {
+        ++counters_.acked;
+        maybeDeleteLocked(s);
+      }
+    }
+    if (pendingAcks_.size() >= kAckWriteBackCount) {
+      flushAcksLocked();
+    }
+  }
+  spaceCv_.notify_all();
+}
+
+bool Spool::waitForData(std::chrono::milliseconds timeout) noexcept {
+  std::unique_lock lk(mu_);
+  return dataCv_.wait_for(lk, timeout, [this] {
+    return closed_ || (publishedId_ != 0 && cursor_ <= publishedId_);
+  }) && !closed_;
+}
+
+bool Spool::waitForSpace(std::chrono::milliseconds timeout) noexcept {
+  std::unique_lock lk(mu_);
+  return spaceCv_.wait_for(lk, timeout, [this] {
+    return closed_ || ((opts_.maxMessages == 0 || liveMessages_ < opts_.maxMessages) &&
+                       (opts_.maxBytes == 0 || liveBytes_ < opts_.maxBytes));
+  }) && !closed_;
+}
+
+bool Spool::flush() noexcept {
+  std::shared_ptr<File> file;
+  std::uint64_t target = 0;
+  bool ok = true;
+  {
+    std::lock_guard lk(mu_);
+    ok = flushAcksLocked();
+    file = activeFile_;
+    target = publishedId_;
+    dirty_ = false;
+  }
+  if (opts_.flush != FlushPolicy::Never && file) {
+    if (::fdatasync(file->fd) != 0) {
+      return false;
+    }
+    std::lock_guard lk(mu_);
+    syncedId_ = std::max(syncedId_, target);
+  }
+  return ok;
+}
+
+void Spool::backgroundLoop() noexcept {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    stopCv_.wait_for(lk, opts_.flushInterval, [this] { return stop_; });
+    if (stop_) {
+      break;
+    }
+    flushAcksLocked();
+    if (opts_.flush != FlushPolicy::Interval || !dirty_ || !activeFile_) {
+      continue;
+    }
+    std::shared_ptr<File> file = activeFile_;
+    const std::uint64_t target = publishedId_;
+    dirty_ = false;
+    lk.unlock();
+    const bool ok = ::fdatasync(file->fd) == 0;
+    lk.lock();
+    if (ok) {
+      syncedId_ = std::max(syncedId_, target);
+    }
+  }
+}
+
+void Spool::close() noexcept {
+  {
+    std::lock_guard plk(producerMu_);
+    std::lock_guard lk(mu_);
+    if (closed_) {
+      return;
+    }
+    closed_ = true;
+    stop_ = true;
+  }
+  stopCv_.notify_all();
+  dataCv_.notify_all();
+  spaceCv_.notify_all();
+  if (background_.joinable()) {
+    background_.join();
+  }
+  {
+    std::lock_guard lk(mu_);
+    flushAcksLocked();
+  }
+  if (opts_.flush != FlushPolicy::Never) {
+    std::shared_ptr<File> file;
+    {
+      std::lock_guard lk(mu_);
+      file = activeFile_;
+    }
+    if (file && ::fdatasync(file->fd) == 0) {
+      std::lock_guard lk(mu_);
+      syncedId_ = publishedId_;
+    }
+  }
+  if (lockFd_ >= 0) {
+    ::close(lockFd_);  // releases the flock: the directory may be opened again
+    lockFd_ = -1;
+  }
+}
+
+void Spool::notifyDrops(std::uint64_t overflow, std::uint64_t expiredCount) noexcept {
+  if (!opts_.onDrop) {
+    return;
+  }
+  if (overflow > 0) {
+    opts_.onDrop(metrics::DropReason::Overflow, overflow);
+  }
+  if (expiredCount > 0) {
+    opts_.onDrop(metrics::DropReason::Expired, expiredCount);
+  }
+}
+
+SpoolSize Spool::size() const noexcept {
+  std::lock_guard lk(mu_);
+  return {liveMessages_, liveBytes_};
+}
+
+SpoolStats Spool::stats() const noexcept {
+  std::lock_guard lk(mu_);
+  SpoolStats s = counters_;
+  s.messages = liveMessages_;
+  s.bytes = liveBytes_;
+  s.segments = segments_.size();
+  s.diskBytes = diskBytes_;
+  s.lastId = publishedId_;
+  s.syncedId = syncedId_;
+  return s;
+}
+
+std::uint64_t Spool::syncedId() const noexcept {
+  std::lock_guard lk(mu_);
+  return syncedId_;
+}
+
+}  // namespace mqb::pipeline::spool
