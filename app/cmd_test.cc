@@ -73,7 +73,13 @@ std::optional<std::vector<pipeline::UserProperty>> readUserProperties(config::Fi
   std::vector<pipeline::UserProperty> out;
   if (n.IsMap()) {
     for (const auto& kv : n) {
-      out.push_back({kv.first.Scalar(), kv.second.IsScalar() ? kv.second.Scalar() : ""});
+      if (!kv.second.IsScalar()) {
+        f.diag().error(config::locationOf(kv.second, f.file()),
+                       f.pathOf("userProperties") + "." + kv.first.Scalar(),
+                       "expected a string value");
+        continue;
+      }
+      out.push_back({kv.first.Scalar(), kv.second.Scalar()});
     }
     return out;
   }
@@ -123,7 +129,11 @@ MessageSpec readMessage(const YAML::Node& n, const std::string& file, const std:
     m.payload = std::move(bytes);
   }
   if (YAML::Node j = f.node("json"); j.IsDefined()) {
-    m.json = nlohmann::json::parse(stages::common::yamlToJson(j).dump());
+    try {
+      m.json = nlohmann::json::parse(stages::common::yamlToJson(j).dump());
+    } catch (const nlohmann::json::exception& e) {
+      f.error("json", std::string("cannot be represented as JSON: ") + e.what());
+    }
     if (m.payload) {
       f.error("json", "give either payload (exact bytes) or json, not both");
     }
