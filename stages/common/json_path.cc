@@ -87,15 +87,26 @@ std::optional<JsonPath> JsonPath::parse(std::string_view text, std::string& erro
   return p;
 }
 
-const Json* JsonPath::find(const Json& root) const noexcept {
-  const Json* cur = &root;
-  for (const auto& seg : segments_) {
+namespace {
+
+template <typename J>
+const J* findIn(const J& root, const std::vector<std::string>& segments) noexcept {
+  const J* cur = &root;
+  for (const auto& seg : segments) {
     cur = child(*cur, seg);
     if (cur == nullptr) {
       return nullptr;
     }
   }
   return cur;
+}
+
+}  // namespace
+
+const Json* JsonPath::find(const Json& root) const noexcept { return findIn(root, segments_); }
+
+const nlohmann::json* JsonPath::find(const nlohmann::json& root) const noexcept {
+  return findIn(root, segments_);
 }
 
 std::optional<Json> JsonPath::take(Json& root) const {

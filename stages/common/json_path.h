@@ -27,6 +27,8 @@ class JsonPath {
 
   /// The addressed value, or nullptr.
   const Json* find(const Json& root) const noexcept;
+  /// Same, for read-only users that parse into the (faster to build) unordered document type.
+  const nlohmann::json* find(const nlohmann::json& root) const noexcept;
   /// Removes the addressed value and returns it (std::nullopt if absent).
   std::optional<Json> take(Json& root) const;
   /// Sets the addressed value, creating missing intermediate objects. Returns false (leaving

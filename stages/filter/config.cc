@@ -77,7 +77,7 @@ void readJson(config::Fields& f, FilterSpec& spec) {
     const auto idx =
         static_cast<std::size_t>(std::find(kOps.begin(), kOps.end(), *op) - kOps.begin());
     const Op o = static_cast<Op>(idx);
-    common::Json v;
+    nlohmann::json v;
     if (o == Op::Exists) {
       if (value.IsDefined()) {
         j.error("value", "not allowed with op exists");
@@ -88,7 +88,11 @@ void readJson(config::Fields& f, FilterSpec& spec) {
     } else if (!value.IsScalar()) {
       j.error("value", "expected a scalar (number, string, true, false or null)");
     } else {
-      v = common::yamlToJson(value);
+      try {
+        v = nlohmann::json::parse(common::yamlToJson(value).dump());
+      } catch (const nlohmann::json::exception&) {
+        j.error("value", "is not valid UTF-8");
+      }
       if (o != Op::Eq && o != Op::Ne && !v.is_number() && !v.is_string()) {
         j.error("value", "op \"" + *op + "\" compares numbers or strings, got " +
                              std::string(v.type_name()));

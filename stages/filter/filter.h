@@ -37,7 +37,7 @@ struct PropertyCondition {
 struct JsonCondition {
   common::JsonPath field;
   Op op = Op::Exists;
-  common::Json value;  ///< unused for Exists
+  nlohmann::json value;  ///< unused for Exists
 };
 
 /// Immutable parameters (shared by every branch of a route).
@@ -55,7 +55,7 @@ enum class Match : std::uint8_t { Yes, No, Error };
 Match evaluate(const FilterSpec& spec, const pipeline::Message& msg) noexcept;
 
 /// True if `actual` compares true with `expected` under `op` (Exists: always true).
-bool compare(const common::Json& actual, Op op, const common::Json& expected) noexcept;
+bool compare(const nlohmann::json& actual, Op op, const nlohmann::json& expected) noexcept;
 
 class FilterStage final : public pipeline::Stage {
  public:

@@ -88,7 +88,7 @@ TEST(FilterStage, JsonComparisonsByPointerAndDottedPath) {
 }
 
 TEST(FilterStage, CompareFollowsJsonSemantics) {
-  using common::Json;
+  using Json = nlohmann::json;
   EXPECT_TRUE(compare(Json(1), Op::Eq, Json(1.0)));
   EXPECT_TRUE(compare(Json("b"), Op::Gt, Json("a")));
   EXPECT_TRUE(compare(Json(2), Op::Le, Json(2)));
