@@ -393,6 +393,7 @@ void runFile(const std::string& file, pipeline::Registry& registry, bool verbose
   config::RouteSpec route;
   route.name = "behaviour";
   route.path = "";
+  route.where = config::locationOf(root, file);
   const YAML::Node stages = f.sequence("stages", true);
   for (std::size_t i = 0; stages.IsDefined() && i < stages.size(); ++i) {
     config::StageSpec s;
