@@ -1,12 +1,10 @@
-// celsius_to_fahrenheit: converts a numeric field of a JSON object payload from °C to °F.
-//   - type: celsius_to_fahrenheit
-//     field: temperature    # top-level key; a message without a numeric one is dropped, counted
 #include <nlohmann/json.hpp>
 #include "config/fields.h"
 #include "pipeline/plugin.h"
-using namespace mqb;
-
-struct Config final : pipeline::StageConfig { std::string field; };
+using namespace mqb;  // celsius_to_fahrenheit: a JSON field °C -> °F, e.g. {field: temperature}
+struct Config final : pipeline::StageConfig {
+  std::string field;
+};
 class C2FStage final : public pipeline::Stage {
  public:
   C2FStage(std::string f, metrics::RouteMetrics* m) : field_(std::move(f)), metrics_(m) {}
@@ -23,6 +21,7 @@ class C2FStage final : public pipeline::Stage {
     if (metrics_ != nullptr) metrics_->drop(metrics::DropReason::StageError);
     msg.completion.settle(pipeline::Outcome::Dropped);  // not forwarded: say why, count it
   }
+
  private:
   std::string field_;
   metrics::RouteMetrics* metrics_;
@@ -32,7 +31,8 @@ class Factory final : public pipeline::StageFactory {
   std::string_view type() const noexcept override { return "celsius_to_fahrenheit"; }
   std::string_view description() const noexcept override { return "Converts a JSON field °C->°F."; }
   pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                 const std::string& path, config::Diagnostics& diag) const override {
+                                 const std::string& path,
+                                 config::Diagnostics& diag) const override {
     const auto errors = diag.errorCount();
     config::Fields f(params, file, path, diag);  // errors read file:line:col: error: path: ...
     f.allow({"type"});
