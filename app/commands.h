@@ -46,6 +46,7 @@ struct LoadtestOptions {
 
 struct TestOptions {
   std::vector<std::string> files;
+  std::vector<std::string> stagePlugins;  ///< --stage-plugin: stage plugins to load first
   bool verbose = false;
 };
 

@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
     po::options_description d("test options");
     d.add_options()
         ("file", po::value(&o.files)->composing()->required(), "behaviour file(s)")
+        ("stage-plugin", po::value(&o.stagePlugins)->composing(),
+         "stage plugin (.so) to load before the files; repeatable")
         ("verbose,v", po::bool_switch(&o.verbose), "print every case");
     po::positional_options_description pos;
     pos.add("file", -1);

@@ -5,7 +5,10 @@
 #define MQB_BUILTIN_STAGES(X) \
   X(topic_rewrite)            \
   X(qos)                      \
-  X(rate_limit)
+  X(rate_limit)               \
+  X(filter)                   \
+  X(set_properties)           \
+  X(json_map)
 
 #define MQB_DECLARE_STAGE_FACTORY(NAME)    \
   namespace NAME {                         \

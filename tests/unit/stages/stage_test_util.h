@@ -1,0 +1,83 @@
+#pragma once
+// Helpers for transform stage unit tests: a collecting emitter, a recording delivery tracker,
+// bound drop counters and YAML parsing with diagnostics.
+
+#include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "metrics/route_metrics.h"
+#include "pipeline/stage.h"
+
+namespace mqb::stages::testing {
+
+struct Collect final : pipeline::Emitter {
+  std::vector<pipeline::Message> out;
+  void emit(pipeline::Message&& m) noexcept override { out.push_back(std::move(m)); }
+};
+
+struct Tracker final : pipeline::DeliveryTracker {
+  std::map<std::uint64_t, pipeline::Outcome> settled;
+  int calls = 0;
+  void settle(std::uint64_t token, pipeline::Outcome o) noexcept override {
+    settled[token] = o;
+    ++calls;
+  }
+};
+
+struct TestMetrics {
+  prometheus::Registry registry;
+  metrics::RouteMetrics route;
+  TestMetrics() {
+    auto& fam = prometheus::BuildCounter().Name("dropped_total").Help("h").Register(registry);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(metrics::DropReason::kCount); ++i) {
+      route.dropped[i] = &fam.Add(
+          {{"reason", std::string(metrics::toString(static_cast<metrics::DropReason>(i)))}});
+    }
+  }
+  double dropped(metrics::DropReason r) const {
+    return route.dropped[static_cast<std::size_t>(r)]->Value();
+  }
+};
+
+inline pipeline::Message message(std::string topic, std::string payload, Tracker* tracker = nullptr,
+                                 std::uint64_t token = 1) {
+  pipeline::Message m;
+  m.topic = std::move(topic);
+  m.payload = std::move(payload);
+  if (tracker != nullptr) {
+    m.completion = pipeline::Completion(tracker, token);
+  }
+  return m;
+}
+
+inline const char* kFile = "stages.yaml";
+inline const char* kPath = "spec.routes[0].stages[0]";
+
+/// Parses `yaml` (a stage mapping) with `factory`; diagnostics in `diag`.
+inline pipeline::StageConfigPtr parse(const pipeline::StageFactory& factory,
+                                      const std::string& yaml, config::Diagnostics& diag) {
+  return factory.parse(YAML::Load(yaml), kFile, kPath, diag);
+}
+
+/// Builds a stage from `yaml`, failing the test if the config does not parse.
+inline pipeline::StagePtr build(const pipeline::StageFactory& factory, const std::string& yaml,
+                                metrics::RouteMetrics* m = nullptr) {
+  config::Diagnostics diag;
+  auto cfg = parse(factory, yaml, diag);
+  if (!cfg) {
+    ADD_FAILURE() << diag.str();
+    return nullptr;
+  }
+  pipeline::StageContext ctx;
+  ctx.metrics = m;
+  return factory.create(cfg, ctx);
+}
+
+}  // namespace mqb::stages::testing
