@@ -179,6 +179,7 @@ void MqttSource::subscribeFailed(const std::string& reason) {
 }
 
 void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noexcept {
+  receivedCount_.fetch_add(1, std::memory_order_relaxed);
   pipeline::Message msg;
   msg.received = std::chrono::steady_clock::now();
   msg.topic.assign(topic, topicLen > 0 ? static_cast<std::size_t>(topicLen) : std::strlen(topic));

@@ -58,6 +58,8 @@ class MqttSource final : private ClientListener {
   const std::string& subscription() const noexcept { return subscription_; }
   const Client& client() const noexcept { return client_; }
   std::size_t overflowSizeForTest() const;
+  /// Messages this client received (before loop checks); e.g. to see shared-subscription spread.
+  std::uint64_t receivedCount() const noexcept { return receivedCount_.load(); }
 
  private:
   void onConnected(const ConnectInfo& info) noexcept override;
@@ -88,6 +90,7 @@ class MqttSource final : private ClientListener {
 
   std::atomic<bool> subscribed_{false};
   std::atomic<std::uint64_t> nextToken_{1};
+  std::atomic<std::uint64_t> receivedCount_{0};
 
   mutable std::mutex mu_;
   std::deque<pipeline::Message> overflow_;
