@@ -480,6 +480,8 @@ void Client::onConnectFailure5(void* ctx, MQTTAsync_failureData5* r) {
   if (r != nullptr) {
     if (r->reasonCode != MQTTREASONCODE_SUCCESS) {
       reason = reasonName(r->reasonCode);
+    } else if (r->code > 0) {
+      reason = reasonName(r->code);  // a refusing CONNACK's reason code arrives as `code`
     }
     if (r->message != nullptr) {
       detail = r->message;

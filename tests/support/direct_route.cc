@@ -77,13 +77,12 @@ DirectRoute::DirectRoute(DirectRouteOptions o) {
       target.clientId.append("-").append(std::to_string(i + 1));
     }
     sinks_.push_back(std::make_unique<sinks::MqttSink>(target, o.sinkOptions, &metrics_.route,
-                                                       &metrics_.client));
+                                                       &metrics_.client, o.clock));
     raw.push_back(sinks_.back().get());
   }
   auto targetTopic = o.targetTopic;
   ingress_ = std::make_unique<ForwardingIngress>(
-      raw,
-      [targetTopic](const std::string& t) { return targetTopic ? *targetTopic : t; },
+      raw, [targetTopic](const std::string& t) { return targetTopic ? *targetTopic : t; },
       o.capacity);
   for (auto& s : sinks_) {
     s->setRelease([this](std::size_t n) { ingress_->release(n); });

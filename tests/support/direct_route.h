@@ -68,6 +68,7 @@ struct DirectRouteOptions {
   std::optional<std::string> targetTopic;  ///< static target; nullopt = same topic
   int branches = 1;                        ///< shared subscription clients (needs shareGroup)
   std::size_t capacity = 1000;
+  const pipeline::Clock* clock = nullptr;  ///< for the sinks (expiry); null = system clock
 };
 
 class DirectRoute {

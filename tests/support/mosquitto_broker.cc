@@ -49,7 +49,11 @@ void MosquittoBroker::writeConfig() const {
   }
   c << "per_listener_settings false\n";
   c << "allow_anonymous " << (options_.allowAnonymous ? "true" : "false") << "\n";
-  c << "persistence false\n";
+  if (options_.persistence) {
+    c << "persistence true\npersistence_location " << dir_.path() << "/\nautosave_interval 1\n";
+  } else {
+    c << "persistence false\n";
+  }
   c << "max_queued_messages 0\n";
   c << "log_dest file " << dir_.file("mosquitto.log") << "\n";
   c << "log_type all\n";
@@ -130,19 +134,19 @@ bool MosquittoBroker::start(std::chrono::milliseconds timeout) {
 
 bool MosquittoBroker::waitListening(std::chrono::milliseconds timeout) const {
   return waitFor(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          return true;  // exited: checked below
-        }
-        for (int p : {options_.tcp ? tcpPort_ : 0, tlsPort_, wsPort_, wssPort_}) {
-          if (p != 0 && !canConnect(p)) {
-            return false;
-          }
-        }
-        return true;
-      },
-      timeout, std::chrono::milliseconds(10)) &&
+             [&] {
+               int status = 0;
+               if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                 return true;  // exited: checked below
+               }
+               for (int p : {options_.tcp ? tcpPort_ : 0, tlsPort_, wsPort_, wssPort_}) {
+                 if (p != 0 && !canConnect(p)) {
+                   return false;
+                 }
+               }
+               return true;
+             },
+             timeout, std::chrono::milliseconds(10)) &&
          ::kill(pid_, 0) == 0 && [&] {
            int status = 0;
            return waitpid(pid_, &status, WNOHANG) == 0;

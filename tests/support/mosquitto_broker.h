@@ -19,12 +19,14 @@
 namespace mqb::test {
 
 struct BrokerOptions {
-  bool tcp = true;             ///< plain MQTT listener
-  bool tls = false;            ///< MQTT over TLS listener (needs cafile/certfile/keyfile)
-  bool websockets = false;     ///< ws:// listener
-  bool secureWebsockets = false;  ///< wss:// listener (needs cafile/certfile/keyfile)
+  bool tcp = true;                  ///< plain MQTT listener
+  bool tls = false;                 ///< MQTT over TLS listener (needs cafile/certfile/keyfile)
+  bool websockets = false;          ///< ws:// listener
+  bool secureWebsockets = false;    ///< wss:// listener (needs cafile/certfile/keyfile)
   bool requireCertificate = false;  ///< TLS listeners demand a client certificate (mutual TLS)
   bool allowAnonymous = true;
+  /// Keep sessions and retained messages across stop()/start() (persistence file in dir()).
+  bool persistence = false;
   std::string cafile, certfile, keyfile;  ///< for the TLS listeners (TestPki gives these)
   std::string passwordFile;  ///< mosquitto_passwd file; see MosquittoBroker::writePasswordFile
   std::string plugin;        ///< path of a v5 plugin .so (e.g. the test auth plugin)

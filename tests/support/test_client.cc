@@ -48,6 +48,13 @@ bool TestClient::connect(std::chrono::milliseconds timeout) {
     MQTTAsync_connectOptions w = MQTTAsync_connectOptions_initializer5_ws;
     o = ws ? w : v;
     o.cleanstart = options_.cleanStart ? 1 : 0;
+    if (!options_.cleanStart) {
+      MQTTProperty e;
+      std::memset(&e, 0, sizeof e);
+      e.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+      e.value.integer4 = 3600;  // a persistent session outlives the connection
+      MQTTProperties_add(&props, &e);
+    }
     o.onSuccess5 = &TestClient::onConnect5;
     o.onFailure5 = &TestClient::onConnectFail5;
     if (!options_.authMethod.empty()) {
@@ -117,14 +124,12 @@ void TestClient::onConnectFail5(void* ctx, MQTTAsync_failureData5* r) {
   auto* self = static_cast<TestClient*>(ctx);
   std::lock_guard<std::mutex> lk(self->mu_);
   self->connectState_ = -1;
-  self->lastError_ = r ? sources::reasonName(r->reasonCode) + " " +
-                             (r->message ? r->message : "") + " code=" + std::to_string(r->code)
+  self->lastError_ = r ? sources::reasonName(r->reasonCode) + " " + (r->message ? r->message : "") +
+                             " code=" + std::to_string(r->code)
                        : "connect failed";
   self->cv_.notify_all();
 }
-void TestClient::onConnect3(void* ctx, MQTTAsync_successData* /*r*/) {
-  onConnect5(ctx, nullptr);
-}
+void TestClient::onConnect3(void* ctx, MQTTAsync_successData* /*r*/) { onConnect5(ctx, nullptr); }
 void TestClient::onConnectFail3(void* ctx, MQTTAsync_failureData* r) {
   auto* self = static_cast<TestClient*>(ctx);
   std::lock_guard<std::mutex> lk(self->mu_);
@@ -227,9 +232,8 @@ bool TestClient::subscribe(const std::string& filter, int qos, std::chrono::mill
   return waitOp(op, timeout);
 }
 
-bool TestClient::publish(const std::string& topic, const std::string& payload, int qos,
-                         bool retain, const pipeline::Properties& props,
-                         std::chrono::milliseconds timeout) {
+bool TestClient::publish(const std::string& topic, const std::string& payload, int qos, bool retain,
+                         const pipeline::Properties& props, std::chrono::milliseconds timeout) {
   Op op(this);
   MQTTAsync_responseOptions r = responseFor(op);
   MQTTAsync_message m = MQTTAsync_message_initializer;

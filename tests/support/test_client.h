@@ -21,7 +21,7 @@ struct TestClientOptions {
   std::string uri;  ///< tcp://127.0.0.1:port, ssl://..., ws://..., wss://...
   std::string clientId = "mqb-test-client";
   bool v5 = true;
-  bool cleanStart = true;
+  bool cleanStart = true;  ///< false: persistent session (v5: session expiry 3600 s)
   std::string username, password;
   std::string caFile, certFile, keyFile;  ///< TLS (verify on when caFile set)
   std::string authMethod, authData;       ///< v5 enhanced authentication

@@ -26,9 +26,10 @@ TestPki::TestPki(const std::string& clientCn) {
              "extendedKeyUsage=clientAuth\n");
   auto selfSigned = [&](const std::string& name, const std::string& cn) {
     run(key + name + ".key");
-    run("openssl req -x509 -new -key " + name + ".key -out " + name + ".pem -days 2 -subj /CN=" +
-        cn + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,"
-             "cRLSign");
+    run("openssl req -x509 -new -key " + name + ".key -out " + name +
+        ".pem -days 2 -subj /CN=" + cn +
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,"
+        "cRLSign");
   };
   auto sign = [&](const std::string& name, const std::string& cn, const std::string& ca,
                   const std::string& ext, const std::string& section) {

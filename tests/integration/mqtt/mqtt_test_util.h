@@ -46,13 +46,14 @@ inline sources::ClientOptions clientFor(const config::BrokerConnection& broker,
 
 /// A route from `from` to `to` with the given filter/target (QoS 1, v5 unless told otherwise).
 inline DirectRouteOptions routeOptions(const MosquittoBroker& from, const MosquittoBroker& to,
-                                       const std::string& filter,
-                                       std::optional<std::string> target,
+                                       const std::string& filter, std::optional<std::string> target,
                                        const std::string& name = "route1",
                                        config::MqttVersion version = config::MqttVersion::V5) {
   DirectRouteOptions o;
-  o.source = clientFor(from.connection(), cat(std::string("bridge-"), name, std::string("-sub")), version);
-  o.target = clientFor(to.connection(), cat(std::string("bridge-"), name, std::string("-pub")), version, false);
+  o.source =
+      clientFor(from.connection(), cat(std::string("bridge-"), name, std::string("-sub")), version);
+  o.target = clientFor(to.connection(), cat(std::string("bridge-"), name, std::string("-pub")),
+                       version, false);
   o.sourceOptions.filter = filter;
   o.sourceOptions.qos = 1;
   o.sourceOptions.hopMarkerValue = "test-connector";

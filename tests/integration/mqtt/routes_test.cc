@@ -205,9 +205,8 @@ TEST_F(MqttRoutes, RetainFlagKeptOrStripped) {
   ASSERT_TRUE(pub.publish("keep/a", "kept", 1, true));
   ASSERT_TRUE(pub.publish("strip/a", "stripped", 1, true));
   ASSERT_TRUE(pub.publish("keep/b", "live", 1, false));
-  ASSERT_TRUE(waitFor([&] {
-    return keep.metrics().forwarded() == 2 && strip.metrics().forwarded() == 1;
-  }));
+  ASSERT_TRUE(
+      waitFor([&] { return keep.metrics().forwarded() == 2 && strip.metrics().forwarded() == 1; }));
   // A late subscriber on the remote sees only the retained message that kept its flag.
   TestClient late(testClientFor(remote_, "late-reader"));
   ASSERT_TRUE(late.connect());
