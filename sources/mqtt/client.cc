@@ -350,7 +350,10 @@ void Client::connectNow() {
     authMethod = "K8S-SAT";
     authData = trimNewlines(*t);
   } else if (auth.kind == Kind::SystemAssignedManagedIdentity) {
-    auto t = tokens_ ? tokens_->cached() : std::nullopt;
+    auto t = tokens_->cached();
+    if (!t) {
+      t = tokens_->takeFresh();
+    }
     if (!t) {
       // Fetch on the fetcher's own thread (a blocking HTTP GET), then come back here.
       tokens_->fetchAsync([this](bool ok, const std::string& detail) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -231,6 +232,15 @@ std::optional<std::string> TokenFetcher::cached() {
   return std::nullopt;
 }
 
+std::optional<std::string> TokenFetcher::takeFresh() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!fresh_) {
+    return std::nullopt;
+  }
+  fresh_ = false;
+  return token_;
+}
+
 void TokenFetcher::fetchAsync(std::function<void(bool, const std::string&)> done) {
   std::lock_guard<std::mutex> lk(mu_);
   if (running_ || stopped_) {
@@ -326,12 +336,14 @@ std::optional<std::string> TokenFetcher::fetchNow(std::string& error) {
   if (expiresOn == 0 && num("expires_in") > 0) {
     expiresOn = now + num("expires_in");
   }
-  long long life = expiresOn > now ? expiresOn - now : 300;
+  // Unknown expiry: assume five minutes. Known: never cache past it.
+  long long life = expiresOn == 0 ? 300 : std::max(0LL, expiresOn - now);
   // Refresh a minute early, or at 90% of a short lifetime.
   long long valid = life > 600 ? life - 60 : life * 9 / 10;
   {
     std::lock_guard<std::mutex> lk(mu_);
     token_ = token;
+    fresh_ = true;
     refreshAt_ = std::chrono::steady_clock::now() + std::chrono::seconds(valid);
   }
   log::info("managed_identity_token", {{"audience", audience_}, {"valid_seconds", valid}});

@@ -36,6 +36,9 @@ class TokenFetcher {
 
   /// The cached token if it is valid for at least another minute (or 10% of its lifetime).
   std::optional<std::string> cached();
+  /// The token of the last completed fetch, once (even if it is already short of its expiry), so
+  /// a fetch is always followed by one attempt with its result and never by a refetch loop.
+  std::optional<std::string> takeFresh();
   /// Starts one fetch in the background unless one is running; `done(ok, detail)` is called on
   /// the fetcher's thread when it finishes (detail never contains the token).
   void fetchAsync(std::function<void(bool, const std::string&)> done);
@@ -53,6 +56,7 @@ class TokenFetcher {
   bool arc_ = false;
   std::mutex mu_;
   std::optional<std::string> token_;
+  bool fresh_ = false;
   std::chrono::steady_clock::time_point refreshAt_{};
   std::thread thread_;
   bool running_ = false;
