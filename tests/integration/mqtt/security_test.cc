@@ -131,6 +131,7 @@ TEST_F(MqttSecurity, UsernamePasswordFromFilesReReadOnReconnect) {
   ASSERT_TRUE(local.start());
   ASSERT_TRUE(remote.start()) << remote.logText();
   TempDir secrets("mqb-secrets");
+  ::testing::internal::CaptureStderr();  // our log: secrets must never appear in it
   auto conn = remote.connection();
   conn.auth.kind = config::AuthSpec::Kind::UsernamePassword;
   conn.auth.usernameFile = secrets.write("up/username", "bridge\n");
@@ -157,7 +158,11 @@ TEST_F(MqttSecurity, UsernamePasswordFromFilesReReadOnReconnect) {
   ASSERT_TRUE(sub.waitForCount(1));
   EXPECT_EQ(sub.received()[0].topic, "sec/u");
   EXPECT_EQ(sub.received()[0].payload, "hello");
-  // Secrets never reach the log (the broker's or ours is checked by the unit tests).
+  route.stop();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("event=mqtt_connect_failed client=bridge-userpass-pub"), std::string::npos);
+  EXPECT_EQ(log.find("s3cret-pw"), std::string::npos);
+  EXPECT_EQ(log.find("wrong-pw"), std::string::npos);
 }
 
 #ifdef MQB_AUTH_PLUGIN_PATH
@@ -170,6 +175,7 @@ TEST_F(MqttSecurity, KubernetesServiceAccountTokenEnhancedAuth) {
   ASSERT_TRUE(local.start());
   ASSERT_TRUE(remote.start()) << remote.logText();
   TempDir secrets("mqb-secrets");
+  ::testing::internal::CaptureStderr();
   auto conn = remote.connection();
   conn.auth.kind = config::AuthSpec::Kind::Kubernetes;
   conn.auth.tokenFile = secrets.write("tokens/mq-sat", "bad-sat-token\n");
@@ -196,6 +202,11 @@ TEST_F(MqttSecurity, KubernetesServiceAccountTokenEnhancedAuth) {
   ASSERT_TRUE(pub.publish("sec/k", "via-sat", 1));
   ASSERT_TRUE(sub.waitForCount(1));
   EXPECT_EQ(sub.received()[0].payload, "via-sat");
+  route.stop();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("reason=not_authorized"), std::string::npos);
+  EXPECT_EQ(log.find("good-sat-token"), std::string::npos);
+  EXPECT_EQ(log.find("bad-sat-token"), std::string::npos);
 }
 #endif
 
