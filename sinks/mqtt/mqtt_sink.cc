@@ -34,7 +34,7 @@ std::size_t varintSize(std::size_t n) {
 }  // namespace
 
 MQTTProperties toPaho(const pipeline::Properties& props, const std::string& markerKey,
-                      const std::string& markerValue) {
+                      const std::string& markerValue, std::optional<std::uint32_t> expiry) {
   MQTTProperties out = MQTTProperties_initializer;
   bool marked = false;
   for (const auto& u : props.user) {
@@ -74,7 +74,7 @@ MQTTProperties toPaho(const pipeline::Properties& props, const std::string& mark
     MQTTProperty p;
     std::memset(&p, 0, sizeof p);
     p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
-    p.value.integer4 = *props.messageExpirySeconds;
+    p.value.integer4 = expiry ? *expiry : *props.messageExpirySeconds;
     MQTTProperties_add(&out, &p);
   }
   if (props.responseTopic) {
@@ -140,6 +140,7 @@ void MqttSink::onConnected(const sources::ConnectInfo& info) noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = true;
+    ++connection_;
     window_ = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, options_.maxInflight)),
                                     std::max<std::size_t>(1, info.receiveMaximum));
     maxPacket_ = info.maximumPacketSize;
@@ -152,6 +153,7 @@ void MqttSink::onConnectionLost() noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = false;
+    ++connection_;
     // The clean session forgets what was in flight: send it again after the reconnect.
     for (auto& [token, p] : outstanding_) {
       retry_.emplace(p.seq, std::move(p.msg));
@@ -333,6 +335,9 @@ void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
 void MqttSink::pump() noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (closed_) {
+      return;
+    }
     if (pumping_) {
       again_ = true;
       return;
@@ -343,7 +348,8 @@ void MqttSink::pump() noexcept {
   for (;;) {
     pipeline::Message msg;
     std::uint64_t seq = 0;
-    int window = 0;
+    std::uint64_t connection = 0;
+    std::optional<std::uint32_t> expiry;
     {
       std::unique_lock<std::mutex> lk(mu_);
       again_ = false;
@@ -361,7 +367,7 @@ void MqttSink::pump() noexcept {
           queue_.pop_front();
         }
       };
-      if (head == nullptr) {
+      if (head == nullptr || closed_) {
         pumping_ = false;
         updateGaugeLocked();
         break;
@@ -388,16 +394,17 @@ void MqttSink::pump() noexcept {
         break;
       }
       pop();
-      // Message expiry (v5): reduce by the time spent in the bridge; drop when it ran out.
+      // Message expiry (v5): reduce by the time spent in the bridge; drop when it ran out. The
+      // message keeps its original value (a re-send computes again from `received`).
       if (msg.props.messageExpirySeconds && msg.received != pipeline::SteadyTime{}) {
         const auto spent = std::chrono::duration_cast<std::chrono::seconds>(now - msg.received);
-        const auto expiry = static_cast<long long>(*msg.props.messageExpirySeconds);
-        if (spent.count() >= expiry) {
+        const auto original = static_cast<long long>(*msg.props.messageExpirySeconds);
+        if (spent.count() >= original) {
           done.push_back(
               {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Expired});
           continue;
         }
-        msg.props.messageExpirySeconds = static_cast<std::uint32_t>(expiry - spent.count());
+        expiry = static_cast<std::uint32_t>(original - spent.count());
       }
       if (maxPacket_ != 0 && packetSize(msg) > maxPacket_) {
         log::warn("mqtt_publish_too_large", {{"client", client_.options().clientId},
@@ -408,9 +415,8 @@ void MqttSink::pump() noexcept {
         continue;
       }
       limbo_ = true;
-      window = static_cast<int>(window_);
+      connection = connection_;
     }
-    (void)window;
 
     // Outside mu_: Paho takes its global mutex, and its callbacks take mu_.
     MQTTAsync_message pm = MQTTAsync_message_initializer;
@@ -422,7 +428,7 @@ void MqttSink::pump() noexcept {
     r.context = this;
     const bool v5 = client_.v5();
     if (v5) {
-      pm.properties = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue);
+      pm.properties = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue, expiry);
       if (msg.qos > 0) {
         r.onSuccess5 = &MqttSink::onPublished5;
         r.onFailure5 = &MqttSink::onPublishFailed5;
@@ -449,6 +455,10 @@ void MqttSink::pump() noexcept {
     if (rc == MQTTASYNC_SUCCESS) {
       if (msg.qos == 0) {
         done.push_back({std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
+      } else if (connection != connection_) {
+        // The connection went (and maybe came back) while we were sending: its clean session will
+        // not report this one; send it again.
+        retry_.emplace(seq, std::move(msg));
       } else {
         Pending p{seq, std::move(msg)};
         auto early = std::find_if(early_.begin(), early_.end(),
@@ -492,8 +502,9 @@ void MqttSink::pump() noexcept {
   bool again;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    again = again_ && !pumping_;
+    again = again_ && !pumping_ && !closed_;
     again_ = false;
+    idleCv_.notify_all();  // stop() waits for the pump to be idle
   }
   if (again) {
     pump();
@@ -512,6 +523,9 @@ void MqttSink::stop(std::chrono::milliseconds deadline) {
     stopping_ = true;
     idleCv_.wait_for(lk, deadline,
                      [this] { return queue_.empty() && retry_.empty() && outstanding_.empty(); });
+    // No send may be in progress while the client is destroyed.
+    closed_ = true;
+    idleCv_.wait(lk, [this] { return !pumping_; });
     timers.swap(timers_);
   }
   for (auto id : timers) {

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -124,13 +125,17 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   bool again_ = false;
   bool limbo_ = false;
   bool stopping_ = false;
+  bool closed_ = false;           // stop() is tearing the client down: no more sends
+  std::uint64_t connection_ = 0;  // bumped on every connect and loss
   std::set<sources::Timer::Id> timers_;
   pipeline::SteadyTime wakeAt_{};
 };
 
 /// Builds Paho v5 properties from the pipeline's (plus an optional hop marker). Needs a Paho
 /// client to exist already (Debian's Paho crashes otherwise, NOTES §1.8).
+/// `expiry` replaces props.messageExpirySeconds when set (the reduced remaining lifetime).
 MQTTProperties toPaho(const pipeline::Properties& props, const std::string& markerKey,
-                      const std::string& markerValue);
+                      const std::string& markerValue,
+                      std::optional<std::uint32_t> expiry = std::nullopt);
 
 }  // namespace mqb::sinks

@@ -225,19 +225,31 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
                                  {"retain", msg.retain ? "true" : "false"},
                                  {"bytes", msg.payload.size()}});
   }
-  std::lock_guard<std::mutex> lk(mu_);
-  if (!overflow_.empty()) {
-    drainLocked();
+  // Never hold mu_ while pushing: the push may reach a sink that calls into Paho, whose callbacks
+  // (this one) take mu_. `pushing_` keeps pushes in order instead.
+  bool direct = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (overflow_.empty() && !pushing_) {
+      pushing_ = true;
+      direct = true;
+    } else {
+      spillLocked(std::move(msg));
+    }
   }
-  if (overflow_.empty()) {
+  if (direct) {
     pipeline::Batch batch;
     batch.push_back(std::move(msg));
-    if (ingress_.tryPush(options_.branch, batch)) {
-      return;
+    const bool ok = ingress_.tryPush(options_.branch, batch);
+    std::lock_guard<std::mutex> lk(mu_);
+    pushing_ = false;
+    if (!ok) {
+      // Nothing else can have been queued meanwhile (arrivals come from this thread only).
+      spillLocked(std::move(batch.front()));
     }
-    msg = std::move(batch.front());
+    return;
   }
-  spillLocked(std::move(msg));
+  drain();
 }
 
 bool MqttSource::spillLocked(pipeline::Message&& msg) {
@@ -259,24 +271,35 @@ bool MqttSource::spillLocked(pipeline::Message&& msg) {
   return false;
 }
 
-void MqttSource::drainLocked() {
-  while (!overflow_.empty()) {
-    const std::size_t cap = ingress_.capacity();
-    const std::size_t used = ingress_.inflight();
-    std::size_t n = cap > used ? cap - used : 1;
-    n = std::min(n, overflow_.size());
+void MqttSource::drain() {
+  for (;;) {
     pipeline::Batch batch;
-    batch.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(overflow_[i]));
-    }
-    if (!ingress_.tryPush(options_.branch, batch)) {
-      for (std::size_t i = 0; i < n; ++i) {
-        overflow_[i] = std::move(batch[i]);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (overflow_.empty() || pushing_) {
+        return;
       }
+      const std::size_t cap = ingress_.capacity();
+      const std::size_t used = ingress_.inflight();
+      const std::size_t n = std::min(cap > used ? cap - used : 1, overflow_.size());
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(overflow_.front()));
+        overflow_.pop_front();
+      }
+      pushing_ = true;
+    }
+    const bool ok = ingress_.tryPush(options_.branch, batch);
+    std::lock_guard<std::mutex> lk(mu_);
+    pushing_ = false;
+    if (!ok) {
+      // Put them back in front of anything that arrived meanwhile, in order.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+        overflow_.push_front(std::move(*it));
+      }
+      scheduleRetryLocked();
       return;
     }
-    overflow_.erase(overflow_.begin(), overflow_.begin() + static_cast<std::ptrdiff_t>(n));
   }
 }
 
@@ -285,9 +308,12 @@ void MqttSource::scheduleRetryLocked() {
     return;
   }
   retryTimer_ = timer_->after(options_.overflowRetry, [this] {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      retryTimer_ = 0;
+    }
+    drain();
     std::lock_guard<std::mutex> lk(mu_);
-    retryTimer_ = 0;
-    drainLocked();
     if (!overflow_.empty()) {
       scheduleRetryLocked();
     }

@@ -73,8 +73,8 @@ class MqttSource final : private ClientListener {
 
   void subscribe();
   void subscribeFailed(const std::string& reason);
-  /// Pushes as much of the overflow as the Ingress takes. Caller holds mu_.
-  void drainLocked();
+  /// Pushes as much of the overflow as the Ingress takes (without holding mu_).
+  void drain();
   /// The seam for issue 5's disk spool: a message the route cannot take right now. Caller holds
   /// mu_. Returns false when it had to be dropped.
   bool spillLocked(pipeline::Message&& msg);
@@ -97,6 +97,7 @@ class MqttSource final : private ClientListener {
   Timer::Id retryTimer_ = 0;
   Timer::Id subscribeTimer_ = 0;
   bool stopping_ = false;
+  bool pushing_ = false;  // a tryPush is in progress (keeps order without holding mu_)
   log::Every overflowLog_{std::chrono::seconds(5)};
 };
 
