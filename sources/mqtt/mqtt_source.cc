@@ -1,5 +1,8 @@
 #include "sources/mqtt/mqtt_source.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
 #include <cstring>
 
 namespace mqb::sources {
@@ -41,6 +44,7 @@ MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::In
     : options_(std::move(options)),
       ingress_(ingress),
       routeMetrics_(routeMetrics),
+      clientMetrics_(clientMetrics),
       tracker_(tracker),
       timer_(timer ? timer : &Timer::shared()),
       subscription_(options_.shareGroup.empty()
@@ -76,7 +80,7 @@ void MqttSource::stop() {
   cancelTimers();
   client_.stop();
   cancelTimers();  // a callback may have scheduled one while the client was closing
-  subscribed_.store(false);
+  setSubscribed(false);
   std::deque<pipeline::Message> left;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -94,12 +98,19 @@ void MqttSource::stop() {
   }
 }
 
+void MqttSource::setSubscribed(bool on) noexcept {
+  subscribed_.store(on, std::memory_order_release);
+  if (clientMetrics_ && clientMetrics_->subscribed) {
+    clientMetrics_->subscribed->Set(on ? 1 : 0);
+  }
+}
+
 void MqttSource::onConnected(const ConnectInfo& /*info*/) noexcept {
-  subscribed_.store(false);
+  setSubscribed(false);
   subscribe();  // always: a lost session (or cleanstart) has no subscription any more
 }
 
-void MqttSource::onConnectionLost() noexcept { subscribed_.store(false); }
+void MqttSource::onConnectionLost() noexcept { setSubscribed(false); }
 
 void MqttSource::subscribe() {
   MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
@@ -128,7 +139,7 @@ void MqttSource::onSubscribed5(void* ctx, MQTTAsync_successData5* r) {
     self->subscribeFailed(reasonName(r->reasonCode));
     return;
   }
-  self->subscribed_.store(true, std::memory_order_release);
+  self->setSubscribed(true);
   log::info("mqtt_subscribed", {{"client", self->client_.options().clientId},
                                 {"filter", self->subscription_},
                                 {"qos", self->options_.qos}});
@@ -146,7 +157,7 @@ void MqttSource::onSubscribed3(void* ctx, MQTTAsync_successData* r) {
     self->subscribeFailed("subscription_refused");
     return;
   }
-  self->subscribed_.store(true, std::memory_order_release);
+  self->setSubscribed(true);
   log::info("mqtt_subscribed", {{"client", self->client_.options().clientId},
                                 {"filter", self->subscription_},
                                 {"qos", self->options_.qos}});

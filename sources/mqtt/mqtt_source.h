@@ -72,6 +72,7 @@ class MqttSource final : private ClientListener {
   static void onSubscribeFailed3(void* ctx, MQTTAsync_failureData* r);
 
   void subscribe();
+  void setSubscribed(bool on) noexcept;
   void subscribeFailed(const std::string& reason);
   /// Pushes as much of the overflow as the Ingress takes (without holding mu_).
   void drain();
@@ -83,6 +84,7 @@ class MqttSource final : private ClientListener {
   SourceOptions options_;
   pipeline::Ingress& ingress_;
   metrics::RouteMetrics* routeMetrics_;
+  metrics::ClientMetrics* clientMetrics_;
   pipeline::DeliveryTracker* tracker_;
   Timer* timer_;
   std::string subscription_;
