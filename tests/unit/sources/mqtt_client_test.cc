@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
+#include <thread>
 #include <mutex>
 #include <vector>
 
@@ -69,11 +71,11 @@ TEST(Timer, CancelWaitsForARunningCallback) {
   Timer timer;
   std::atomic<bool> entered{false};
   std::atomic<bool> finished{false};
-  std::mutex gate;
-  std::unique_lock<std::mutex> hold(gate);
+  std::promise<void> go;
+  std::shared_future<void> gate = go.get_future().share();
   auto id = timer.after(0ms, [&] {
     entered = true;
-    std::lock_guard<std::mutex> lk(gate);  // blocks until the test lets go
+    gate.wait();  // blocks until the test lets go
     finished = true;
   });
   while (!entered) {
@@ -81,7 +83,7 @@ TEST(Timer, CancelWaitsForARunningCallback) {
   }
   std::thread releaser([&] {
     std::this_thread::sleep_for(20ms);  // give cancel() time to start waiting
-    hold.unlock();
+    go.set_value();
   });
   timer.cancel(id);
   EXPECT_TRUE(finished.load());  // cancel returned only after the callback did
