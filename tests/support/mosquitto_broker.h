@@ -64,6 +64,11 @@ class MosquittoBroker {
   int wssPort() const noexcept { return wssPort_; }
   /// tcp://127.0.0.1:<port> (for TestClient).
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(tcpPort_); }
+  /// "127.0.0.1:<port>" of a listener ("tcp", "tls", "ws", "wss"), as a bridge config's
+  /// `endpoint` field wants it.
+  std::string endpoint(const std::string& listener = "tcp") const {
+    return connection(listener).endpoint;
+  }
 
   /// The broker's temp dir (mosquitto.conf, mosquitto.log; tests may add files).
   const TempDir& dir() const noexcept { return dir_; }
