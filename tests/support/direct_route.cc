@@ -59,7 +59,11 @@ bool ForwardingIngress::tryPush(std::size_t branch, pipeline::Batch& batch) noex
     inflight_.fetch_sub(batch.size());
     return false;
   }
+  const long long delay = delayMs_.load();
   for (auto& m : batch) {
+    if (delay > 0) {
+      m.notBefore = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay);
+    }
     m.seq = seq_[branch]++;  // one source per branch: no concurrent pushes per branch
     m.branch = static_cast<std::uint32_t>(branch);
     m.topic = rewrite_(m.topic);

@@ -49,6 +49,10 @@ class ForwardingIngress final : public pipeline::Ingress {
   std::size_t capacity() const noexcept override { return capacity_; }
   /// Refuse everything while set (to test the source's overflow).
   void setBlocked(bool blocked) noexcept { blocked_.store(blocked); }
+  /// Stamp Message::notBefore = now + delay on every message (what a rate limiter does).
+  void setNotBeforeDelay(std::chrono::milliseconds delay) noexcept {
+    delayMs_.store(delay.count());
+  }
   void release(std::size_t n) noexcept { inflight_.fetch_sub(n); }
 
  private:
@@ -57,6 +61,7 @@ class ForwardingIngress final : public pipeline::Ingress {
   std::size_t capacity_;
   std::atomic<std::size_t> inflight_{0};
   std::atomic<bool> blocked_{false};
+  std::atomic<long long> delayMs_{0};
   std::vector<std::uint64_t> seq_;
 };
 

@@ -158,6 +158,51 @@ TEST(MqttDelivery, ReceiveMaximumBoundsTheWindow) {
   }
 }
 
+TEST(MqttDelivery, NotBeforeDelaysPublishingWithoutReordering) {
+  MosquittoBroker local;
+  MosquittoBroker remote;
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start());
+  DirectRoute route(routeOptions(local, remote, "nb/#", std::nullopt, "nb"));
+  route.start();
+  ASSERT_TRUE(route.waitReady());
+  TestClient sub(testClientFor(remote, "remote-reader"));
+  ASSERT_TRUE(sub.connect());
+  ASSERT_TRUE(sub.subscribe("nb/#", 1));
+  TestClient pub(testClientFor(local, "local-writer"));
+  ASSERT_TRUE(pub.connect());
+  route.ingress().setNotBeforeDelay(700ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pub.publish("nb/t", "first", 1));
+  ASSERT_TRUE(pub.publish("nb/t", "second", 0));
+  ASSERT_TRUE(sub.waitForCount(2));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 700ms);  // not published before notBefore
+  auto got = sub.received();
+  EXPECT_EQ(got[0].payload, "first");
+  EXPECT_EQ(got[1].payload, "second");
+}
+
+TEST(MqttDelivery, SinkStopDrainsWhatItHolds) {
+  MosquittoBroker local;
+  BrokerOptions ro;
+  ro.extraConfig = {"max_inflight_messages 2"};  // a slow remote: the sink builds a queue
+  MosquittoBroker remote(ro);
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start());
+  DirectRoute route(routeOptions(local, remote, "drain/#", std::nullopt, "drain"));
+  route.start();
+  ASSERT_TRUE(route.waitReady());
+  TestClient pub(testClientFor(local, "local-writer"));
+  ASSERT_TRUE(pub.connect());
+  ASSERT_TRUE(pub.publishMany("drain/t", 400, "d"));
+  ASSERT_TRUE(waitFor([&] { return route.metrics().received() == 400; }));
+  route.stop();  // sources first, then the sinks drain (2 s deadline)
+  EXPECT_EQ(route.metrics().forwarded(), 400);
+  EXPECT_EQ(route.metrics().dropped(DropReason::Shutdown), 0);
+  EXPECT_EQ(route.sinks()[0]->heldForTest(), 0u);
+}
+
 TEST(MqttDelivery, OversizeForMaximumPacketSizeIsRejected) {
   MosquittoBroker local;
   BrokerOptions ro;
