@@ -11,7 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -228,15 +228,49 @@ config::BrokerConnection MosquittoBroker::connection(const std::string& listener
   return b;
 }
 
+namespace {
+
+// "... New client connected from 127.0.0.1:5555 as <id> (p5, c1, k60)."
+std::optional<std::string> connectedId(const std::string& line) {
+  const auto at = line.find("New client connected from ");
+  if (at == std::string::npos) {
+    return std::nullopt;
+  }
+  const auto as = line.find(" as ", at);
+  if (as == std::string::npos) {
+    return std::nullopt;
+  }
+  const auto end = line.find(" (", as + 4);
+  return line.substr(as + 4, end == std::string::npos ? std::string::npos : end - as - 4);
+}
+
+// "Client <id> disconnected." / "Client <id> closed its connection." / "Client <id> has exceeded
+// timeout, disconnecting." / "Socket error on client <id>, disconnecting."
+std::optional<std::string> goneId(const std::string& line) {
+  for (const char* tail : {" disconnected", " closed its connection", " has exceeded timeout"}) {
+    const auto t = line.find(tail);
+    const auto c = line.find("Client ");
+    if (t != std::string::npos && c != std::string::npos && c < t) {
+      return line.substr(c + 7, t - c - 7);
+    }
+  }
+  const auto s = line.find("Socket error on client ");
+  if (s != std::string::npos) {
+    const auto comma = line.find(',', s);
+    return line.substr(s + 23, comma == std::string::npos ? std::string::npos : comma - s - 23);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::set<std::string> MosquittoBroker::clientIdsSeen() const {
   std::set<std::string> ids;
-  static const std::regex re(R"(New client connected from \S+ as (\S+) \()");
   std::istringstream in(readFile(dir_.file("mosquitto.log")));
   std::string line;
   while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, re)) {
-      ids.insert(m[1]);
+    if (auto id = connectedId(line)) {
+      ids.insert(*id);
     }
   }
   return ids;
@@ -244,21 +278,13 @@ std::set<std::string> MosquittoBroker::clientIdsSeen() const {
 
 std::set<std::string> MosquittoBroker::clientIdsConnected() const {
   std::set<std::string> ids;
-  static const std::regex conn(R"(New client connected from \S+ as (\S+) \()");
-  static const std::regex gone(
-      R"((?:Client (\S+) (?:disconnected|closed its connection|has exceeded timeout))|(?:Socket error on client (\S+),))");
   std::istringstream in(readFile(dir_.file("mosquitto.log")));
   std::string line;
   while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, conn)) {
-      ids.insert(m[1]);
-    } else if (std::regex_search(line, m, gone)) {
-      std::string id = m[1].matched ? m[1].str() : m[2].str();
-      if (!id.empty() && id.back() == '.') {
-        id.pop_back();
-      }
-      ids.erase(id);
+    if (auto id = connectedId(line)) {
+      ids.insert(*id);
+    } else if (auto gone = goneId(line)) {
+      ids.erase(*gone);
     }
   }
   return ids;
