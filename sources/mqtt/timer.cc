@@ -66,7 +66,8 @@ void Timer::run() {
     }
     auto first = byTime_.begin();
     if (first->first > Clock::now()) {
-      cv_.wait_until(lk, first->first);
+      const auto when = first->first;  // a copy: cancel() may erase the entry while we wait
+      cv_.wait_until(lk, when);
       continue;
     }
     Id id = first->second;
