@@ -1,0 +1,78 @@
+// systemAssignedManagedIdentity: the token is fetched from an Azure Arc style endpoint (401
+// challenge with a key file, then the token), cached, and sent as v5 enhanced authentication
+// method OAUTH2-JWT; the test auth plugin accepts only that token.
+
+#include "sources/mqtt/token_fetcher.h"
+#include "tests/integration/mqtt/mqtt_test_util.h"
+#include "tests/support/fake_identity_endpoint.h"
+
+namespace mqb::test {
+namespace {
+
+TEST(ManagedIdentity, FetchesWithArcChallengeAndCachesTheToken) {
+  FakeIdentityEndpoint endpoint("jwt-abc", 3600);
+  sources::TokenFetcher fetcher(endpoint.url(), "https://eventgrid.azure.net/");
+  EXPECT_FALSE(fetcher.cached().has_value());
+  std::string error;
+  auto token = fetcher.fetchNow(error);
+  ASSERT_TRUE(token.has_value()) << error;
+  EXPECT_EQ(*token, "jwt-abc");
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 2u);  // challenged, then answered
+  EXPECT_EQ(requests[0],
+            "GET /metadata/identity/oauth2/token?api-version=2020-06-01&resource="
+            "https%3A%2F%2Feventgrid.azure.net%2F HTTP/1.1");
+  EXPECT_EQ(fetcher.cached(), std::optional<std::string>("jwt-abc"));
+  EXPECT_EQ(endpoint.tokensIssued(), 1);
+}
+
+TEST(ManagedIdentity, ShortLivedTokenIsNotCachedPastItsLifetime) {
+  FakeIdentityEndpoint endpoint("jwt-short", 0);
+  sources::TokenFetcher fetcher(endpoint.url(), "aud");
+  std::string error;
+  ASSERT_TRUE(fetcher.fetchNow(error).has_value()) << error;
+  EXPECT_FALSE(fetcher.cached().has_value());  // expired already: fetch again before use
+}
+
+TEST(ManagedIdentity, UnreachableEndpointIsAnErrorNotAHang) {
+  sources::TokenFetcher fetcher("http://127.0.0.1:" + std::to_string(freePort()) + "/token", "a");
+  std::string error;
+  EXPECT_FALSE(fetcher.fetchNow(error).has_value());
+  EXPECT_NE(error.find("connect"), std::string::npos) << error;
+}
+
+#ifdef MQB_AUTH_PLUGIN_PATH
+TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
+  FakeIdentityEndpoint endpoint("good-jwt", 3600);
+  MosquittoBroker local;
+  BrokerOptions ro;
+  ro.plugin = MQB_AUTH_PLUGIN_PATH;
+  ro.pluginOptions = {{"token", "good-jwt"}};
+  MosquittoBroker remote(ro);
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start()) << remote.logText();
+  auto conn = remote.connection();
+  conn.auth.kind = config::AuthSpec::Kind::SystemAssignedManagedIdentity;
+  conn.auth.audience = "https://eventgrid.azure.net/";
+  auto o = routeOptions(local, remote, "mi/#", std::nullopt, "mi");
+  o.target = clientFor(conn, "bridge-mi-pub", config::MqttVersion::V5, false);
+  o.target.identityEndpoint = endpoint.url();
+  DirectRoute route(std::move(o));
+  route.start();
+  ASSERT_TRUE(route.waitReady(15s)) << remote.logText();
+  EXPECT_NE(remote.logText().find("mqb-test-auth: accepted OAUTH2-JWT for bridge-mi-pub"),
+            std::string::npos);
+  EXPECT_EQ(endpoint.tokensIssued(), 1);
+  TestClient sub(testClientFor(remote, "remote-reader"));
+  ASSERT_TRUE(sub.connect());
+  ASSERT_TRUE(sub.subscribe("mi/#", 1));
+  TestClient pub(testClientFor(local, "local-writer"));
+  ASSERT_TRUE(pub.connect());
+  ASSERT_TRUE(pub.publish("mi/t", "with-jwt", 1));
+  ASSERT_TRUE(sub.waitForCount(1));
+  EXPECT_EQ(sub.received()[0].payload, "with-jwt");
+}
+#endif
+
+}  // namespace
+}  // namespace mqb::test
