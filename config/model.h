@@ -54,6 +54,7 @@ struct BrokerConnection {
   TlsSpec tls;
   AuthSpec auth;
   Location where;
+  std::string path;  ///< YAML path, "spec.remoteBrokerConnection" / "spec.localBrokerConnection"
 };
 
 struct ImageSpec {
@@ -134,6 +135,7 @@ struct TopicMapSpec {
   std::string name;
   std::string ns;
   std::string connectorRef;
+  Location refWhere;  ///< location of spec.mqttBridgeConnectorRef
   std::vector<RouteSpec> routes;
   Location where;
 };

@@ -16,15 +16,20 @@ TEST(Fields, ReportsEveryProblemWithLineColumnAndPath) {
   f.finish();
   EXPECT_EQ(diag.errorCount(), 4u);
   const std::string out = diag.str();
-  EXPECT_NE(out.find("routes.yaml:1:6: error: spec.routes[0].qos: expected an integer, got \"seven\""),
-            std::string::npos) << out;
+  EXPECT_NE(
+      out.find("routes.yaml:1:6: error: spec.routes[0].qos: expected an integer, got \"seven\""),
+      std::string::npos)
+      << out;
   EXPECT_NE(out.find("routes.yaml:1:1: error: spec.routes[0].source: required field is missing"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("routes.yaml:3:1: error: spec.routes[0].soruce: unknown field (did you mean "
                      "\"source\"?)"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("routes.yaml:4:7: error: spec.routes[0].rate: must be > 0, got -1"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
 }
 
 TEST(Fields, EnumerationSuggestsTheNearestValue) {

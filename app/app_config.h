@@ -1,0 +1,20 @@
+#pragma once
+// Configuration loading shared by every mqbridge command.
+
+#include <optional>
+
+#include "app/commands.h"
+#include "config/diagnostics.h"
+#include "config/model.h"
+
+namespace mqb::app {
+
+/// Loads and validates the resources named by `o` (files and directories, see
+/// config::LoadOptions). `checkFiles`: also require referenced certificates, keys, CA files,
+/// username/password files and the service account token to exist and parse (`run` sets it).
+/// Returns the configuration if there is no error; every diagnostic (warnings too) is appended
+/// to `diag` either way. Never throws for bad input.
+std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
+                                               config::Diagnostics& diag);
+
+}  // namespace mqb::app
