@@ -16,7 +16,7 @@ namespace mqb::pipeline {
 
 /// One configured stage of a route after validation.
 struct ConfiguredStage {
-  const StageFactory* factory = nullptr;
+  const StageFactory* factory = nullptr;  ///< null if validation failed
   StageConfigPtr config;
   std::string type;
   std::string path;  ///< YAML path, for logs
@@ -38,6 +38,11 @@ class Registry {
   /// known types. Returns the configured stages (empty entries for failures) in order.
   std::vector<ConfiguredStage> parseStages(const config::RouteSpec& route,
                                            config::Diagnostics& diag) const;
+  /// Validates one stage. On failure (unknown type or bad parameters) the result has a null
+  /// factory and config, and `diag` holds the errors.
+  ConfiguredStage parseStage(const config::StageSpec& spec, config::Diagnostics& diag) const;
+  /// `unknown stage type "x" (did you mean "y"?); known types: a, b, c`.
+  std::string unknownTypeMessage(std::string_view type) const;
 
  private:
   std::map<std::string, StageFactoryPtr, std::less<>> factories_;

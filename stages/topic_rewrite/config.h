@@ -1,0 +1,28 @@
+#pragma once
+// topic_rewrite: parameters and factory.
+//
+//   - type: topic_rewrite
+//     target: "factory/{1}/{2-#}"   # optional; omitted = keep the message's topic
+//
+// Implicit on every route (the graph builder prepends it with the route's `target`).
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pipeline/stage.h"
+#include "stages/topic_rewrite/topic_rewrite.h"
+
+namespace mqb::stages::topic_rewrite {
+
+struct Config final : pipeline::StageConfig {
+  std::shared_ptr<const Settings> settings;
+};
+
+/// Validates a target (template) written at `where`/`path`; reports into `diag`.
+std::optional<Template> compileTarget(const std::string& target, const config::Location& where,
+                                      const std::string& path, config::Diagnostics& diag);
+
+pipeline::StageFactoryPtr makeFactory();
+
+}  // namespace mqb::stages::topic_rewrite

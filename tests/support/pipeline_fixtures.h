@@ -1,0 +1,172 @@
+#pragma once
+// Test helpers for pipeline and stage tests: metrics without a registry, a collecting emitter, a
+// thread-safe delivery tracker, a recording sink that can hold messages, and route specs.
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/model.h"
+#include "metrics/route_metrics.h"
+#include "pipeline/message.h"
+#include "pipeline/sink.h"
+#include "pipeline/stage.h"
+
+namespace mqb::testing {
+
+/// Metric objects owned by the test; bind() gives the RouteMetrics view.
+struct TestMetrics {
+  std::array<prometheus::Counter, static_cast<std::size_t>(metrics::DropReason::kCount)> dropped;
+  prometheus::Gauge inflight;
+  prometheus::Counter rateLimitWait;
+  metrics::RouteMetrics bind() {
+    metrics::RouteMetrics m;
+    for (std::size_t i = 0; i < dropped.size(); ++i) {
+      m.dropped[i] = &dropped[i];
+    }
+    m.inflight = &inflight;
+    m.rateLimitWaitSeconds = &rateLimitWait;
+    return m;
+  }
+  double drops(metrics::DropReason r) const { return dropped[static_cast<std::size_t>(r)].Value(); }
+};
+
+class CollectingEmitter final : public pipeline::Emitter {
+ public:
+  void emit(pipeline::Message&& m) noexcept override { out.push_back(std::move(m)); }
+  std::vector<pipeline::Message> out;
+};
+
+/// Counts outcomes; thread-safe.
+class CountingTracker final : public pipeline::DeliveryTracker {
+ public:
+  void settle(std::uint64_t token, pipeline::Outcome o) noexcept override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++byOutcome_[o];
+    tokens_.push_back(token);
+  }
+  std::size_t count(pipeline::Outcome o) const {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = byOutcome_.find(o);
+    return it == byOutcome_.end() ? 0 : it->second;
+  }
+  std::size_t total() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return tokens_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<pipeline::Outcome, std::size_t> byOutcome_;
+  std::vector<std::uint64_t> tokens_;
+};
+
+/// Records what it is given. Releases at once unless `hold` is set; held messages are settled
+/// Delivered and released by releaseHeld() or stop().
+class RecordingSink final : public pipeline::Sink {
+ public:
+  explicit RecordingSink(bool hold = false) : hold_(hold) {}
+  void setRelease(pipeline::ReleaseFn r) override { release_ = std::move(r); }
+  void write(pipeline::Batch&& batch) noexcept override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++batches_;
+    for (auto& m : batch) {
+      seqs_.push_back(m.seq);
+      payloads_.push_back(m.payload);
+      topics_.push_back(m.topic);
+      if (hold_) {
+        held_.push_back(std::move(m));
+      } else {
+        m.completion.settle(pipeline::Outcome::Delivered);
+      }
+    }
+    received_.fetch_add(batch.size());
+    if (!hold_ && release_) {
+      release_(batch.size());
+    }
+  }
+  void stop() override { releaseHeld(); }
+  void releaseHeld() {
+    std::vector<pipeline::Message> held;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      held.swap(held_);
+    }
+    for (auto& m : held) {
+      m.completion.settle(pipeline::Outcome::Delivered);
+    }
+    if (release_ && !held.empty()) {
+      release_(held.size());
+    }
+  }
+  std::size_t received() const { return received_.load(); }
+  std::vector<std::uint64_t> seqs() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return seqs_;
+  }
+  std::vector<std::string> payloads() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return payloads_;
+  }
+  std::vector<std::string> topics() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return topics_;
+  }
+
+ private:
+  bool hold_;
+  pipeline::ReleaseFn release_;
+  mutable std::mutex mu_;
+  std::size_t batches_ = 0;
+  std::vector<std::uint64_t> seqs_;
+  std::vector<std::string> payloads_;
+  std::vector<std::string> topics_;
+  std::vector<pipeline::Message> held_;
+  std::atomic<std::size_t> received_{0};
+};
+
+inline config::RouteSpec makeRoute(const std::string& name, int clients = 1,
+                                   std::optional<std::string> target = std::nullopt, int qos = 1) {
+  config::RouteSpec r;
+  r.name = name;
+  r.qos = qos;
+  r.source = "in/#";
+  r.target = std::move(target);
+  if (clients > 1) {
+    r.sharedSubscription = config::SharedSubscriptionSpec{clients, "g"};
+  }
+  r.path = "spec.routes[0]";
+  r.where = config::Location{"routes.yaml", 7, 7};
+  return r;
+}
+
+/// Polls `cond` until true or `timeout`; returns the last value.
+inline bool waitFor(const std::function<bool()>& cond,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return cond();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+inline pipeline::Message makeMessage(std::string topic, std::string payload = "x") {
+  pipeline::Message m;
+  m.topic = std::move(topic);
+  m.payload = std::move(payload);
+  return m;
+}
+
+}  // namespace mqb::testing

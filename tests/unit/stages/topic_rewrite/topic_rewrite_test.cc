@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include "config/diagnostics.h"
+#include "pipeline/registry.h"
+#include "stages/builtin.h"
+#include "stages/topic_rewrite/config.h"
+#include "tests/support/pipeline_fixtures.h"
+
+namespace mqb::stages::topic_rewrite {
+namespace {
+
+using mqb::testing::CollectingEmitter;
+using mqb::testing::CountingTracker;
+using mqb::testing::TestMetrics;
+
+pipeline::StagePtr make(const std::string& yaml, pipeline::StageContext ctx = {}) {
+  config::Diagnostics diag;
+  auto f = makeFactory();
+  auto cfg = f->parse(YAML::Load(yaml), "t.yaml", "s", diag);
+  EXPECT_FALSE(diag.hasErrors()) << diag.str();
+  return cfg ? f->create(cfg, ctx) : nullptr;
+}
+
+TEST(TopicRewriteStage, OmittedTargetKeepsTheMessagesOwnTopic) {
+  auto s = make("{type: topic_rewrite}");
+  CollectingEmitter out;
+  s->process(mqb::testing::makeMessage("my-topic/foo"), out);
+  ASSERT_EQ(out.out.size(), 1u);
+  EXPECT_EQ(out.out[0].topic, "my-topic/foo");
+}
+
+TEST(TopicRewriteStage, StaticTargetReplacesTheTopic) {
+  auto s = make("{type: topic_rewrite, target: factory/telemetry}");
+  CollectingEmitter out;
+  s->process(mqb::testing::makeMessage("telemetry/a/b"), out);
+  ASSERT_EQ(out.out.size(), 1u);
+  EXPECT_EQ(out.out[0].topic, "factory/telemetry");
+}
+
+TEST(TopicRewriteStage, TemplateTakesLevelsOfTheSourceTopic) {
+  auto s = make("{type: topic_rewrite, target: 'factory/{1}/{3-#}'}");
+  CollectingEmitter out;
+  s->process(mqb::testing::makeMessage("plant/x/dev/temp", "p"), out);
+  ASSERT_EQ(out.out.size(), 1u);
+  EXPECT_EQ(out.out[0].topic, "factory/plant/dev/temp");
+  EXPECT_EQ(out.out[0].payload, "p");
+}
+
+TEST(TopicRewriteStage, UnresolvableTemplateDropsCountedAndSettled) {
+  TestMetrics tm;
+  auto rm = tm.bind();
+  pipeline::StageContext ctx;
+  ctx.metrics = &rm;
+  auto s = make("{type: topic_rewrite, target: 'f/{3}'}", ctx);
+  CountingTracker tracker;
+  CollectingEmitter out;
+  auto m = mqb::testing::makeMessage("a/b");
+  m.completion = pipeline::Completion(&tracker, 1);
+  s->process(std::move(m), out);
+  EXPECT_TRUE(out.out.empty());
+  EXPECT_EQ(tm.drops(metrics::DropReason::Template), 1.0);
+  EXPECT_EQ(tracker.count(pipeline::Outcome::Dropped), 1u);
+  EXPECT_EQ(static_cast<TopicRewrite&>(*s).unresolved(), 1u);
+}
+
+TEST(TopicRewriteConfig, BadTemplateIsReportedAtTheTargetWithFileLineColumn) {
+  config::Diagnostics diag;
+  auto cfg = makeFactory()->parse(YAML::Load("type: topic_rewrite\ntarget: 'a/{9-2}'\n"), "t.yaml",
+                                  "spec.routes[0].stages[0]", diag);
+  EXPECT_EQ(cfg, nullptr);
+  EXPECT_EQ(diag.str(),
+            "t.yaml:2:9: error: spec.routes[0].stages[0].target: invalid target \"a/{9-2}\": "
+            "invalid placeholder \"{9-2}\" at column 3: range ends before it starts\n");
+}
+
+TEST(TopicRewriteConfig, UnknownParameterIsReported) {
+  config::Diagnostics diag;
+  auto cfg = makeFactory()->parse(YAML::Load("type: topic_rewrite\ntarget: a\ntargte: b\n"),
+                                  "t.yaml", "s", diag);
+  EXPECT_EQ(cfg, nullptr);
+  ASSERT_EQ(diag.all().size(), 1u);
+  EXPECT_EQ(diag.all()[0].path, "s.targte");
+}
+
+}  // namespace
+}  // namespace mqb::stages::topic_rewrite
