@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <utility>
 
 namespace mqb::log {
 namespace {
@@ -11,6 +13,7 @@ namespace {
 std::atomic<int> gLevel{static_cast<int>(Level::Info)};
 std::atomic<bool> gJson{false};
 std::mutex gMutex;
+Sink gSink;  // guarded by gMutex
 
 const char* name(Level l) {
   switch (l) {
@@ -31,41 +34,122 @@ bool needsQuotes(std::string_view v) {
     return true;
   }
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20 || u >= 0x7f) {
       return true;
     }
   }
   return false;
 }
 
-void appendEscaped(std::string& out, std::string_view v) {
-  for (char c : v) {
+/// Length of the valid UTF-8 sequence starting at v[i], or 0 if it is invalid.
+std::size_t utf8Length(std::string_view v, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(v[i]);
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (b0 < 0x80) {
+    return 1;
+  } else if ((b0 & 0xe0) == 0xc0) {
+    n = 2;
+    cp = b0 & 0x1f;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    n = 3;
+    cp = b0 & 0x0f;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    n = 4;
+    cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > v.size()) {
+    return 0;
+  }
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(v[i + k]);
+    if ((b & 0xc0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  // overlong forms, surrogates, beyond U+10FFFF
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+    return 0;
+  }
+  return n;
+}
+
+/// Escapes for a double-quoted string. JSON: valid UTF-8 is kept, invalid bytes become U+FFFD.
+/// Text: anything outside printable ASCII is written as \xNN so a line stays one line.
+void appendEscaped(std::string& out, std::string_view v, bool json) {
+  for (std::size_t i = 0; i < v.size();) {
+    const char c = v[i];
+    const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
         out += "\\\"";
-        break;
+        ++i;
+        continue;
       case '\\':
         out += "\\\\";
-        break;
+        ++i;
+        continue;
       case '\n':
         out += "\\n";
-        break;
+        ++i;
+        continue;
       case '\r':
         out += "\\r";
-        break;
+        ++i;
+        continue;
       case '\t':
         out += "\\t";
-        break;
+        ++i;
+        continue;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+        break;
+    }
+    char buf[8];
+    if (u < 0x20 || u == 0x7f) {
+      std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", static_cast<unsigned>(u));
+      out += buf;
+      ++i;
+    } else if (u < 0x80) {
+      out += c;
+      ++i;
+    } else if (json) {
+      const std::size_t n = utf8Length(v, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(v.substr(i, n));
+        i += n;
+      }
+    } else {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u));
+      out += buf;
+      ++i;
     }
   }
+}
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < suffix.size(); ++i) {
+    const char a = s[s.size() - suffix.size() + i];
+    const char lowered = (a >= 'A' && a <= 'Z') ? static_cast<char>(a - 'A' + 'a') : a;
+    if (lowered != suffix[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isSecretKey(std::string_view key) {
+  return endsWith(key, "password") || endsWith(key, "secret") || endsWith(key, "token");
 }
 
 std::string timestamp() {
@@ -97,50 +181,102 @@ bool parseLevel(std::string_view s, Level& out) noexcept {
   return false;
 }
 
+void setSink(Sink sink) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  gSink = std::move(sink);
+}
+
+std::string format(Level level, std::string_view event, std::initializer_list<Field> fields,
+                   bool json) {
+  constexpr std::string_view kRedacted = "<redacted>";
+  std::string line;
+  line.reserve(128);
+  if (json) {
+    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + name(level) + "\",\"event\":\"";
+    appendEscaped(line, event, true);
+    line += '"';
+    for (const auto& f : fields) {
+      line += ",\"";
+      appendEscaped(line, f.key, true);
+      line += "\":\"";
+      appendEscaped(line, isSecretKey(f.key) ? kRedacted : std::string_view(f.value), true);
+      line += '"';
+    }
+    line += "}\n";
+  } else {
+    line += "ts=" + timestamp() + " level=" + name(level) + " event=";
+    appendEscaped(line, event, false);
+    for (const auto& f : fields) {
+      line += ' ';
+      appendEscaped(line, f.key, false);
+      line += '=';
+      const std::string_view v = isSecretKey(f.key) ? kRedacted : std::string_view(f.value);
+      if (needsQuotes(v)) {
+        line += '"';
+        appendEscaped(line, v, false);
+        line += '"';
+      } else {
+        line += v;
+      }
+    }
+    line += '\n';
+  }
+  return line;
+}
+
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) noexcept {
   try {
-    std::string line;
-    line.reserve(128);
-    if (gJson.load(std::memory_order_relaxed)) {
-      line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + name(level) + "\",\"event\":\"";
-      appendEscaped(line, event);
-      line += '"';
-      for (const auto& f : fields) {
-        line += ",\"";
-        appendEscaped(line, f.key);
-        line += "\":\"";
-        appendEscaped(line, f.value);
-        line += '"';
-      }
-      line += "}\n";
-    } else {
-      line += "ts=" + timestamp() + " level=" + name(level) + " event=";
-      line += event;
-      for (const auto& f : fields) {
-        line += ' ';
-        line += f.key;
-        line += '=';
-        if (needsQuotes(f.value)) {
-          line += '"';
-          appendEscaped(line, f.value);
-          line += '"';
-        } else {
-          line += f.value;
-        }
-      }
-      line += '\n';
-    }
+    const std::string line = format(level, event, fields, gJson.load(std::memory_order_relaxed));
     std::lock_guard<std::mutex> lock(gMutex);
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    if (gSink) {
+      gSink(line);
+    } else {
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    }
   } catch (...) {
-    // Logging must never take the process down (bad_alloc while formatting).
+    // Logging must never take the process down (bad_alloc while formatting, a throwing sink).
+  }
+}
+
+void writeEvery(Every& every, Level level, std::string_view event,
+                std::initializer_list<Field> fields) noexcept {
+  std::uint64_t suppressed = 0;
+  if (!every.allow(&suppressed)) {
+    return;
+  }
+  if (suppressed == 0) {
+    write(level, event, fields);
+    return;
+  }
+  try {
+    // initializer_list cannot grow: format with the extra field by hand.
+    std::string line = format(level, event, fields, gJson.load(std::memory_order_relaxed));
+    const bool json = gJson.load(std::memory_order_relaxed);
+    const std::string extra = json ? ",\"suppressed\":\"" + std::to_string(suppressed) + "\"}"
+                                   : " suppressed=" + std::to_string(suppressed);
+    line.pop_back();  // '\n'
+    if (json) {
+      line.pop_back();  // '}'
+    }
+    line += extra;
+    line += '\n';
+    std::lock_guard<std::mutex> lock(gMutex);
+    if (gSink) {
+      gSink(line);
+    } else {
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+  } catch (...) {
   }
 }
 
 bool Every::allow(std::uint64_t* suppressed) noexcept {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
+  return allow(std::chrono::steady_clock::now(), suppressed);
+}
+
+bool Every::allow(std::chrono::steady_clock::time_point nowTp, std::uint64_t* suppressed) noexcept {
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(nowTp.time_since_epoch()).count();
   std::int64_t next = next_.load(std::memory_order_relaxed);
   if (now >= next && next_.compare_exchange_strong(next, now + interval_.count())) {
     const std::uint64_t s = suppressed_.exchange(0);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -32,6 +33,17 @@ struct Field {
   Field(std::string_view k, T v) : key(k), value(std::to_string(v)) {}
 };
 
+/// Where finished lines go (each ends in '\n'); called under the logger's lock. Empty = stderr.
+/// For tests and for embedding.
+using Sink = std::function<void(std::string_view line)>;
+void setSink(Sink sink);
+
+/// Formats one event. Values are quoted/escaped as needed (text), or JSON-escaped with invalid
+/// UTF-8 replaced by U+FFFD (JSON). Fields whose key ends in "password", "secret" or "token"
+/// are written as "<redacted>": a safety net, not a licence to pass secrets.
+std::string format(Level level, std::string_view event, std::initializer_list<Field> fields,
+                   bool json);
+
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) noexcept;
 
 inline void debug(std::string_view event, std::initializer_list<Field> f = {}) noexcept {
@@ -53,11 +65,29 @@ class Every {
  public:
   explicit Every(std::chrono::milliseconds interval) : interval_(interval) {}
   bool allow(std::uint64_t* suppressed = nullptr) noexcept;
+  /// Same, with an explicit time (tests inject it instead of sleeping).
+  bool allow(std::chrono::steady_clock::time_point now, std::uint64_t* suppressed) noexcept;
 
  private:
   std::chrono::milliseconds interval_;
   std::atomic<std::int64_t> next_{0};
   std::atomic<std::uint64_t> suppressed_{0};
 };
+
+/// Logs the event if `every` allows it now, adding `suppressed=N` when earlier occurrences were
+/// held back. Use one static Every per call site for errors that can repeat (reconnect loops,
+/// rejected publishes):
+///   static log::Every every(std::chrono::seconds(10));
+///   log::errorEvery(every, "publish_failed", {{"route", name}, {"rc", rc}});
+void writeEvery(Every& every, Level level, std::string_view event,
+                std::initializer_list<Field> fields) noexcept;
+inline void warnEvery(Every& every, std::string_view event,
+                      std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Warn)) writeEvery(every, Level::Warn, event, f);
+}
+inline void errorEvery(Every& every, std::string_view event,
+                       std::initializer_list<Field> f = {}) noexcept {
+  if (enabled(Level::Error)) writeEvery(every, Level::Error, event, f);
+}
 
 }  // namespace mqb::log

@@ -28,4 +28,27 @@ std::string_view toString(DropReason r) noexcept {
   return "unknown";
 }
 
+std::string_view toString(ConnectFailure r) noexcept {
+  switch (r) {
+    case ConnectFailure::Refused:
+      return "refused";
+    case ConnectFailure::NotAuthorized:
+      return "not_authorized";
+    case ConnectFailure::Tls:
+      return "tls";
+    case ConnectFailure::Network:
+      return "network";
+    case ConnectFailure::Protocol:
+      return "protocol";
+    case ConnectFailure::Subscribe:
+      return "subscribe";
+    case ConnectFailure::Lost:
+      return "lost";
+    case ConnectFailure::Other:
+    case ConnectFailure::kCount:
+      break;
+  }
+  return "other";
+}
+
 }  // namespace mqb::metrics

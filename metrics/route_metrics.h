@@ -39,29 +39,79 @@ struct RouteMetrics {
   prometheus::Counter* retried = nullptr;
   std::array<prometheus::Counter*, static_cast<std::size_t>(DropReason::kCount)> dropped{};
   prometheus::Gauge* inflight = nullptr;
-  prometheus::Histogram* latency = nullptr;           ///< received -> target ack, seconds
+  prometheus::Histogram* latency = nullptr;  ///< received -> target ack, seconds
   prometheus::Counter* rateLimitWaitSeconds = nullptr;
   prometheus::Gauge* lastDeliveryTimestamp = nullptr;  ///< unix seconds
   prometheus::Gauge* spoolMessages = nullptr;
   prometheus::Gauge* spoolBytes = nullptr;
+  prometheus::Gauge* spoolCapacityBytes = nullptr;  ///< the spool's byte limit; 0 = unlimited
 
   void drop(DropReason r, double n = 1) noexcept {
     if (auto* c = dropped[static_cast<std::size_t>(r)]) {
       c->Increment(n);
     }
   }
+
+  /// A message entered the route from its source: received +1, receivedBytes += bytes,
+  /// inflight +1. Call settle() (forwarded/dropped) exactly once for it later.
+  void onReceived(std::size_t bytes) noexcept {
+    received->Increment();
+    receivedBytes->Increment(static_cast<double>(bytes));
+    inflight->Increment();
+  }
+  /// The target acknowledged a message (QoS 0: the publish was handed to the client):
+  /// forwarded +1, bytes, latency (seconds since it was received), last delivery time (unix s),
+  /// inflight -1.
+  void onForwarded(std::size_t bytes, double latencySeconds, double nowUnixSeconds) noexcept {
+    forwarded->Increment();
+    forwardedBytes->Increment(static_cast<double>(bytes));
+    latency->Observe(latencySeconds);
+    lastDeliveryTimestamp->Set(nowUnixSeconds);
+    inflight->Decrement();
+  }
+  /// The message was given up for reason `r`: dropped{reason} +1, inflight -1.
+  void onDropped(DropReason r) noexcept {
+    drop(r);
+    inflight->Decrement();
+  }
 };
+
+/// Bounded set of connection failure reasons (the `reason` label of
+/// mqbridge_client_connect_failures_total); every reason is pre-created at 0.
+enum class ConnectFailure : std::uint8_t {
+  Refused,        ///< CONNACK with a failure reason code other than the ones below
+  NotAuthorized,  ///< bad credentials, not authorized, banned
+  Tls,            ///< TLS handshake / certificate verification failed
+  Network,        ///< TCP connect failed, DNS, connection reset, timeout
+  Protocol,       ///< unsupported protocol version, malformed packet
+  Subscribe,      ///< connected but SUBACK refused a subscription
+  Lost,           ///< an established connection was lost
+  Other,
+  kCount
+};
+
+std::string_view toString(ConnectFailure r) noexcept;
 
 /// Metrics of one MQTT client.
 struct ClientMetrics {
   prometheus::Gauge* connected = nullptr;  ///< 0/1
-  prometheus::Gauge* subscribed = nullptr;  ///< 0/1 (subscribers only)
+  /// 0/1. Exported for subscribers only; for a publisher it points to an unexported gauge, so
+  /// setting it is harmless.
+  prometheus::Gauge* subscribed = nullptr;
   prometheus::Counter* connectAttempts = nullptr;
   prometheus::Counter* reconnects = nullptr;
   /// failures by reason; reason is a bounded label chosen by the client code
   prometheus::Family<prometheus::Counter>* connectFailures = nullptr;
   // labels of this client, for connectFailures->Add(...)
   std::string_view connector, route, direction, side, client;
+  /// pre-created connectFailures series, one per ConnectFailure (bound by Metrics::bindClient)
+  std::array<prometheus::Counter*, static_cast<std::size_t>(ConnectFailure::kCount)> failures{};
+
+  void failure(ConnectFailure r) noexcept {
+    if (auto* c = failures[static_cast<std::size_t>(r)]) {
+      c->Increment();
+    }
+  }
 };
 
 }  // namespace mqb::metrics
