@@ -1,12 +1,11 @@
-#include <iostream>
-
+#include "app/app_bridge.h"
 #include "app/commands.h"
 
 namespace mqb::app {
 
-int runCommand(const RunOptions& /*o*/) {
-  std::cerr << "mqbridge run: not built yet\n";
-  return 70;
+int runCommand(const RunOptions& o) {
+  Bridge bridge(o);
+  return bridge.run();
 }
 
 }  // namespace mqb::app

@@ -424,6 +424,16 @@ void Client::connectNow() {
     o.binarypwd.data = password.data();
     o.binarypwd.len = static_cast<int>(password.size());
   }
+  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+  if (!options_.will.topic.empty()) {
+    will.topicName = options_.will.topic.c_str();
+    will.payload.data = options_.will.payload.data();
+    will.payload.len = static_cast<int>(options_.will.payload.size());
+    will.message = nullptr;
+    will.qos = options_.will.qos;
+    will.retained = options_.will.retain ? 1 : 0;
+    o.will = &will;
+  }
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
   if (options_.broker.tls.enabled) {
     ssl.enableServerCertAuth = 1;

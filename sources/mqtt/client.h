@@ -49,6 +49,13 @@ struct ClientOptions {
   /// systemAssignedManagedIdentity: token endpoint override (tests); default from the environment
   /// (IDENTITY_ENDPOINT, then IMDS_ENDPOINT, then http://169.254.169.254).
   std::string identityEndpoint;
+  /// Last will (empty topic: none). Used by the connector's status client ("offline").
+  struct Will {
+    std::string topic;
+    std::string payload;
+    int qos = 1;
+    bool retain = true;
+  } will;
 };
 
 /// What the broker told us in CONNACK.

@@ -1,0 +1,534 @@
+#include "app/app_bridge.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "app/app_config.h"
+#include "app/version.h"
+#include "config/plan.h"
+#include "metrics/http_server.h"
+#include "metrics/log.h"
+#include "pipeline/registry.h"
+#include "sources/mqtt/client.h"
+
+namespace mqb::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Stands in for the sink of a branch that another instance serves: no source feeds it.
+class UnassignedSink final : public pipeline::Sink {
+ public:
+  void setRelease(pipeline::ReleaseFn release) override { release_ = std::move(release); }
+  void write(pipeline::Batch&& batch) noexcept override {
+    for (auto& m : batch) {
+      m.completion.settle(pipeline::Outcome::Dropped);
+    }
+    if (release_) {
+      release_(batch.size());
+    }
+  }
+
+ private:
+  pipeline::ReleaseFn release_;
+};
+
+std::string_view directionLabel(config::Direction d) {
+  return d == config::Direction::LocalToRemote ? metrics::kLocalToRemote : metrics::kRemoteToLocal;
+}
+
+const char* sideName(bool remote) { return remote ? "remote" : "local"; }
+
+sources::ClientOptions clientOptions(const config::ConnectorSpec& c,
+                                     const config::BrokerConnection& broker,
+                                     const std::string& clientId, const std::string& name) {
+  sources::ClientOptions o;
+  o.clientId = clientId;
+  o.broker = broker;
+  o.version = c.protocol;
+  o.keepAliveSeconds = c.keepAliveSeconds;
+  o.sessionExpirySeconds = c.sessionExpirySeconds;
+  o.name = name;
+  return o;
+}
+
+void appendRate(std::ostringstream& os, const std::optional<config::RateLimitSpec>& r) {
+  if (!r) {
+    os << "-";
+    return;
+  }
+  os << r->messagesPerSecond << ',' << r->bytesPerSecond << ',' << r->burstMessages << ','
+     << r->burstBytes;
+}
+
+void appendBroker(std::ostringstream& os, const config::BrokerConnection& b) {
+  os << b.endpoint << '|' << static_cast<int>(b.transport) << '|' << b.tls.enabled << '|'
+     << b.tls.trustedCaCertificateConfigMap << '|';
+  for (const auto& f : b.tls.caFiles) {
+    os << f << ',';
+  }
+  os << '|' << static_cast<int>(b.auth.kind) << '|' << b.auth.audience << '|' << b.auth.secretName
+     << '|' << b.auth.tokenFile << ';';
+}
+
+std::string clientList(const std::vector<int>& clients) {
+  std::string s = "\nclients:";
+  for (int c : clients) {
+    s += std::to_string(c) + ",";
+  }
+  return s;
+}
+
+}  // namespace
+
+int ordinalOfHostname(const std::string& hostname) {
+  const auto dash = hostname.rfind('-');
+  if (dash == std::string::npos || dash + 1 == hostname.size()) {
+    return -1;
+  }
+  int v = 0;
+  for (std::size_t i = dash + 1; i < hostname.size(); ++i) {
+    const char ch = hostname[i];
+    if (ch < '0' || ch > '9' || v > 100000) {
+      return -1;
+    }
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+
+std::string routeFingerprint(const config::ConnectorSpec& c, const config::RouteSpec& r) {
+  std::ostringstream os;
+  os << "connector:" << c.name << '|' << static_cast<int>(c.protocol) << '|' << c.clientIdPrefix
+     << '|' << c.hopMarker << '|' << c.keepAliveSeconds << '|' << c.sessionExpirySeconds << '|'
+     << c.bridgeInstances << '|';
+  appendRate(os, c.rateLimit);
+  os << "\nremote:";
+  appendBroker(os, c.remote);
+  os << "\nlocal:";
+  appendBroker(os, c.local);
+  os << "\nroute:" << r.name << '|' << static_cast<int>(r.direction) << '|' << r.qos << '|'
+     << r.source << '|' << (r.target ? "=" + *r.target : std::string("-")) << '|'
+     << static_cast<int>(r.retain) << '|' << (r.ttlSeconds ? std::to_string(*r.ttlSeconds) : "-")
+     << '|';
+  if (r.sharedSubscription) {
+    os << r.sharedSubscription->groupName << '/' << r.sharedSubscription->groupMinimumShareNumber;
+  }
+  os << '|';
+  appendRate(os, r.rateLimit);
+  for (const auto& s : r.stages) {
+    YAML::Emitter e;
+    e << YAML::Flow << s.params;
+    os << "\nstage:" << e.c_str();
+  }
+  return os.str();
+}
+
+/// Publishes "online" (retained) on the connector's status topic on the local broker when
+/// connected; the broker publishes the will, "offline" (retained), when the bridge vanishes; a
+/// clean stop publishes "offline" itself.
+class StatusPublisher final : private sources::ClientListener {
+ public:
+  StatusPublisher(const config::ConnectorSpec& c, int instance)
+      : topic_(c.statusTopic), client_(makeOptions(c, instance), this) {}
+  ~StatusPublisher() override { stop(); }
+  StatusPublisher(const StatusPublisher&) = delete;
+  StatusPublisher& operator=(const StatusPublisher&) = delete;
+
+  void start() { client_.start(); }
+  void stop() {
+    if (stopped_) {
+      return;
+    }
+    stopped_ = true;
+    if (client_.connected() && client_.handle() != nullptr) {
+      publish("offline");
+    }
+    client_.stop(std::chrono::milliseconds(2000));
+  }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  static sources::ClientOptions makeOptions(const config::ConnectorSpec& c, int instance) {
+    sources::ClientOptions o =
+        clientOptions(c, c.local, c.clientIdPrefix + "status-" + std::to_string(instance),
+                      c.name + "/status/local");
+    o.persistentSession = false;
+    o.will.topic = c.statusTopic;
+    o.will.payload = "offline";
+    o.will.retain = true;
+    o.will.qos = 1;
+    return o;
+  }
+  void onConnected(const sources::ConnectInfo&) noexcept override { publish("online"); }
+  void onConnectionLost() noexcept override {}
+  void publish(const char* payload) noexcept {
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    m.payload = const_cast<char*>(payload);
+    m.payloadlen = static_cast<int>(std::strlen(payload));
+    m.qos = 1;
+    m.retained = 1;
+    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+    MQTTAsync_sendMessage(client_.handle(), topic_.c_str(), &m, &r);
+  }
+
+  std::string topic_;
+  sources::Client client_;
+  bool stopped_ = false;
+};
+
+Bridge::Bridge(RunOptions options) : options_(std::move(options)) {}
+
+Bridge::~Bridge() {
+  for (auto& [key, r] : routes_) {
+    stopRoute(*r, std::chrono::milliseconds(0));
+  }
+  routes_.clear();
+  status_.clear();
+}
+
+int Bridge::instanceFor(const config::ConnectorSpec& c) const {
+  return instanceIndex_ < c.bridgeInstances ? instanceIndex_ : -1;
+}
+
+std::string Bridge::configStamp() const {
+  // Names, sizes and modification times of every configuration file: a change triggers a reload.
+  std::ostringstream os;
+  for (const auto& p : options_.config.configPaths) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    if (fs::is_directory(p, ec)) {
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        files.push_back(e.path());
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.emplace_back(p);
+    }
+    for (const auto& f : files) {
+      const auto t = fs::last_write_time(f, ec);
+      const auto size = ec ? 0 : fs::file_size(f, ec);
+      os << f.string() << ':' << size << ':' << (ec ? 0 : t.time_since_epoch().count()) << '\n';
+    }
+  }
+  return os.str();
+}
+
+bool Bridge::load(config::BridgeConfig& out, bool initial) {
+  config::Diagnostics diag;
+  auto cfg = loadConfig(options_.config, /*checkFiles=*/true, diag);
+  for (const auto& d : diag.sorted()) {
+    const std::string text = config::format(d);
+    if (d.severity == config::Severity::Error) {
+      log::error("config_error", {{"detail", text}});
+    } else {
+      log::warn("config_warning", {{"detail", text}});
+    }
+  }
+  if (!cfg) {
+    if (initial) {
+      diag.print(std::cerr);
+    }
+    log::error(initial ? "config_invalid" : "reload_rejected",
+               {{"errors", diag.errorCount()},
+                {"action", initial ? "exit" : "keeping the running configuration"}});
+    return false;
+  }
+  out = std::move(*cfg);
+  return true;
+}
+
+std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
+                                                 const config::RouteSpec& r,
+                                                 const std::vector<int>& clientIndices) {
+  auto rr = std::make_unique<RunningRoute>();
+  rr->key = c.name + "/" + r.name;
+  rr->fingerprint = routeFingerprint(c, r) + clientList(clientIndices);
+  rr->connector = std::make_unique<config::ConnectorSpec>(c);
+  rr->route = std::make_unique<config::RouteSpec>(r);
+  const config::ConnectorSpec& cs = *rr->connector;
+  const config::RouteSpec& rs = *rr->route;
+
+  const bool toRemote = rs.direction == config::Direction::LocalToRemote;
+  const config::BrokerConnection& sourceBroker = toRemote ? cs.local : cs.remote;
+  const config::BrokerConnection& targetBroker = toRemote ? cs.remote : cs.local;
+  const std::string_view dir = directionLabel(rs.direction);
+  const std::set<int> assigned(clientIndices.begin(), clientIndices.end());
+
+  config::Diagnostics diag;
+  pipeline::RouteGraphSpec spec;
+  spec.connector = &cs;
+  spec.route = &rs;
+  spec.stages = pipeline::Registry::builtin().parseStages(rs, diag);
+  const int n = rs.clientCount();
+  std::vector<metrics::ClientMetrics*> subMetrics(static_cast<std::size_t>(n), nullptr);
+  for (int b = 0; b < n; ++b) {
+    const std::string branch = std::to_string(b);
+    metrics::RouteMetrics& routeMetrics = metrics_->bindRoute(cs.name, rs.name, dir, branch);
+    spec.metrics.push_back(routeMetrics);
+    if (assigned.count(b) == 0) {
+      spec.sinks.push_back(std::make_unique<UnassignedSink>());
+      rr->sinks.push_back(nullptr);
+      continue;
+    }
+    const std::string id = config::clientId(cs, rs, b);
+    auto& pubMetrics =
+        metrics_->bindClient(cs.name, rs.name, dir, sideName(toRemote), "pub-" + branch, false);
+    subMetrics[static_cast<std::size_t>(b)] =
+        &metrics_->bindClient(cs.name, rs.name, dir, sideName(!toRemote), "sub-" + branch, true);
+    sources::ClientOptions co =
+        clientOptions(cs, targetBroker, id, rr->key + "/" + sideName(toRemote) + "/pub-" + branch);
+    co.persistentSession = false;
+    sinks::SinkOptions so;
+    so.retain = rs.retain;
+    so.hopMarkerKey = cs.hopMarker;
+    so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
+    auto sink = std::make_unique<sinks::MqttSink>(std::move(co), std::move(so),
+                                                  &routeMetrics, &pubMetrics);
+    rr->sinks.push_back(sink.get());
+    spec.sinks.push_back(std::move(sink));
+  }
+  rr->graph = pipeline::RouteGraph::build(std::move(spec), diag);
+  if (!rr->graph) {
+    log::error("route_build_failed", {{"route", rr->key}, {"detail", diag.str()}});
+    return nullptr;
+  }
+  for (int b : clientIndices) {
+    sources::SourceOptions so;
+    so.filter = rs.source;
+    so.shareGroup = rs.sharedSubscription ? rs.sharedSubscription->groupName : "";
+    so.qos = rs.qos;
+    so.branch = static_cast<std::size_t>(b);
+    so.hopMarkerKey = cs.hopMarker;
+    so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
+    const std::string branch = std::to_string(b);
+    sources::ClientOptions co =
+        clientOptions(cs, sourceBroker, config::clientId(cs, rs, b),
+                      rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
+    co.persistentSession = true;
+    rr->sources.push_back(std::make_unique<sources::MqttSource>(
+        std::move(co), std::move(so), *rr->graph,
+        &metrics_->bindRoute(cs.name, rs.name, dir, branch),
+        subMetrics[static_cast<std::size_t>(b)]));
+  }
+  rr->graph->start();
+  for (auto& s : rr->sources) {
+    s->start();
+  }
+  log::info("route_started", {{"route", rr->key},
+                              {"direction", std::string(dir)},
+                              {"source", rs.source},
+                              {"target", rs.target.value_or("(source topic)")},
+                              {"clients", clientIndices.size()},
+                              {"of", n}});
+  return rr;
+}
+
+void Bridge::stopRoute(RunningRoute& r, std::chrono::milliseconds drain) {
+  for (auto& s : r.sources) {
+    s->stop();  // no new messages; the broker keeps the persistent session's queue
+  }
+  if (r.graph) {
+    const bool clean = r.graph->stop(drain);
+    log::info("route_stopped", {{"route", r.key}, {"drained", clean ? "true" : "false"}});
+  }
+  r.sources.clear();
+}
+
+void Bridge::applyStatusPublishers(const config::BridgeConfig& cfg) {
+  std::map<std::string, std::unique_ptr<StatusPublisher>> next;
+  for (const auto& c : cfg.connectors) {
+    if (c.statusTopic.empty() || instanceFor(c) < 0) {
+      continue;
+    }
+    auto it = status_.find(c.name);
+    if (it != status_.end() && it->second->topic() == c.statusTopic) {
+      next.emplace(c.name, std::move(it->second));
+      status_.erase(it);
+      continue;
+    }
+    auto sp = std::make_unique<StatusPublisher>(c, instanceIndex_);
+    sp->start();
+    next.emplace(c.name, std::move(sp));
+  }
+  status_ = std::move(next);  // the ones left in status_ were removed: their destructors stop them
+}
+
+void Bridge::apply(const config::BridgeConfig& cfg) {
+  // What this instance serves: per route, the indices of its clients assigned here.
+  struct Wanted {
+    const config::ConnectorSpec* connector = nullptr;
+    const config::RouteSpec* route = nullptr;
+    std::vector<int> clients;
+  };
+  std::map<std::string, Wanted> wanted;
+  const config::Plan plan = config::Plan::build(cfg);
+  for (const auto& cp : plan.connectors()) {
+    const int inst = instanceFor(*cp.connector);
+    for (const auto& rp : cp.routes) {
+      for (const auto& cl : rp.clients) {
+        if (inst >= 0 && cl.instance == inst) {
+          Wanted& w = wanted[cp.connector->name + "/" + rp.route->name];
+          w.connector = cp.connector;
+          w.route = rp.route;
+          w.clients.push_back(cl.index);
+        }
+      }
+    }
+  }
+  // Stop the routes that went away or changed; the untouched ones keep running.
+  const auto drain = std::chrono::milliseconds(static_cast<long>(options_.drainSeconds * 1000));
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    const auto w = wanted.find(it->first);
+    if (w != wanted.end() &&
+        routeFingerprint(*w->second.connector, *w->second.route) +
+                clientList(w->second.clients) ==
+            it->second->fingerprint) {
+      ++it;
+      continue;
+    }
+    stopRoute(*it->second, drain);
+    const std::string connector = it->second->connector->name;
+    const std::string route = it->second->route->name;
+    it = routes_.erase(it);
+    metrics_->unbindRoute(connector, route);
+  }
+  for (const auto& [key, w] : wanted) {
+    if (routes_.count(key) != 0) {
+      continue;
+    }
+    if (auto rr = buildRoute(*w.connector, *w.route, w.clients)) {
+      routes_.emplace(key, std::move(rr));
+    }
+  }
+  applyStatusPublishers(cfg);
+}
+
+int Bridge::run() {
+  // Block the signals we wait for in every thread (threads created below inherit the mask).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  config::BridgeConfig cfg;
+  stamp_ = configStamp();
+  if (!load(cfg, true)) {
+    return 1;
+  }
+  // Log level: --log-level, else the most verbose logLevel of the connectors.
+  log::Level level = log::Level::Error;
+  for (const auto& c : cfg.connectors) {
+    level = std::min(level, static_cast<log::Level>(static_cast<int>(c.logLevel)));
+  }
+  if (cfg.connectors.empty()) {
+    level = log::Level::Info;
+  }
+  if (options_.logLevel) {
+    if (!log::parseLevel(*options_.logLevel, level)) {
+      std::cerr << "mqbridge run: --log-level must be debug, info, warn or error\n";
+      return 2;
+    }
+  }
+  log::setLevel(level);
+  log::setJson(options_.logJson);
+
+  // Which instance this process is.
+  if (options_.instanceIndex) {
+    instanceIndex_ = *options_.instanceIndex;
+    instanceSource_ = "--instance-index";
+  } else if (const char* env = std::getenv("MQBRIDGE_INSTANCE_INDEX"); env && *env) {
+    instanceIndex_ = std::atoi(env);
+    instanceSource_ = "MQBRIDGE_INSTANCE_INDEX";
+  } else {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    int maxInstances = 1;
+    for (const auto& c : cfg.connectors) {
+      maxInstances = std::max(maxInstances, c.bridgeInstances);
+    }
+    const int ord = ordinalOfHostname(host);
+    if (maxInstances > 1 && ord >= 0 && ord < maxInstances) {
+      instanceIndex_ = ord;
+      instanceSource_ = std::string("hostname ") + host;
+    } else {
+      instanceSource_ = "default";
+    }
+  }
+  if (instanceIndex_ < 0) {
+    std::cerr << "mqbridge run: the instance index must be >= 0\n";
+    return 2;
+  }
+
+  metrics_ = std::make_unique<metrics::Metrics>(kVersion, kGitRevision);
+  std::unique_ptr<metrics::HttpServer> http;
+  try {
+    metrics::HttpServerOptions ho;
+    ho.address = options_.metricsAddress;
+    http = std::make_unique<metrics::HttpServer>(ho, metrics_->registry());
+  } catch (const std::exception& e) {
+    std::cerr << "mqbridge run: " << e.what() << '\n';
+    return 1;
+  }
+  http->setReadinessCheck([this] { return metrics_->readiness(/*allowEmpty=*/true); });
+  log::info("starting", {{"version", kVersion},
+                         {"revision", kGitRevision},
+                         {"instance", instanceIndex_},
+                         {"instance_from", instanceSource_},
+                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
+                         {"metrics_port", http->port()}});
+  apply(cfg);
+  metrics_->recordReload(true);
+
+  // Main loop: signals, and a look at the configuration files every 2 s.
+  int exitCode = 0;
+  for (;;) {
+    timespec timeout{2, 0};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) {
+      log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                             {"drain_seconds", options_.drainSeconds}});
+      break;
+    }
+    std::string stamp = configStamp();
+    if (sig != SIGHUP && stamp == stamp_) {
+      continue;
+    }
+    stamp_ = std::move(stamp);
+    log::info("reloading", {{"trigger", sig == SIGHUP ? "SIGHUP" : "file change"}});
+    config::BridgeConfig next;
+    if (!load(next, false)) {
+      metrics_->recordReload(false);
+      continue;
+    }
+    cfg = std::move(next);
+    apply(cfg);
+    metrics_->recordReload(true);
+    log::info("reloaded", {{"routes", routes_.size()}});
+  }
+  const auto drain = std::chrono::milliseconds(static_cast<long>(options_.drainSeconds * 1000));
+  for (auto& [key, r] : routes_) {
+    for (auto& s : r->sources) {
+      s->stop();
+    }
+  }
+  for (auto& [key, r] : routes_) {
+    stopRoute(*r, drain);
+  }
+  routes_.clear();
+  status_.clear();
+  log::info("stopped", {});
+  return exitCode;
+}
+
+}  // namespace mqb::app
