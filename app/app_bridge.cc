@@ -267,6 +267,7 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
   pipeline::RouteGraphSpec spec;
   spec.connector = &cs;
   spec.route = &rs;
+  spec.registry = &pipeline::Registry::builtin();
   spec.stages = pipeline::Registry::builtin().parseStages(rs, diag);
   const int n = rs.clientCount();
   std::vector<metrics::ClientMetrics*> subMetrics(static_cast<std::size_t>(n), nullptr);

@@ -1,8 +1,23 @@
 #include "app/app_config.h"
 
 #include "config/loader.h"
+#include "pipeline/registry.h"
+#include "stages/topic_rewrite/config.h"
 
 namespace mqb::app {
+
+void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& diag) {
+  const pipeline::Registry& registry = pipeline::Registry::builtin();
+  for (const auto& tm : cfg.topicMaps) {
+    for (const auto& r : tm.routes) {
+      if (r.target) {
+        config::Location where = r.where;
+        stages::topic_rewrite::compileTarget(*r.target, where, r.path + ".target", diag);
+      }
+      registry.parseStages(r, diag);
+    }
+  }
+}
 
 std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
                                                config::Diagnostics& diag) {
@@ -14,7 +29,26 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
   lo.checkFiles = checkFiles;
   config::LoadResult r = config::load(lo);
   diag.append(r.diagnostics);
+  if (!r.config) {
+    return std::nullopt;
+  }
+  // Route targets (templates) and custom stages are validated by their stage factories, with the
+  // same file:line:column diagnostics as the resources themselves.
+  config::Diagnostics stageDiag;
+  validateRouteStages(*r.config, stageDiag);
+  diag.append(stageDiag);
+  if (stageDiag.hasErrors()) {
+    return std::nullopt;
+  }
   return std::move(r.config);
+}
+
+std::vector<std::string> stageChain(const config::RouteSpec& r) {
+  std::string chain = "stages: topic_rewrite -> qos -> rate_limit";
+  for (const auto& s : r.stages) {
+    chain += " -> " + s.type;
+  }
+  return {chain};
 }
 
 }  // namespace mqb::app

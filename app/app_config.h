@@ -2,6 +2,8 @@
 // Configuration loading shared by every mqbridge command.
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "config/diagnostics.h"
@@ -16,5 +18,11 @@ namespace mqb::app {
 /// to `diag` either way. Never throws for bad input.
 std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
                                                config::Diagnostics& diag);
+
+/// Validates every route's target template and custom stages with their stage factories.
+void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& diag);
+
+/// The route's full stage chain, for `mqbridge validate`: one line.
+std::vector<std::string> stageChain(const config::RouteSpec& r);
 
 }  // namespace mqb::app

@@ -21,6 +21,7 @@ int validateCommand(const ValidateOptions& o) {
   const config::Plan plan = config::Plan::build(*cfg);
   config::PrintOptions po;
   po.instances = o.instances;
+  po.routeDetails = stageChain;
   plan.print(std::cout, po);
   std::cout.flush();
   return 0;
