@@ -402,13 +402,20 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
     it = routes_.erase(it);
     metrics_->unbindRoute(connector, route);
   }
+  std::vector<std::string> failed;
   for (const auto& [key, w] : wanted) {
     if (routes_.count(key) != 0) {
       continue;
     }
     if (auto rr = buildRoute(*w.connector, *w.route, w.clients)) {
       routes_.emplace(key, std::move(rr));
+    } else {
+      failed.push_back(key);
     }
+  }
+  {
+    std::lock_guard<std::mutex> lock(failedMutex_);
+    failedRoutes_ = std::move(failed);
   }
   applyStatusPublishers(cfg);
 }
@@ -481,7 +488,17 @@ int Bridge::run() {
     std::cerr << "mqbridge run: " << e.what() << '\n';
     return 1;
   }
-  http->setReadinessCheck([this] { return metrics_->readiness(/*allowEmpty=*/true); });
+  metrics::Watchdog watchdog;
+  metrics::Watchdog::Heartbeat& heartbeat = watchdog.add("main_loop", std::chrono::seconds(30));
+  http->setHealthCheck([&watchdog] { return watchdog.check(); });
+  http->setReadinessCheck([this] {
+    metrics::Readiness r = metrics_->readiness(/*allowEmpty=*/true);
+    std::lock_guard<std::mutex> lock(failedMutex_);
+    for (const auto& f : failedRoutes_) {
+      r.notReady.push_back("route " + f + " failed to build (see the log)");
+    }
+    return r;
+  });
   log::info("starting", {{"version", kVersion},
                          {"revision", kGitRevision},
                          {"instance", instanceIndex_},
@@ -495,6 +512,7 @@ int Bridge::run() {
   int exitCode = 0;
   for (;;) {
     timespec timeout{2, 0};
+    heartbeat.beat();
     const int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
       log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,8 @@ class Bridge {
   std::map<std::string, std::unique_ptr<RunningRoute>> routes_;
   std::map<std::string, std::unique_ptr<StatusPublisher>> status_;
   std::string stamp_;
+  std::mutex failedMutex_;
+  std::vector<std::string> failedRoutes_;  ///< guarded by failedMutex_ (read by /readyz)
 };
 
 /// "name-3" -> 3 (a StatefulSet pod's ordinal); -1 if the name does not end in -<digits>.
