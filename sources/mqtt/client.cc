@@ -126,6 +126,20 @@ bool Client::start() {
   if (handle_ != nullptr) {
     return true;
   }
+  {
+    // A start() after stop() connects again (used to pause a subscriber for backpressure).
+    std::lock_guard<std::mutex> lk(mu_);
+    closingFlag_ = false;
+    attempt_ = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lk(lifeMu_);
+    closing_ = false;
+  }
+  {
+    std::lock_guard<std::mutex> lk(disconnectMu_);
+    disconnectDone_ = false;
+  }
   const std::string uri = brokerUri(options_.broker);
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
   if (!v5()) {

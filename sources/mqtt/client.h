@@ -99,7 +99,8 @@ class Client {
   /// only if the options cannot work at all (e.g. a malformed URI); connection failures are
   /// retried forever.
   bool start();
-  /// Disconnects (waiting at most `timeout` for the broker) and destroys the Paho client. After it
+  /// Disconnects (waiting at most `timeout` for the broker) and destroys the Paho client; start()
+  /// may connect again afterwards (same options, persistent session kept). After it
   /// returns no callback runs. Idempotent. Must not be called from a Paho callback.
   void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
