@@ -54,7 +54,179 @@ MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::In
 
 MqttSource::~MqttSource() { stop(); }
 
-bool MqttSource::start() { return client_.start(); }
+bool MqttSource::start() {
+  if (options_.spool && !feeder_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(feedMu_);
+      feedStop_ = false;
+    }
+    settleFinal_.store(false);
+    const pipeline::spool::SpoolStats st = options_.spool->stats();
+    if (st.messages > 0) {
+      log::info("spool_replay", {{"client", client_.options().clientId},
+                                 {"messages", st.messages},
+                                 {"bytes", st.bytes},
+                                 {"recovered", st.recovered},
+                                 {"truncated_bytes", st.truncatedBytes},
+                                 {"skipped_bytes", st.skippedBytes}});
+    }
+    updateSpoolGauges();
+    // The feeder starts first: what the spool holds from a previous run goes before anything new
+    // (new arrivals are appended behind it in the same log).
+    feeder_ = std::thread([this] { feederLoop(); });
+  }
+  return client_.start();
+}
+
+void MqttSource::stopFeeding() {
+  if (!options_.spool) {
+    return;
+  }
+  settleFinal_.store(true);
+  {
+    std::lock_guard<std::mutex> lk(feedMu_);
+    feedStop_ = true;
+  }
+  feedCv_.notify_all();
+  if (feeder_.joinable()) {
+    feeder_.join();  // no pause/resume after this: the client is ours alone
+  }
+  client_.stop();  // arrivals until here were appended: they wait in the spool for the next run
+  setSubscribed(false);
+  paused_.store(false);
+  updateSpoolGauges();
+}
+
+bool MqttSource::appendToSpool(pipeline::Message& msg) noexcept {
+  using pipeline::spool::AppendStatus;
+  const pipeline::spool::AppendResult r = options_.spool->append(msg);
+  switch (r.status) {
+    case AppendStatus::Ok:
+      msg.completion.settle(pipeline::Outcome::Spooled);
+      return true;
+    case AppendStatus::Dropped:
+    case AppendStatus::TooLarge:
+      // Refused and counted by the spool (onDrop): drop_newest, or larger than the spool allows.
+      msg.completion.settle(pipeline::Outcome::Dropped);
+      return true;
+    case AppendStatus::Full:
+    case AppendStatus::IoError:
+    case AppendStatus::Closed:
+      break;
+  }
+  // Paho acknowledges the message once this callback returns, whatever happens: rather than
+  // lose it, send it the direct (in-memory) way, and say so.
+  std::uint64_t suppressed = 0;
+  if (spoolLog_.allow(&suppressed)) {
+    log::error("spool_append_failed", {{"client", client_.options().clientId},
+                                       {"status", std::string(toString(r.status))},
+                                       {"action", "forwarding from memory"},
+                                       {"suppressed", suppressed}});
+  }
+  return false;
+}
+
+void MqttSource::settle(std::uint64_t token, pipeline::Outcome outcome) noexcept {
+  // Delivered always acks. Filtered/Spooled/Dropped are final while the source runs (a Dropped
+  // message was counted with its reason); once stopping, a Dropped (Shutdown) or never-settled
+  // message must come back on the next run, so only deliveries ack.
+  const bool ack = outcome == pipeline::Outcome::Delivered || !settleFinal_.load();
+  if (ack) {
+    options_.spool->ack(token);
+  }
+  feederOutstanding_.fetch_sub(1, std::memory_order_relaxed);
+  feedCv_.notify_one();
+}
+
+void MqttSource::updateSpoolGauges() noexcept {
+  if (routeMetrics_ == nullptr || !options_.spool) {
+    return;
+  }
+  const pipeline::spool::SpoolSize sz = options_.spool->size();
+  if (routeMetrics_->spoolMessages) {
+    routeMetrics_->spoolMessages->Set(static_cast<double>(sz.messages));
+  }
+  if (routeMetrics_->spoolBytes) {
+    routeMetrics_->spoolBytes->Set(static_cast<double>(sz.bytes));
+  }
+}
+
+void MqttSource::feederLoop() noexcept {
+  pipeline::spool::Spool& spool = *options_.spool;
+  std::vector<pipeline::spool::Entry> entries;
+  pipeline::Batch batch;
+  auto lastGauge = std::chrono::steady_clock::now();
+  const std::uint64_t pm = options_.pauseMessages;
+  const std::uint64_t pb = options_.pauseBytes;
+  const double rf = options_.resumeFraction;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lk(feedMu_);
+      if (feedStop_) {
+        break;
+      }
+    }
+    if (pm != 0 || pb != 0) {
+      const pipeline::spool::SpoolSize sz = spool.size();
+      const bool over = (pm != 0 && sz.messages >= pm) || (pb != 0 && sz.bytes >= pb);
+      const bool under =
+          (pm == 0 || static_cast<double>(sz.messages) <= rf * static_cast<double>(pm)) &&
+          (pb == 0 || static_cast<double>(sz.bytes) <= rf * static_cast<double>(pb));
+      if (!paused_.load() && over) {
+        log::warn("spool_full_pausing_source", {{"client", client_.options().clientId},
+                                                {"messages", sz.messages},
+                                                {"bytes", sz.bytes}});
+        paused_.store(true, std::memory_order_release);
+        client_.stop();  // the broker queues for the persistent session meanwhile
+        setSubscribed(false);
+      } else if (paused_.load() && under) {
+        log::info("spool_drained_resuming_source", {{"client", client_.options().clientId},
+                                                    {"messages", sz.messages},
+                                                    {"bytes", sz.bytes}});
+        paused_.store(false, std::memory_order_release);
+        client_.start();
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - lastGauge >= std::chrono::milliseconds(250)) {
+      lastGauge = now;
+      updateSpoolGauges();
+    }
+    if (batch.empty()) {
+      const std::size_t cap = ingress_.capacity();
+      const std::size_t used = ingress_.inflight();
+      const std::size_t room = cap > used ? cap - used : 0;
+      if (room == 0) {
+        std::unique_lock<std::mutex> lk(feedMu_);
+        feedCv_.wait_for(lk, std::chrono::milliseconds(5), [this] { return feedStop_; });
+        continue;
+      }
+      entries.clear();
+      if (spool.readNext(std::min(room, options_.feedBatch), entries) == 0) {
+        spool.waitForData(std::chrono::milliseconds(20));
+        continue;
+      }
+      batch.reserve(entries.size());
+      for (auto& e : entries) {
+        e.msg.completion = pipeline::Completion(this, e.id);
+        batch.push_back(std::move(e.msg));
+      }
+    }
+    const std::size_t n = batch.size();
+    feederOutstanding_.fetch_add(n, std::memory_order_relaxed);
+    if (ingress_.tryPush(options_.branch, batch)) {
+      batch.clear();
+      continue;
+    }
+    feederOutstanding_.fetch_sub(n, std::memory_order_relaxed);
+    std::unique_lock<std::mutex> lk(feedMu_);
+    feedCv_.wait_for(lk, std::chrono::milliseconds(2), [this] { return feedStop_; });
+  }
+  // Records read but not pushed: their completions settle as Filtered now, which does not ack
+  // (settleFinal_ is set): they are replayed by the next run.
+  batch.clear();
+  updateSpoolGauges();
+}
 
 bool MqttSource::ready() const noexcept {
   return client_.connected() && subscribed_.load(std::memory_order_acquire);
@@ -66,6 +238,7 @@ std::size_t MqttSource::overflowSizeForTest() const {
 }
 
 void MqttSource::stop() {
+  stopFeeding();
   auto cancelTimers = [this] {
     Timer::Id a, b;
     {
@@ -235,6 +408,9 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
                                  {"qos", static_cast<int>(msg.qos)},
                                  {"retain", msg.retain ? "true" : "false"},
                                  {"bytes", msg.payload.size()}});
+  }
+  if (options_.spool && appendToSpool(msg)) {
+    return;  // the feeder takes it from here, in order
   }
   // Never hold mu_ while pushing: the push may reach a sink that calls into Paho, whose callbacks
   // (this one) take mu_. `pushing_` keeps pushes in order instead.

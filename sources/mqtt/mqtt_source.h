@@ -2,18 +2,22 @@
 // The MQTT source: one subscriber client per route branch. Messages are copied out of Paho's
 // receive callback into pipeline::Message and pushed into the route's Ingress without blocking.
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "metrics/log.h"
 #include "metrics/route_metrics.h"
 #include "pipeline/ingress.h"
 #include "pipeline/message.h"
+#include "pipeline/spool/spool.h"
 #include "sources/mqtt/client.h"
 
 namespace mqb::sources {
@@ -32,10 +36,28 @@ struct SourceOptions {
   /// `overflowRetry` and on the next arrival; beyond this many they are dropped (Overflow).
   std::size_t overflowCapacity = 1024;
   std::chrono::milliseconds overflowRetry{5};
+
+  /// Durable path (issue 5). When set, every message that passes the loop check is appended to
+  /// this spool inside the receive callback (write(2) before the callback returns, and Paho sends
+  /// the PUBACK only after it returns: an acknowledged message is on disk), and a feeder thread of
+  /// this source reads the spool in order (replay of what a previous run left first) and pushes it
+  /// into the ingress. A record is acked in the spool when its message settles Delivered,
+  /// Filtered or Spooled, or Dropped (a counted, final reason) while the source runs; a message
+  /// dropped while stopping (DropReason::Shutdown) stays in the spool for the next run.
+  std::shared_ptr<pipeline::spool::Spool> spool;
+  /// Backpressure for OverflowPolicy::Block (the spool itself is opened without limits): when the
+  /// spool holds this many messages / bytes (0 = no limit) the subscriber disconnects (its
+  /// persistent session makes the broker queue) and reconnects once the spool is below
+  /// `resumeFraction` of both limits.
+  std::uint64_t pauseMessages = 0;
+  std::uint64_t pauseBytes = 0;
+  double resumeFraction = 0.5;
+  /// Most records the feeder pushes per batch.
+  std::size_t feedBatch = 256;
 };
 
 /// One subscriber. Thread-safe; start()/stop() from one control thread.
-class MqttSource final : private ClientListener {
+class MqttSource final : private ClientListener, private pipeline::DeliveryTracker {
  public:
   /// `ingress` must outlive the source. Metrics and `tracker` may be null; with a tracker each
   /// message carries a Completion (token = per-source sequence number).
@@ -60,6 +82,12 @@ class MqttSource final : private ClientListener {
   std::size_t overflowSizeForTest() const;
   /// Messages this client received (before loop checks); e.g. to see shared-subscription spread.
   std::uint64_t receivedCount() const noexcept { return receivedCount_.load(); }
+  /// With a spool: the subscriber is disconnected for backpressure (spool over its limits).
+  bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+  /// Stops the subscriber and the feeder and waits up to `drain` for every message the feeder
+  /// pushed to settle (their spool records are acked as they do). Used before the route's graph
+  /// is stopped; stop() follows. Without a spool, the same as stop().
+  void stopFeeding();
 
  private:
   void onConnected(const ConnectInfo& info) noexcept override;
@@ -80,6 +108,12 @@ class MqttSource final : private ClientListener {
   /// mu_. Returns false when it had to be dropped.
   bool spillLocked(pipeline::Message&& msg);
   void scheduleRetryLocked();
+  /// Spool path of onMessage. Returns false if the message could not be written (I/O error): it
+  /// then goes the direct way.
+  bool appendToSpool(pipeline::Message& msg) noexcept;
+  void feederLoop() noexcept;
+  void updateSpoolGauges() noexcept;
+  void settle(std::uint64_t token, pipeline::Outcome outcome) noexcept override;
 
   SourceOptions options_;
   pipeline::Ingress& ingress_;
@@ -101,6 +135,16 @@ class MqttSource final : private ClientListener {
   bool stopping_ = false;
   bool pushing_ = false;  // a tryPush is in progress (keeps order without holding mu_)
   log::Every overflowLog_{std::chrono::seconds(5)};
+
+  // Spool path (options_.spool set).
+  std::thread feeder_;
+  std::mutex feedMu_;
+  std::condition_variable feedCv_;        // a settle freed room in the route
+  bool feedStop_ = false;                 // guarded by feedMu_
+  std::atomic<bool> settleFinal_{false};  // stopping: Dropped no longer acks
+  std::atomic<bool> paused_{false};
+  std::atomic<std::uint64_t> feederOutstanding_{0};  // pushed, not settled yet
+  log::Every spoolLog_{std::chrono::seconds(5)};
 };
 
 /// Copies Paho's v5 properties into the pipeline's form, dropping per-hop ones (subscription
