@@ -184,6 +184,48 @@ class Parser {
  public:
   Parser(Diagnostics& diag, std::string file) : diag_(diag), file_(std::move(file)) {}
 
+  std::optional<SpoolSpec> spool(Fields& parent) {
+    YAML::Node n = parent.mapping("spool");
+    if (!n.IsDefined()) {
+      return std::nullopt;
+    }
+    Fields f(n, file_, parent.pathOf("spool"), diag_);
+    SpoolSpec sp;
+    sp.where = f.location();
+    const auto mb = f.integer("maxBytes", false, 0);
+    const auto mm = f.integer("maxMessages", false, 0);
+    const auto ov = f.enumeration("overflow", {"block", "drop_oldest", "drop_newest"});
+    const auto fs = f.enumeration("fsync", {"always", "interval", "never"});
+    const auto fi = f.integer("fsyncIntervalMs", false, 1, 3600000);
+    f.finish();
+    if (!f.ok()) {
+      return std::nullopt;
+    }
+    if (mb) {
+      sp.maxBytes = static_cast<std::uint64_t>(*mb);
+    }
+    if (mm) {
+      sp.maxMessages = static_cast<std::uint64_t>(*mm);
+    }
+    if (ov) {
+      sp.overflow = *ov == "block"         ? SpoolSpec::Overflow::Block
+                    : *ov == "drop_oldest" ? SpoolSpec::Overflow::DropOldest
+                                           : SpoolSpec::Overflow::DropNewest;
+    }
+    if (fs) {
+      sp.fsync = *fs == "always"     ? SpoolSpec::Fsync::Always
+                 : *fs == "interval" ? SpoolSpec::Fsync::Interval
+                                     : SpoolSpec::Fsync::Never;
+    }
+    if (fi) {
+      if (fs && *fs != "interval") {
+        f.error("fsyncIntervalMs", "only meaningful with fsync: interval");
+      }
+      sp.fsyncIntervalMs = *fi;
+    }
+    return sp;
+  }
+
   std::optional<RateLimitSpec> rateLimit(Fields& parent) {
     YAML::Node n = parent.mapping("rateLimit");
     if (!n.IsDefined()) {
@@ -356,6 +398,7 @@ class Parser {
       c.localDefaulted = true;
     }
     c.rateLimit = rateLimit(s);
+    c.spool = spool(s);
     if (auto t = s.str("statusTopic")) {
       if (auto e = topic::nameError(*t); !e.empty()) {
         s.error("statusTopic", e);
@@ -439,6 +482,7 @@ class Parser {
       r.retain = *ret == "keep" ? RetainPolicy::Keep : RetainPolicy::Never;
     }
     r.ttlSeconds = f.number("ttlSeconds", false, 0);
+    r.spool = spool(f);
     if (YAML::Node st = f.sequence("stages"); st.IsDefined()) {
       for (std::size_t j = 0; j < st.size(); ++j) {
         StageSpec stage;

@@ -18,11 +18,11 @@ inline constexpr const char* kApiVersion = "mq.iotoperations.azure.com/v1beta1";
 inline constexpr const char* kConnectorKind = "MqttBridgeConnector";
 inline constexpr const char* kTopicMapKind = "MqttBridgeTopicMap";
 
-enum class MqttVersion { V5, V3 };            // YAML: v5 | v3 (v3 means MQTT 3.1.1)
-enum class Transport { Mqtt, WebSocket };     // YAML: mqtt | webSocket
+enum class MqttVersion { V5, V3 };                      // YAML: v5 | v3 (v3 means MQTT 3.1.1)
+enum class Transport { Mqtt, WebSocket };               // YAML: mqtt | webSocket
 enum class Direction { RemoteToLocal, LocalToRemote };  // YAML: remote-to-local | local-to-remote
-enum class LogLevel { Debug, Info, Warn, Error };         // YAML: debug | info (| warn | error: ext.)
-enum class RetainPolicy { Keep, Never };      // extension, route `retain`: keep | never
+enum class LogLevel { Debug, Info, Warn, Error };       // YAML: debug | info (| warn | error: ext.)
+enum class RetainPolicy { Keep, Never };                // extension, route `retain`: keep | never
 
 struct TlsSpec {
   bool enabled = false;
@@ -34,8 +34,8 @@ struct TlsSpec {
 struct AuthSpec {
   enum class Kind { Anonymous, SystemAssignedManagedIdentity, X509, Kubernetes, UsernamePassword };
   Kind kind = Kind::Anonymous;
-  std::string audience;        ///< systemAssignedManagedIdentity.audience
-  std::string secretName;      ///< x509.secretName / usernamePassword.secretName (extension)
+  std::string audience;    ///< systemAssignedManagedIdentity.audience
+  std::string secretName;  ///< x509.secretName / usernamePassword.secretName (extension)
   // Resolved files (the way a pod sees them mounted):
   std::string certFile;          ///< <secrets-dir>/NAME/client_cert.pem
   std::string keyFile;           ///< <secrets-dir>/NAME/client_key.pem
@@ -72,6 +72,19 @@ struct RateLimitSpec {
   bool enabled() const noexcept { return messagesPerSecond > 0 || bytesPerSecond > 0; }
 };
 
+/// Extension: the durable spool of a QoS 1 route (one per route branch, under --state-dir).
+/// Each field left out takes the connector's value, then the default.
+struct SpoolSpec {
+  enum class Overflow { Block, DropOldest, DropNewest };  // YAML: block | drop_oldest | drop_newest
+  enum class Fsync { Always, Interval, Never };           // YAML: always | interval | never
+  std::optional<std::uint64_t> maxBytes;                  ///< default 1 GiB; 0 = no limit
+  std::optional<std::uint64_t> maxMessages;               ///< default 0 = no limit
+  std::optional<Overflow> overflow;             ///< default block (backpressure to the source)
+  std::optional<Fsync> fsync;                   ///< default interval
+  std::optional<std::int64_t> fsyncIntervalMs;  ///< default 100
+  Location where;
+};
+
 struct ConnectorSpec {
   std::string name;
   std::string ns;  ///< metadata.namespace
@@ -89,6 +102,7 @@ struct ConnectorSpec {
   std::string hopMarker = "mqbridge-hop";  ///< v5 user property that marks bridged messages
   int keepAliveSeconds = 60;
   int sessionExpirySeconds = 3600;
+  std::optional<SpoolSpec> spool;  ///< default for routes of this connector
   Location where;
 };
 
@@ -118,6 +132,7 @@ struct RouteSpec {
   std::optional<RateLimitSpec> rateLimit;  ///< overrides the connector's
   RetainPolicy retain = RetainPolicy::Keep;
   std::optional<double> ttlSeconds;
+  std::optional<SpoolSpec> spool;  ///< overrides the connector's, field by field
   std::vector<StageSpec> stages;
 
   std::string topicMap;   ///< owning MqttBridgeTopicMap

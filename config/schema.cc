@@ -116,6 +116,34 @@ namespace {
 // Kubernetes object names used as mount directories.
 constexpr const char* kObjectName = "^[^/]+$";
 
+Field spool(const std::string& scope) {
+  return object("spool",
+                "Durable spool of QoS 1 routes" + scope +
+                    ": messages wait on disk under --state-dir while the target is unreachable.",
+                {
+                    integer("maxBytes", "Most bytes held per route branch; 0 = no limit.")
+                        .min(0)
+                        .def("1073741824"),
+                    integer("maxMessages", "Most messages held per route branch; 0 = no limit.")
+                        .min(0)
+                        .def("0"),
+                    string("overflow",
+                           "When full: block (stop consuming from the source broker until the "
+                           "spool drains), drop_oldest or drop_newest (counted).")
+                        .oneOf({"block", "drop_oldest", "drop_newest"})
+                        .def("block"),
+                    string("fsync", "When spooled messages are fdatasync'ed.")
+                        .oneOf({"always", "interval", "never"})
+                        .def("interval"),
+                    integer("fsyncIntervalMs", "fdatasync period under fsync: interval.")
+                        .min(1)
+                        .max(3600000)
+                        .def("100"),
+                })
+      .ext()
+      .eg("{maxBytes: 1073741824, overflow: block}");
+}
+
 Field rateLimit(const std::string& scope) {
   return object("rateLimit",
                 "Token-bucket rate limit per publishing client" + scope +
@@ -212,6 +240,7 @@ Resource makeConnector() {
           broker("remoteBrokerConnection", true).req(),
           broker("localBrokerConnection", false),
           rateLimit(" of every route of this connector (a route's own rateLimit overrides it)"),
+          spool(" of this connector (a route's own spool overrides it field by field)"),
           string("statusTopic",
                  "Local topic for a retained online/offline status message (no wildcards).")
               .ext(),
@@ -264,6 +293,7 @@ Resource makeTopicMap() {
                       .eg("group1"),
               }),
           rateLimit(" of this route"),
+          spool(" of this route"),
           string("retain", "Retain flag of forwarded messages: keep it, or never set it.")
               .ext()
               .oneOf({"keep", "never"})
