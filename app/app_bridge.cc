@@ -79,6 +79,35 @@ void appendBroker(std::ostringstream& os, const config::BrokerConnection& b) {
      << '|' << b.auth.tokenFile << ';';
 }
 
+/// The route's spool settings: the route's fields over the connector's over the defaults.
+struct SpoolSettings {
+  std::uint64_t maxBytes = std::uint64_t{1} << 30;
+  std::uint64_t maxMessages = 0;
+  config::SpoolSpec::Overflow overflow = config::SpoolSpec::Overflow::Block;
+  config::SpoolSpec::Fsync fsync = config::SpoolSpec::Fsync::Interval;
+  std::int64_t fsyncIntervalMs = 100;
+};
+
+SpoolSettings spoolSettings(const config::ConnectorSpec& c, const config::RouteSpec& r) {
+  SpoolSettings s;
+  for (const auto* sp : {c.spool ? &*c.spool : nullptr, r.spool ? &*r.spool : nullptr}) {
+    if (sp == nullptr) {
+      continue;
+    }
+    s.maxBytes = sp->maxBytes.value_or(s.maxBytes);
+    s.maxMessages = sp->maxMessages.value_or(s.maxMessages);
+    s.overflow = sp->overflow.value_or(s.overflow);
+    s.fsync = sp->fsync.value_or(s.fsync);
+    s.fsyncIntervalMs = sp->fsyncIntervalMs.value_or(s.fsyncIntervalMs);
+  }
+  return s;
+}
+
+void appendSpool(std::ostringstream& os, const SpoolSettings& s) {
+  os << "spool:" << s.maxBytes << ',' << s.maxMessages << ',' << static_cast<int>(s.overflow) << ','
+     << static_cast<int>(s.fsync) << ',' << s.fsyncIntervalMs;
+}
+
 std::string clientList(const std::vector<int>& clients) {
   std::string s = "\nclients:";
   for (int c : clients) {
@@ -124,6 +153,8 @@ std::string routeFingerprint(const config::ConnectorSpec& c, const config::Route
   }
   os << '|';
   appendRate(os, r.rateLimit);
+  os << '|';
+  appendSpool(os, spoolSettings(c, r));
   for (const auto& s : r.stages) {
     YAML::Emitter e;
     e << YAML::Flow << s.params;
@@ -292,8 +323,8 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
     so.retain = rs.retain;
     so.hopMarkerKey = cs.hopMarker;
     so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
-    auto sink = std::make_unique<sinks::MqttSink>(std::move(co), std::move(so),
-                                                  &routeMetrics, &pubMetrics);
+    auto sink =
+        std::make_unique<sinks::MqttSink>(std::move(co), std::move(so), &routeMetrics, &pubMetrics);
     rr->sinks.push_back(sink.get());
     spec.sinks.push_back(std::move(sink));
   }
@@ -302,8 +333,52 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
     log::error("route_build_failed", {{"route", rr->key}, {"detail", diag.str()}});
     return nullptr;
   }
+  const SpoolSettings spoolCfg = spoolSettings(cs, rs);
   for (int b : clientIndices) {
     sources::SourceOptions so;
+    metrics::RouteMetrics* branchMetrics =
+        &metrics_->bindRoute(cs.name, rs.name, dir, std::to_string(b));
+    if (rs.qos >= 1) {
+      // At-least-once: the branch's messages go through its durable spool (see MqttSource).
+      pipeline::spool::Options sp;
+      sp.dir = pipeline::spool::spoolDir(options_.stateDir, cs.name, rs.name,
+                                         static_cast<std::uint32_t>(b));
+      sp.flush = spoolCfg.fsync == config::SpoolSpec::Fsync::Always
+                     ? pipeline::spool::FlushPolicy::Always
+                 : spoolCfg.fsync == config::SpoolSpec::Fsync::Never
+                     ? pipeline::spool::FlushPolicy::Never
+                     : pipeline::spool::FlushPolicy::Interval;
+      sp.flushInterval = std::chrono::milliseconds(spoolCfg.fsyncIntervalMs);
+      if (spoolCfg.overflow == config::SpoolSpec::Overflow::Block) {
+        // The spool takes everything the subscriber delivers (Paho has acked it by then); the
+        // source pauses its subscriber at the limits instead.
+        so.pauseBytes = spoolCfg.maxBytes;
+        so.pauseMessages = spoolCfg.maxMessages;
+      } else {
+        sp.maxBytes = spoolCfg.maxBytes;
+        sp.maxMessages = spoolCfg.maxMessages;
+        sp.overflow = spoolCfg.overflow == config::SpoolSpec::Overflow::DropOldest
+                          ? pipeline::spool::OverflowPolicy::DropOldest
+                          : pipeline::spool::OverflowPolicy::DropNewest;
+      }
+      if (rs.ttlSeconds && *rs.ttlSeconds > 0) {
+        sp.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(*rs.ttlSeconds * 1000));
+      }
+      sp.onDrop = [branchMetrics](metrics::DropReason reason, std::uint64_t count) {
+        branchMetrics->drop(reason, static_cast<double>(count));
+      };
+      if (branchMetrics->spoolCapacityBytes) {
+        branchMetrics->spoolCapacityBytes->Set(static_cast<double>(spoolCfg.maxBytes));
+      }
+      std::string error;
+      const std::string spoolPath = sp.dir;
+      auto spool = pipeline::spool::Spool::open(std::move(sp), error);
+      if (!spool) {
+        log::error("spool_open_failed", {{"route", rr->key}, {"dir", spoolPath}, {"error", error}});
+        return nullptr;
+      }
+      so.spool = std::move(spool);
+    }
     so.filter = rs.source;
     so.shareGroup = rs.sharedSubscription ? rs.sharedSubscription->groupName : "";
     so.qos = rs.qos;
@@ -316,8 +391,7 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
                       rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
     co.persistentSession = true;
     rr->sources.push_back(std::make_unique<sources::MqttSource>(
-        std::move(co), std::move(so), *rr->graph,
-        &metrics_->bindRoute(cs.name, rs.name, dir, branch),
+        std::move(co), std::move(so), *rr->graph, branchMetrics,
         subMetrics[static_cast<std::size_t>(b)]));
   }
   rr->graph->start();
@@ -335,13 +409,21 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
 
 void Bridge::stopRoute(RunningRoute& r, std::chrono::milliseconds drain) {
   for (auto& s : r.sources) {
-    s->stop();  // no new messages; the broker keeps the persistent session's queue
+    // No new messages (the broker keeps the persistent session's queue); what was spooled and
+    // not pushed stays in the spool for the next run.
+    s->stopFeeding();
   }
   if (r.graph) {
+    // Messages in flight get `drain` to be delivered; their spool records are acked as they are.
     const bool clean = r.graph->stop(drain);
     log::info("route_stopped", {{"route", r.key}, {"drained", clean ? "true" : "false"}});
+    r.graph.reset();  // settles anything left before the sources (the trackers) go
+    r.sinks.clear();
   }
-  r.sources.clear();
+  for (auto& s : r.sources) {
+    s->stop();
+  }
+  r.sources.clear();  // closes the spools (acks written back)
 }
 
 void Bridge::applyStatusPublishers(const config::BridgeConfig& cfg) {
@@ -390,8 +472,7 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
   for (auto it = routes_.begin(); it != routes_.end();) {
     const auto w = wanted.find(it->first);
     if (w != wanted.end() &&
-        routeFingerprint(*w->second.connector, *w->second.route) +
-                clientList(w->second.clients) ==
+        routeFingerprint(*w->second.connector, *w->second.route) + clientList(w->second.clients) ==
             it->second->fingerprint) {
       ++it;
       continue;
@@ -538,7 +619,7 @@ int Bridge::run() {
   const auto drain = std::chrono::milliseconds(static_cast<long>(options_.drainSeconds * 1000));
   for (auto& [key, r] : routes_) {
     for (auto& s : r->sources) {
-      s->stop();
+      s->stopFeeding();  // every route stops taking messages first, then each drains
     }
   }
   for (auto& [key, r] : routes_) {
