@@ -258,7 +258,7 @@ bool TestClient::publish(const std::string& topic, const std::string& payload, i
 }
 
 bool TestClient::publishMany(const std::string& topic, int count, const std::string& prefix,
-                             int qos, std::chrono::milliseconds timeout) {
+                             int qos, std::chrono::milliseconds timeout, int first) {
   // Windowed: at most 50 outstanding (Paho refills its own window only once a second).
   const int window = 50;
   std::vector<std::unique_ptr<Op>> ops;
@@ -272,7 +272,7 @@ bool TestClient::publishMany(const std::string& topic, int count, const std::str
     auto op = std::make_unique<Op>(this);
     MQTTAsync_responseOptions r = responseFor(*op);
     MQTTAsync_message m = MQTTAsync_message_initializer;
-    std::string payload = prefix + std::to_string(i);
+    std::string payload = prefix + std::to_string(first + i);
     m.payload = payload.data();
     m.payloadlen = static_cast<int>(payload.size());
     m.qos = qos;

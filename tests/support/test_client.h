@@ -53,9 +53,11 @@ class TestClient {
   bool publish(const std::string& topic, const std::string& payload, int qos = 1,
                bool retain = false, const pipeline::Properties& props = {},
                std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  /// Publishes `count` messages "<prefix><i>" (i from 0) and waits for all acknowledgements.
+  /// Publishes `count` messages "<prefix><i>" (i from `first`) and waits for all
+  /// acknowledgements.
   bool publishMany(const std::string& topic, int count, const std::string& prefix = "m",
-                   int qos = 1, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                   int qos = 1, std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                   int first = 0);
 
   /// Waits until at least `count` messages were received in total.
   bool waitForCount(std::size_t count,
