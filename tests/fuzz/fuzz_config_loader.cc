@@ -1,0 +1,28 @@
+// libFuzzer target: the configuration loader on arbitrary bytes (YAML text of MqttBridgeConnector
+// / MqttBridgeTopicMap resources). It must never crash or throw, every outcome is either a
+// configuration or at least one error, and every diagnostic formats.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "config/diagnostics.h"
+#include "config/loader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  mqb::config::LoadOptions o;
+  o.checkFiles = false;
+  const mqb::config::LoadResult r = mqb::config::loadText(text, "fuzz.yaml", o);
+  if (!r.ok() && r.diagnostics.errorCount() == 0) {
+    __builtin_trap();  // rejected without saying why
+  }
+  if (r.ok() && r.diagnostics.errorCount() != 0) {
+    __builtin_trap();  // accepted despite an error
+  }
+  std::size_t total = 0;
+  for (const auto& d : r.diagnostics.sorted()) {
+    total += mqb::config::format(d).size();
+  }
+  return total == SIZE_MAX ? 1 : 0;
+}
