@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -262,6 +263,30 @@ class Faults : public ::testing::Test {
   std::unique_ptr<BridgeProcess> bridge_;
 };
 
+std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
+  std::set<int> out;
+  for (const auto& m : got) {
+    if (m.payload.compare(0, prefix.size(), prefix) == 0) {
+      out.insert(std::atoi(m.payload.c_str() + prefix.size()));
+    }
+  }
+  return out;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A broker killed with SIGKILL loses what it held in memory, including messages it had already
+// acknowledged to the bridge and not yet passed to its subscriber: that loss is the broker's.
+// The bridge forwards in order and the broker acknowledges in order, so the messages the killed
+// broker acknowledged are the first `acked` numbers (its log counts its PUBACKs) and its reader
+// had a prefix of them. The test requires every missing number to lie in between (broker loss),
+// i.e. the bridge lost nothing it had not been acknowledged for.
 TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   startBrokers();
   RemoteReader reader(*remote_, true);
@@ -272,6 +297,12 @@ TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   pub.start();
   ASSERT_TRUE(waitFor([&] { return reader.count() >= 1000; }, 30s));
   remote_->kill();
+  const auto acked = static_cast<int>(occurrences(remote_->logText(), "Sending PUBACK to fb-up"));
+  const std::set<int> beforeKill = numbers(reader.all(), "m");
+  int prefix = 0;
+  while (beforeKill.count(prefix) != 0) {
+    ++prefix;
+  }
   // Down until the bridge has spooled a backlog.
   EXPECT_TRUE(waitFor([&] { return spooled() >= 500; }, 30s));
   ASSERT_TRUE(remote_->start());
@@ -279,10 +310,21 @@ TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   const std::size_t c0 = reader.count();
   reader.reconnect();
   ASSERT_TRUE(pub.join());
-  const Recovery rec = reader.waitAll(n, "m", t0, c0);
+  const Recovery rec = reader.waitAll(n, "m", t0, c0, 30s);
   const auto t = tally(reader.all(), n, "m");
-  report("remote SIGKILL+restart", n, t, rec);
-  EXPECT_EQ(t.missing, 0u);
+  const std::set<int> got = numbers(reader.all(), "m");
+  int brokerLoss = 0;
+  int bridgeLoss = 0;
+  for (int i = 0; i < n; ++i) {
+    if (got.count(i) == 0) {
+      (i >= prefix && i < acked ? brokerLoss : bridgeLoss) += 1;
+    }
+  }
+  report("remote SIGKILL+restart", n, t, rec,
+         "  (killed broker had acked " + std::to_string(acked) + ", its reader got the first " +
+             std::to_string(prefix) + ": broker loss " + std::to_string(brokerLoss) +
+             ", bridge loss " + std::to_string(bridgeLoss) + ")");
+  EXPECT_EQ(bridgeLoss, 0);
 }
 
 TEST_F(Faults, RemoteFrozenForSeconds) {
