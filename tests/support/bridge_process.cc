@@ -15,8 +15,10 @@
 namespace mqb::test {
 
 std::string mqbridgeBinary() {
+  // The environment wins (e.g. to test an installed binary); else the build tree's (a compile
+  // definition of the test-support library).
   const char* dir = std::getenv("MQB_BINARY_DIR");
-  return std::string(dir != nullptr && *dir != '\0' ? dir : "build") + "/mqbridge";
+  return std::string(dir != nullptr && *dir != '\0' ? dir : MQB_BINARY_DIR) + "/mqbridge";
 }
 
 BridgeProcess::BridgeProcess(std::string configYaml, std::string stateDir)

@@ -1,6 +1,6 @@
 #pragma once
 // `mqbridge run` as a child process, for fault-injection tests: writes the configuration YAML,
-// picks a free loopback metrics port, starts $MQB_BINARY_DIR/mqbridge with its own state dir,
+// picks a free loopback metrics port, starts <build>/mqbridge with its own state dir,
 // waits for /healthz or /readyz, and kills (SIGKILL), stops (SIGTERM) or restarts it with the
 // same state dir. The child's stdout/stderr go to <dir>/bridge.log (appended across restarts).
 //
@@ -65,7 +65,8 @@ class BridgeProcess {
   pid_t pid_ = -1;
 };
 
-/// Path of the mqbridge binary: $MQB_BINARY_DIR/mqbridge (set by ctest), else build/mqbridge.
+/// Path of the mqbridge binary: $MQB_BINARY_DIR/mqbridge if that variable is set, else the build
+/// tree's.
 std::string mqbridgeBinary();
 
 }  // namespace mqb::test
