@@ -1,0 +1,49 @@
+// The spool extension (issue 5): route and connector `spool` mappings.
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/config/config_test_util.h"
+
+namespace mqb::config {
+namespace {
+
+using namespace testing;
+
+TEST(SpoolConfig, RouteAndConnectorFieldsAreRead) {
+  YAML::Node c = baseConnector();
+  setPath(c, "spec.spool", "{maxBytes: 1000000, fsync: always}");
+  YAML::Node m = baseTopicMap();
+  setPath(m, "spec.routes[0].spool",
+          "{maxMessages: 500, overflow: drop_oldest, fsync: interval, fsyncIntervalMs: 20}");
+  const LoadResult r = loadPair(c, m);
+  ASSERT_TRUE(r.ok()) << r.diagnostics.str();
+  const ConnectorSpec& cs = r.config->connectors.at(0);
+  ASSERT_TRUE(cs.spool);
+  EXPECT_EQ(cs.spool->maxBytes, 1000000u);
+  EXPECT_EQ(cs.spool->fsync, SpoolSpec::Fsync::Always);
+  EXPECT_FALSE(cs.spool->overflow);
+  const RouteSpec& rs = r.config->topicMaps.at(0).routes.at(0);
+  ASSERT_TRUE(rs.spool);
+  EXPECT_EQ(rs.spool->maxMessages, 500u);
+  EXPECT_FALSE(rs.spool->maxBytes);  // taken from the connector at run time
+  EXPECT_EQ(rs.spool->overflow, SpoolSpec::Overflow::DropOldest);
+  EXPECT_EQ(rs.spool->fsyncIntervalMs, 20);
+}
+
+TEST(SpoolConfig, MistakesNameTheField) {
+  YAML::Node m = baseTopicMap();
+  setPath(m, "spec.routes[0].spool", "{overflow: sideways, fsync: never, fsyncIntervalMs: 5}");
+  const LoadResult r = loadPair(baseConnector(), m);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(hasError(r, "spec.routes[0].spool.overflow")) << r.diagnostics.str();
+  EXPECT_TRUE(hasError(r, "spec.routes[0].spool.fsyncIntervalMs", "only meaningful"))
+      << r.diagnostics.str();
+  YAML::Node m2 = baseTopicMap();
+  setPath(m2, "spec.routes[0].spool", "{maxBytes: -1, colour: red}");
+  const LoadResult r2 = loadPair(baseConnector(), m2);
+  EXPECT_TRUE(hasError(r2, "spec.routes[0].spool.maxBytes")) << r2.diagnostics.str();
+  EXPECT_TRUE(hasError(r2, "spec.routes[0].spool.colour", "unknown field")) << r2.diagnostics.str();
+}
+
+}  // namespace
+}  // namespace mqb::config
