@@ -27,7 +27,8 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
 /// loaded into `registry` by this process (same canonical path) is skipped, so loading a config
 /// twice or listing a path in two connectors is fine. Failures (missing file, not a plugin, ABI
 /// mismatch, duplicate stage type) are errors at spec.stagePlugins[i]. Not thread-safe with other
-/// uses of `registry`.
+/// uses of `registry`, which must live until the process exits (Registry::builtin(); plugins are
+/// never unloaded, and what was loaded is remembered by the registry's address).
 void loadStagePlugins(const config::BridgeConfig& cfg, pipeline::Registry& registry,
                       config::Diagnostics& diag);
 
