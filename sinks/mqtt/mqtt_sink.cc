@@ -301,10 +301,9 @@ std::size_t MqttSink::packetSize(const pipeline::Message& m) const {
 }
 
 void MqttSink::updateGaugeLocked() {
-  if (metrics_ && metrics_->inflight) {
-    metrics_->inflight->Set(
-        static_cast<double>(queue_.size() + retry_.size() + outstanding_.size()));
-  }
+  // Nothing to do: mqbridge_messages_inflight belongs to whoever admits the message (the route
+  // graph increments it at ingress and decrements it when this sink releases the message). A
+  // Set() here overwrote that count and drove the gauge negative after every release.
 }
 
 void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
