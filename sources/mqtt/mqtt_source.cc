@@ -168,6 +168,9 @@ void MqttSource::onSubscribeFailed3(void* ctx, MQTTAsync_failureData* /*r*/) {
 }
 
 void MqttSource::subscribeFailed(const std::string& reason) {
+  if (clientMetrics_) {
+    clientMetrics_->failure(metrics::ConnectFailure::Subscribe);
+  }
   log::warn(
       "mqtt_subscribe_failed",
       {{"client", client_.options().clientId}, {"filter", subscription_}, {"reason", reason}});
