@@ -292,8 +292,8 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
     so.retain = rs.retain;
     so.hopMarkerKey = cs.hopMarker;
     so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
-    auto sink = std::make_unique<sinks::MqttSink>(std::move(co), std::move(so),
-                                                  &routeMetrics, &pubMetrics);
+    auto sink =
+        std::make_unique<sinks::MqttSink>(std::move(co), std::move(so), &routeMetrics, &pubMetrics);
     rr->sinks.push_back(sink.get());
     spec.sinks.push_back(std::move(sink));
   }
@@ -315,10 +315,10 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
         clientOptions(cs, sourceBroker, config::clientId(cs, rs, b),
                       rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
     co.persistentSession = true;
-    rr->sources.push_back(std::make_unique<sources::MqttSource>(
-        std::move(co), std::move(so), *rr->graph,
-        &metrics_->bindRoute(cs.name, rs.name, dir, branch),
-        subMetrics[static_cast<std::size_t>(b)]));
+    rr->sources.push_back(
+        std::make_unique<sources::MqttSource>(std::move(co), std::move(so), *rr->graph,
+                                              &metrics_->bindRoute(cs.name, rs.name, dir, branch),
+                                              subMetrics[static_cast<std::size_t>(b)]));
   }
   rr->graph->start();
   for (auto& s : rr->sources) {
@@ -390,8 +390,7 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
   for (auto it = routes_.begin(); it != routes_.end();) {
     const auto w = wanted.find(it->first);
     if (w != wanted.end() &&
-        routeFingerprint(*w->second.connector, *w->second.route) +
-                clientList(w->second.clients) ==
+        routeFingerprint(*w->second.connector, *w->second.route) + clientList(w->second.clients) ==
             it->second->fingerprint) {
       ++it;
       continue;
@@ -491,6 +490,16 @@ int Bridge::run() {
   metrics::Watchdog watchdog;
   metrics::Watchdog::Heartbeat& heartbeat = watchdog.add("main_loop", std::chrono::seconds(30));
   http->setHealthCheck([&watchdog] { return watchdog.check(); });
+  log::info("starting", {{"version", kVersion},
+                         {"revision", kGitRevision},
+                         {"instance", instanceIndex_},
+                         {"instance_from", instanceSource_},
+                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
+                         {"metrics_port", http->port()}});
+  // /readyz stays 503 "starting" until the routes are built: with no client bound yet the
+  // readiness below would report ready.
+  apply(cfg);
+  metrics_->recordReload(true);
   http->setReadinessCheck([this] {
     metrics::Readiness r = metrics_->readiness(/*allowEmpty=*/true);
     std::lock_guard<std::mutex> lock(failedMutex_);
@@ -499,14 +508,6 @@ int Bridge::run() {
     }
     return r;
   });
-  log::info("starting", {{"version", kVersion},
-                         {"revision", kGitRevision},
-                         {"instance", instanceIndex_},
-                         {"instance_from", instanceSource_},
-                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
-                         {"metrics_port", http->port()}});
-  apply(cfg);
-  metrics_->recordReload(true);
 
   // Main loop: signals, and a look at the configuration files every 2 s.
   int exitCode = 0;
