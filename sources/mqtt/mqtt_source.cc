@@ -171,8 +171,9 @@ void MqttSource::subscribeFailed(const std::string& reason) {
   if (clientMetrics_) {
     clientMetrics_->failure(metrics::ConnectFailure::Subscribe);
   }
-  log::warn(
-      "mqtt_subscribe_failed",
+  static log::Every every(std::chrono::seconds(10));  // retried every second while refused
+  log::warnEvery(
+      every, "mqtt_subscribe_failed",
       {{"client", client_.options().clientId}, {"filter", subscription_}, {"reason", reason}});
   std::lock_guard<std::mutex> lk(mu_);
   if (stopping_ || subscribeTimer_ != 0) {
