@@ -226,8 +226,10 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
         if (routeMetrics_) {
           routeMetrics_->drop(metrics::DropReason::Loop);
         }
-        log::debug("mqtt_loop_dropped",
-                   {{"client", client_.options().clientId}, {"topic", msg.topic}});
+        if (log::enabled(log::Level::Debug)) {  // the fields copy strings: build them only then
+          log::debug("mqtt_loop_dropped",
+                     {{"client", client_.options().clientId}, {"topic", msg.topic}});
+        }
         msg.completion.settle(pipeline::Outcome::Filtered);
         return;
       }
