@@ -23,6 +23,7 @@ bridge_bin=$build/mqbridge
 [ -x "$bridge_bin" ] || mqb_fail "$bridge_bin not built (cmake --build $build --target mqbridge)"
 trap mqb_cleanup EXIT
 work=$(mqb_tempdir)
+MQB_DIRS+=("$work")  # mqb_tempdir ran in a subshell: record the dir here for mqb_cleanup
 
 N_UP=100   # messages local -> remote
 N_DOWN=70  # messages remote -> local
@@ -333,4 +334,32 @@ for f in "$work"/bridge*.log; do
   if grep -qF "$PASSWORD" "$f"; then mqb_fail "the password appears in $(basename "$f")"; fi
 done
 mqb_log "ok: the password appears in no bridge output ($(cat "$work"/bridge*.log | wc -l) lines)"
+
+# ---- a/b again through prometheus_scrape.sh: a fresh bridge as --target (its lint, probes,
+# alert rules healthy, every dashboard query valid and every metric it and the rules use
+# exported by the real bridge) ----
+# after-start: wait (bounded) until the new bridge subscribed on both brokers, then publish
+subs_local=$(grep -c "Received SUBSCRIBE from obs-up" "$work/local.log" || true)
+subs_remote=$(grep -c "Received SUBSCRIBE from obs-down" "$work/remote.log" || true)
+cat >"$work/after-start.sh" <<SH
+set -e
+for _ in \$(seq 1 150); do
+  [ "\$(grep -c 'Received SUBSCRIBE from obs-up' $work/local.log)" -gt $subs_local ] &&
+    [ "\$(grep -c 'Received SUBSCRIBE from obs-down' $work/remote.log)" -gt $subs_remote ] && break
+  sleep 0.1
+done
+seq 1 10 | mosquitto_pub -h 127.0.0.1 -p $local_port -t up/again -q 1 -l
+seq 1 10 | mosquitto_pub -h 127.0.0.1 -p $remote_port -u bridge -P '$PASSWORD' -t down/again -q 1 -l
+SH
+after="bash $work/after-start.sh"
+bash "$root/tests/scripts/metrics/prometheus_scrape.sh" "$build" \
+  --target "$bridge_bin run -c $work/config --secrets-dir $work/secrets --state-dir $work/state --log-level warn --metrics-address 127.0.0.1:@PORT@" \
+  --after-start "$after" \
+  --expect "sum(mqbridge_messages_forwarded_total{$sel_up})=10" \
+  --expect "sum(mqbridge_messages_forwarded_total{$sel_down})=10" \
+  --expect "sum(mqbridge_delivery_latency_seconds_count{$sel_up})=10" \
+  --expect "sum(mqbridge_delivery_latency_seconds_count{$sel_down})=10" \
+  --expect 'sum(mqbridge_messages_inflight{connector="obs"})=0' \
+  --expect 'count(mqbridge_build_info)=1' ||
+  mqb_fail "prometheus_scrape.sh against the bridge failed"
 mqb_log "PASS"
