@@ -68,7 +68,10 @@ def serve(conn, ack_limit):
                     conn.sendall(b"\x40\x02" + pid)
             elif kind == 8:  # SUBSCRIBE: grant QoS 1 for every filter
                 pid = body[0:2]
-                conn.sendall(b"\x90\x04" + pid + b"\x00\x01" if version == 5 else b"\x90\x03" + pid + b"\x01")
+                if version == 5:  # packet id, no properties, granted QoS 1
+                    conn.sendall(b"\x90\x04" + pid + b"\x00\x01")
+                else:
+                    conn.sendall(b"\x90\x03" + pid + b"\x01")
             elif kind == 12:  # PINGREQ
                 conn.sendall(b"\xd0\x00")
             elif kind == 14:  # DISCONNECT

@@ -240,7 +240,7 @@ for i in $(seq 1 "$STALL_ACKS"); do echo "stall-$i"; done |
   mosquitto_pub -h 127.0.0.1 -p "$local_port" -t stall/a -q 1 -l
 mqb_prom_wait "sum(mqbridge_messages_forwarded_total{$sel_stall})" "$STALL_ACKS" 30
 last1=$(mqb_prom_query "max(mqbridge_last_delivery_timestamp_seconds{$sel_stall})")
-[ "$last1" != none ] && [ "${last1%%.*}" -gt 0 ] || mqb_fail "no last delivery time: $last1"
+if [ "$last1" = none ] || [ "${last1%%.*}" -le 0 ]; then mqb_fail "no last delivery time: $last1"; fi
 # from now on the fake server acknowledges nothing; wait out the shortened window so the
 # expression can only see the stall
 t_acks=$SECONDS
@@ -265,6 +265,7 @@ mqb_log "ok: stalled route: connected, forwarded stays $STALL_ACKS, inflight 10,
 
 # ---- d. readiness follows the remote broker ----
 t=$(now_ms)
+# shellcheck disable=SC2154  # set by start_broker through printf -v
 kill -TERM "$BROKER_PID_remote"
 wait "$BROKER_PID_remote" 2>/dev/null || true
 mqb_wait_until 20 mqb_http_is 503 "$base/readyz" || mqb_fail "/readyz stayed 200 with the remote broker down"
