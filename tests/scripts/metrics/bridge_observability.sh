@@ -104,6 +104,12 @@ spec:
   routes:
     - {name: up, direction: local-to-remote, qos: 1, source: "up/#", target: cloud/up}
     - {name: down, direction: remote-to-local, qos: 1, source: "down/#", target: edge/down}
+    - name: slow
+      direction: local-to-remote
+      qos: 1
+      source: "slow/#"
+      target: cloud/slow
+      rateLimit: {messagesPerSecond: 20, burstMessages: 1}
 ---
 apiVersion: mq.iotoperations.azure.com/v1beta1
 kind: MqttBridgeConnector
@@ -197,10 +203,18 @@ mqb_prom_wait "sum(mqbridge_forwarded_bytes_total{$sel_up})" "$up_bytes" 30
 mqb_prom_wait "sum(mqbridge_received_bytes_total{$sel_up})" "$up_bytes" 30
 mqb_prom_wait 'sum(mqbridge_messages_inflight{connector="obs"})' 0 30
 mqb_prom_wait 'sum(mqbridge_messages_dropped_total{connector="obs"})' 0 30
-mqb_prom_wait 'sum(mqbridge_client_connected{connector="obs"})' 4 30
-mqb_prom_wait 'sum(mqbridge_client_subscribed{connector="obs"})' 2 30
+mqb_prom_wait 'sum(mqbridge_client_connected{connector="obs"})' 6 30
+mqb_prom_wait 'sum(mqbridge_client_subscribed{connector="obs"})' 3 30
 mqb_prom_wait 'count(mqbridge_build_info)' 1 30
 mqb_prom_wait 'mqbridge_config_generation' 1 30
+# rate limiter: 20 messages at once, 20/s with a burst of 1: message k waits about k/20 s, the
+# counter sums them: about 0.05 * (0 + 1 + ... + 19) = 9.5 s
+seq 1 20 | mosquitto_pub -h 127.0.0.1 -p "$local_port" -t slow/x -q 1 -l
+mqb_prom_wait 'sum(mqbridge_messages_forwarded_total{connector="obs",route="slow"})' 20 30
+wait_s=$(mqb_prom_query 'sum(mqbridge_rate_limit_wait_seconds_total{connector="obs",route="slow"})')
+"$MQB_PY" -c "import sys; sys.exit(0 if 5 <= float('$wait_s') <= 15 else 1)" ||
+  mqb_fail "rate limit wait $wait_s s for 20 messages at 20/s, want about 9.5"
+mqb_log "measured: route slow waited ${wait_s}s in the rate limiter for 20 messages at 20/s"
 p50=$(mqb_prom_query "histogram_quantile(0.5, sum by (le) (mqbridge_delivery_latency_seconds_bucket{$sel_up}))")
 p99=$(mqb_prom_query "histogram_quantile(0.99, sum by (le) (mqbridge_delivery_latency_seconds_bucket{$sel_up}))")
 mqb_log "measured: route up latency p50 ${p50}s p99 ${p99}s (from the histogram buckets)"
