@@ -132,13 +132,19 @@ std::string routeFingerprint(const config::ConnectorSpec& c, const config::Route
   return os.str();
 }
 
+/// The status topic of one instance: statusTopic, or statusTopic/<instance> when the connector
+/// runs several instances (each has its own retained state and will).
+std::string statusTopicFor(const config::ConnectorSpec& c, int instance) {
+  return c.bridgeInstances > 1 ? c.statusTopic + "/" + std::to_string(instance) : c.statusTopic;
+}
+
 /// Publishes "online" (retained) on the connector's status topic on the local broker when
 /// connected; the broker publishes the will, "offline" (retained), when the bridge vanishes; a
 /// clean stop publishes "offline" itself.
 class StatusPublisher final : private sources::ClientListener {
  public:
   StatusPublisher(const config::ConnectorSpec& c, int instance)
-      : topic_(c.statusTopic), client_(makeOptions(c, instance), this) {}
+      : topic_(statusTopicFor(c, instance)), client_(makeOptions(c, instance), this) {}
   ~StatusPublisher() override { stop(); }
   StatusPublisher(const StatusPublisher&) = delete;
   StatusPublisher& operator=(const StatusPublisher&) = delete;
@@ -162,7 +168,7 @@ class StatusPublisher final : private sources::ClientListener {
         clientOptions(c, c.local, c.clientIdPrefix + "status-" + std::to_string(instance),
                       c.name + "/status/local");
     o.persistentSession = false;
-    o.will.topic = c.statusTopic;
+    o.will.topic = statusTopicFor(c, instance);
     o.will.payload = "offline";
     o.will.retain = true;
     o.will.qos = 1;
@@ -351,7 +357,7 @@ void Bridge::applyStatusPublishers(const config::BridgeConfig& cfg) {
       continue;
     }
     auto it = status_.find(c.name);
-    if (it != status_.end() && it->second->topic() == c.statusTopic) {
+    if (it != status_.end() && it->second->topic() == statusTopicFor(c, instanceIndex_)) {
       next.emplace(c.name, std::move(it->second));
       status_.erase(it);
       continue;
