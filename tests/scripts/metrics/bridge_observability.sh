@@ -350,6 +350,49 @@ for f in "$work"/bridge*.log; do
 done
 mqb_log "ok: the password appears in no bridge output ($(cat "$work"/bridge*.log | wc -l) lines)"
 
+# ---- e. with bridgeInstances > 1 each instance has its own status topic <statusTopic>/<index> ----
+mkdir -p "$work/multi"
+cat >"$work/multi/bridge.yaml" <<YAML
+apiVersion: mq.iotoperations.azure.com/v1beta1
+kind: MqttBridgeConnector
+metadata:
+  name: multi
+spec:
+  image: {repository: mqbridge, tag: test}
+  protocol: v5
+  bridgeInstances: 2
+  clientIdPrefix: multi-
+  remoteBrokerConnection:
+    endpoint: 127.0.0.1:$local_port
+    tls: {tlsEnabled: false}
+    authentication: {anonymous: {}}
+  localBrokerConnection:
+    endpoint: 127.0.0.1:$local_port
+    tls: {tlsEnabled: false}
+    authentication: {anonymous: {}}
+---
+apiVersion: mq.iotoperations.azure.com/v1beta1
+kind: MqttBridgeTopicMap
+metadata:
+  name: multi-map
+spec:
+  mqttBridgeConnectorRef: multi
+  routes:
+    - {name: m, direction: local-to-remote, qos: 1, source: "multi/in", target: multi/out}
+YAML
+multi_port=$(mqb_free_port)
+"$bridge_bin" run -c "$work/multi" --state-dir "$work/state" --instance-index 1 \
+  --metrics-address "127.0.0.1:$multi_port" >"$work/bridge-multi.log" 2>&1 &
+multi_pid=$!
+MQB_PIDS+=("$multi_pid")
+multi_online() { [ "$(retained mqbridge/multi/status/1)" = online ]; }
+mqb_wait_until 20 multi_online || mqb_fail "mqbridge/multi/status/1 not online: $(tail -5 "$work/bridge-multi.log")"
+[ -z "$(retained mqbridge/multi/status)" ] || mqb_fail "instance 1 published on the shared topic"
+kill -TERM "$multi_pid"
+wait "$multi_pid" || mqb_fail "multi-instance bridge exited $? on SIGTERM"
+[ "$(retained mqbridge/multi/status/1)" = offline ] || mqb_fail "mqbridge/multi/status/1 not offline"
+mqb_log "ok: instance 1 of a 2-instance connector: mqbridge/multi/status/1 online, then offline"
+
 # ---- a/b again through prometheus_scrape.sh: a fresh bridge as --target (its lint, probes,
 # alert rules healthy, every dashboard query valid and every metric it and the rules use
 # exported by the real bridge) ----
