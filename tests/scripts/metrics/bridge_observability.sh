@@ -362,8 +362,8 @@ spec:
   protocol: v5
   bridgeInstances: 2
   clientIdPrefix: multi-
-  remoteBrokerConnection:
-    endpoint: 127.0.0.1:$local_port
+  remoteBrokerConnection:  # anonymous on the password broker: CONNACK "not authorized"
+    endpoint: 127.0.0.1:$remote_port
     tls: {tlsEnabled: false}
     authentication: {anonymous: {}}
   localBrokerConnection:
@@ -381,17 +381,27 @@ spec:
     - {name: m, direction: local-to-remote, qos: 1, source: "multi/in", target: multi/out}
 YAML
 multi_port=$(mqb_free_port)
-"$bridge_bin" run -c "$work/multi" --state-dir "$work/state" --instance-index 1 \
+"$bridge_bin" run -c "$work/multi" --state-dir "$work/state" --instance-index 0 \
   --metrics-address "127.0.0.1:$multi_port" >"$work/bridge-multi.log" 2>&1 &
 multi_pid=$!
 MQB_PIDS+=("$multi_pid")
-multi_online() { [ "$(retained mqbridge/multi/status/1)" = online ]; }
-mqb_wait_until 20 multi_online || mqb_fail "mqbridge/multi/status/1 not online: $(tail -5 "$work/bridge-multi.log")"
-[ -z "$(retained mqbridge/multi/status)" ] || mqb_fail "instance 1 published on the shared topic"
+multi_online() { [ "$(retained mqbridge/multi/status/0)" = online ]; }
+mqb_wait_until 20 multi_online || mqb_fail "mqbridge/multi/status/0 not online: $(tail -5 "$work/bridge-multi.log")"
+[ -z "$(retained mqbridge/multi/status)" ] || mqb_fail "instance 0 published on the shared topic"
+not_authorized() {
+  curl -sf --max-time 5 "http://127.0.0.1:$multi_port/metrics" | awk '
+    /^mqbridge_client_connect_failures_total\{.*reason="not_authorized"/ { s += $2 }
+    END { exit !(s >= 1) }'
+}
+mqb_wait_until 20 not_authorized ||
+  mqb_fail "a refused CONNACK is not counted as connect_failures{reason=not_authorized}"
+[ "$(mqb_http_status "http://127.0.0.1:$multi_port/readyz")" = 503 ] ||
+  mqb_fail "/readyz is not 503 while the remote refuses the bridge"
+mqb_log "ok: refused credentials: connect_failures{reason=not_authorized} >= 1, /readyz 503"
 kill -TERM "$multi_pid"
 wait "$multi_pid" || mqb_fail "multi-instance bridge exited $? on SIGTERM"
-[ "$(retained mqbridge/multi/status/1)" = offline ] || mqb_fail "mqbridge/multi/status/1 not offline"
-mqb_log "ok: instance 1 of a 2-instance connector: mqbridge/multi/status/1 online, then offline"
+[ "$(retained mqbridge/multi/status/0)" = offline ] || mqb_fail "mqbridge/multi/status/0 not offline"
+mqb_log "ok: instance 0 of a 2-instance connector: mqbridge/multi/status/0 online, then offline"
 
 # ---- a/b again through prometheus_scrape.sh: a fresh bridge as --target (its lint, probes,
 # alert rules healthy, every dashboard query valid and every metric it and the rules use
