@@ -356,11 +356,17 @@ class Parser {
       c.localDefaulted = true;
     }
     c.rateLimit = rateLimit(s);
+    // Default: mqbridge/<connector>/status; an explicit "" turns the status message off.
+    c.statusTopic = "mqbridge/" + c.name + "/status";
     if (auto t = s.str("statusTopic")) {
-      if (auto e = topic::nameError(*t); !e.empty()) {
+      if (t->empty()) {
+        c.statusTopic.clear();
+      } else if (auto e = topic::nameError(*t); !e.empty()) {
         s.error("statusTopic", e);
       }
-      c.statusTopic = *t;
+      if (!t->empty()) {
+        c.statusTopic = *t;
+      }
     }
     if (auto h = s.str("hopMarker")) {
       if (h->empty()) {
