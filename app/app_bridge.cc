@@ -163,13 +163,19 @@ std::string routeFingerprint(const config::ConnectorSpec& c, const config::Route
   return os.str();
 }
 
+/// The status topic of one instance: statusTopic, or statusTopic/<instance> when the connector
+/// runs several instances (each has its own retained state and will).
+std::string statusTopicFor(const config::ConnectorSpec& c, int instance) {
+  return c.bridgeInstances > 1 ? c.statusTopic + "/" + std::to_string(instance) : c.statusTopic;
+}
+
 /// Publishes "online" (retained) on the connector's status topic on the local broker when
 /// connected; the broker publishes the will, "offline" (retained), when the bridge vanishes; a
 /// clean stop publishes "offline" itself.
 class StatusPublisher final : private sources::ClientListener {
  public:
   StatusPublisher(const config::ConnectorSpec& c, int instance)
-      : topic_(c.statusTopic), client_(makeOptions(c, instance), this) {}
+      : topic_(statusTopicFor(c, instance)), client_(makeOptions(c, instance), this) {}
   ~StatusPublisher() override { stop(); }
   StatusPublisher(const StatusPublisher&) = delete;
   StatusPublisher& operator=(const StatusPublisher&) = delete;
@@ -193,7 +199,7 @@ class StatusPublisher final : private sources::ClientListener {
         clientOptions(c, c.local, c.clientIdPrefix + "status-" + std::to_string(instance),
                       c.name + "/status/local");
     o.persistentSession = false;
-    o.will.topic = c.statusTopic;
+    o.will.topic = statusTopicFor(c, instance);
     o.will.payload = "offline";
     o.will.retain = true;
     o.will.qos = 1;
@@ -433,7 +439,7 @@ void Bridge::applyStatusPublishers(const config::BridgeConfig& cfg) {
       continue;
     }
     auto it = status_.find(c.name);
-    if (it != status_.end() && it->second->topic() == c.statusTopic) {
+    if (it != status_.end() && it->second->topic() == statusTopicFor(c, instanceIndex_)) {
       next.emplace(c.name, std::move(it->second));
       status_.erase(it);
       continue;
@@ -572,6 +578,16 @@ int Bridge::run() {
   metrics::Watchdog watchdog;
   metrics::Watchdog::Heartbeat& heartbeat = watchdog.add("main_loop", std::chrono::seconds(30));
   http->setHealthCheck([&watchdog] { return watchdog.check(); });
+  log::info("starting", {{"version", kVersion},
+                         {"revision", kGitRevision},
+                         {"instance", instanceIndex_},
+                         {"instance_from", instanceSource_},
+                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
+                         {"metrics_port", http->port()}});
+  // /readyz stays 503 "starting" until the routes are built: with no client bound yet the
+  // readiness below would report ready.
+  apply(cfg);
+  metrics_->recordReload(true);
   http->setReadinessCheck([this] {
     metrics::Readiness r = metrics_->readiness(/*allowEmpty=*/true);
     std::lock_guard<std::mutex> lock(failedMutex_);
@@ -580,14 +596,6 @@ int Bridge::run() {
     }
     return r;
   });
-  log::info("starting", {{"version", kVersion},
-                         {"revision", kGitRevision},
-                         {"instance", instanceIndex_},
-                         {"instance_from", instanceSource_},
-                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
-                         {"metrics_port", http->port()}});
-  apply(cfg);
-  metrics_->recordReload(true);
 
   // Main loop: signals, and a look at the configuration files every 2 s.
   int exitCode = 0;

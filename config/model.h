@@ -85,6 +85,13 @@ struct SpoolSpec {
   Location where;
 };
 
+/// Extension: an out-of-tree stage plugin (shared library) to load before routes are validated.
+struct StagePluginSpec {
+  std::string file;  ///< as written (a relative path is relative to the working directory)
+  std::string path;  ///< YAML path, e.g. "spec.stagePlugins[0]"
+  Location where;
+};
+
 struct ConnectorSpec {
   std::string name;
   std::string ns;  ///< metadata.namespace
@@ -103,6 +110,7 @@ struct ConnectorSpec {
   int keepAliveSeconds = 60;
   int sessionExpirySeconds = 3600;
   std::optional<SpoolSpec> spool;  ///< default for routes of this connector
+  std::vector<StagePluginSpec> stagePlugins;  ///< loaded in order, into the built-in registry
   Location where;
 };
 

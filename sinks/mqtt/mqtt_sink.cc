@@ -96,6 +96,9 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
       client_(
           [&] {
             client.maxInflight = std::max(1, options_.maxInflight);
+            // Always a clean session: the sink re-sends unacknowledged messages itself, and a
+            // Paho-side retransmission would complete tokens the sink no longer tracks.
+            client.persistentSession = false;
             return std::move(client);
           }(),
           this, clientMetrics, timer_) {
@@ -222,9 +225,11 @@ void MqttSink::resolveLocked(Pending&& p, const Result& result, std::vector<Done
   if (result.ok) {
     done.push_back({std::move(p.msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
   } else if (result.packetType == kPubackPacket && result.reasonCode >= 0x80) {
-    log::warn("mqtt_publish_rejected", {{"client", client_.options().clientId},
-                                        {"topic", p.msg.topic},
-                                        {"reason", sources::reasonName(result.reasonCode)}});
+    static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+    log::warnEvery(every, "mqtt_publish_rejected",
+                   {{"client", client_.options().clientId},
+                    {"topic", p.msg.topic},
+                    {"reason", sources::reasonName(result.reasonCode)}});
     done.push_back({std::move(p.msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
   } else {
     // Not refused by the broker (connection trouble, timeout): send it again.
@@ -301,10 +306,9 @@ std::size_t MqttSink::packetSize(const pipeline::Message& m) const {
 }
 
 void MqttSink::updateGaugeLocked() {
-  if (metrics_ && metrics_->inflight) {
-    metrics_->inflight->Set(
-        static_cast<double>(queue_.size() + retry_.size() + outstanding_.size()));
-  }
+  // Nothing to do: mqbridge_messages_inflight belongs to whoever admits the message (the route
+  // graph increments it at ingress and decrements it when this sink releases the message). A
+  // Set() here overwrote that count and drove the gauge negative after every release.
 }
 
 void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
@@ -407,10 +411,12 @@ void MqttSink::pump() noexcept {
         expiry = static_cast<std::uint32_t>(original - spent.count());
       }
       if (maxPacket_ != 0 && packetSize(msg) > maxPacket_) {
-        log::warn("mqtt_publish_too_large", {{"client", client_.options().clientId},
-                                             {"topic", msg.topic},
-                                             {"bytes", packetSize(msg)},
-                                             {"maximum_packet_size", maxPacket_}});
+        static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+        log::warnEvery(every, "mqtt_publish_too_large",
+                       {{"client", client_.options().clientId},
+                        {"topic", msg.topic},
+                        {"bytes", packetSize(msg)},
+                        {"maximum_packet_size", maxPacket_}});
         done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
         continue;
       }
@@ -485,9 +491,11 @@ void MqttSink::pump() noexcept {
       break;
     } else {
       early_.clear();
-      log::warn("mqtt_publish_refused", {{"client", client_.options().clientId},
-                                         {"topic", msg.topic},
-                                         {"error", MQTTAsync_strerror(rc)}});
+      static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+      log::warnEvery(every, "mqtt_publish_refused",
+                     {{"client", client_.options().clientId},
+                      {"topic", msg.topic},
+                      {"error", MQTTAsync_strerror(rc)}});
       done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
     }
     if (done.size() >= 64) {
