@@ -196,7 +196,7 @@ class StatusPublisher final : private sources::ClientListener {
  private:
   static sources::ClientOptions makeOptions(const config::ConnectorSpec& c, int instance) {
     sources::ClientOptions o =
-        clientOptions(c, c.local, c.clientIdPrefix + "status-" + std::to_string(instance),
+        clientOptions(c, c.local, config::statusClientId(c, instance),
                       c.name + "/status/local");
     o.persistentSession = false;
     o.will.topic = statusTopicFor(c, instance);

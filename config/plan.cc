@@ -124,6 +124,10 @@ std::vector<WorkUnit> Plan::assignedTo(int instance) const {
   return out;
 }
 
+std::string statusClientId(const ConnectorSpec& c, int instance) {
+  return c.clientIdPrefix + "status-" + std::to_string(instance);
+}
+
 void Plan::print(std::ostream& os, const PrintOptions& options) const {
   for (const auto& cp : connectors_) {
     const ConnectorSpec& c = *cp.connector;
@@ -132,6 +136,15 @@ void Plan::print(std::ostream& os, const PrintOptions& options) const {
        << c.clientIdPrefix << "\"\n";
     printBroker(os, "remote", c.remote, false);
     printBroker(os, "local ", c.local, c.localDefaulted);
+    if (!c.statusTopic.empty()) {
+      os << "  status: retained online/offline on local " << c.statusTopic
+         << (c.bridgeInstances > 1 ? "/<instance>" : "") << "\n";
+      os << "    status client IDs:";
+      for (int i = 0; i < c.bridgeInstances; ++i) {
+        os << ' ' << statusClientId(c, i);
+      }
+      os << '\n';
+    }
     if (cp.routes.empty()) {
       os << "  (no routes)\n";
     }

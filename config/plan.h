@@ -79,6 +79,10 @@ class Plan {
 /// Client ID of client `index` of route `r` on connector `c` (see the header comment).
 std::string clientId(const ConnectorSpec& c, const RouteSpec& r, int index);
 
+/// Client ID of the connector's status publisher (local broker) in instance `instance`:
+/// <clientIdPrefix>status-<instance>.
+std::string statusClientId(const ConnectorSpec& c, int instance);
+
 /// What a client of `r` subscribes to: "$share/<groupName>/<source>" or `source`.
 std::string subscriptionOf(const RouteSpec& r);
 

@@ -253,6 +253,25 @@ std::vector<std::string> BridgeRunner::validatedClientIds() const {
   const std::string key = "client IDs:";
   while (std::getline(in, line)) {
     const auto at = line.find(key);
+    if (at == std::string::npos || line.find("status client IDs:") != std::string::npos) {
+      continue;
+    }
+    std::istringstream words(line.substr(at + key.size()));
+    std::string id;
+    while (words >> id) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+std::vector<std::string> BridgeRunner::validatedStatusClientIds() const {
+  std::istringstream in(validate());
+  std::string line;
+  std::vector<std::string> ids;
+  const std::string key = "status client IDs:";
+  while (std::getline(in, line)) {
+    const auto at = line.find(key);
     if (at == std::string::npos) {
       continue;
     }

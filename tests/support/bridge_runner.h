@@ -72,6 +72,8 @@ class BridgeRunner {
   std::string validate(const std::vector<std::string>& extraArgs = {}, int* rc = nullptr) const;
   /// The client IDs `mqbridge validate` prints (every "client IDs:" line), in order.
   std::vector<std::string> validatedClientIds() const;
+  /// The status publishers' client IDs `mqbridge validate` prints ("status client IDs:").
+  std::vector<std::string> validatedStatusClientIds() const;
 
   /// <build>/mqbridge.
   static std::string binary();
