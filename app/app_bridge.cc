@@ -13,6 +13,7 @@
 
 #include "app/app_config.h"
 #include "app/app_kube.h"
+#include "app/app_session.h"
 #include "app/version.h"
 #include "config/plan.h"
 #include "metrics/http_server.h"
@@ -377,6 +378,7 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
   };
   std::map<std::string, Wanted> wanted;
   const config::Plan plan = config::Plan::build(cfg);
+  const auto nextSubscriptions = planSubscriptions(plan);
   for (const auto& cp : plan.connectors()) {
     const int inst = instanceFor(*cp.connector);
     for (const auto& rp : cp.routes) {
@@ -400,6 +402,9 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
             it->second->fingerprint) {
       ++it;
       continue;
+    }
+    for (auto& s : it->second->sources) {
+      dropStaleSubscription(*s, nextSubscriptions);  // else the session keeps the old filter
     }
     stopRoute(*it->second, drain);
     const std::string connector = it->second->connector->name;
