@@ -12,6 +12,8 @@
 #include <system_error>
 
 #include "app/app_config.h"
+#include "app/app_kube.h"
+#include "app/app_session.h"
 #include "app/version.h"
 #include "config/plan.h"
 #include "metrics/http_server.h"
@@ -237,6 +239,9 @@ int Bridge::instanceFor(const config::ConnectorSpec& c) const {
 }
 
 std::string Bridge::configStamp() const {
+  if (kube_) {
+    return kube_->stamp();  // changes with every watch event
+  }
   // Names, sizes and modification times of every configuration file: a change triggers a reload.
   std::ostringstream os;
   for (const auto& p : options_.config.configPaths) {
@@ -261,7 +266,8 @@ std::string Bridge::configStamp() const {
 
 bool Bridge::load(config::BridgeConfig& out, bool initial) {
   config::Diagnostics diag;
-  auto cfg = loadConfig(options_.config, /*checkFiles=*/true, diag);
+  auto cfg = kube_ ? std::optional(kube_->load(options_.config, diag))
+                   : loadConfig(options_.config, /*checkFiles=*/true, diag);
   for (const auto& d : diag.sorted()) {
     const std::string text = config::format(d);
     if (d.severity == config::Severity::Error) {
@@ -460,6 +466,7 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
   };
   std::map<std::string, Wanted> wanted;
   const config::Plan plan = config::Plan::build(cfg);
+  const auto nextSubscriptions = planSubscriptions(plan);
   for (const auto& cp : plan.connectors()) {
     const int inst = instanceFor(*cp.connector);
     for (const auto& rp : cp.routes) {
@@ -482,6 +489,9 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
             it->second->fingerprint) {
       ++it;
       continue;
+    }
+    for (auto& s : it->second->sources) {
+      dropStaleSubscription(*s, nextSubscriptions);  // else the session keeps the old filter
     }
     stopRoute(*it->second, drain);
     const std::string connector = it->second->connector->name;
@@ -517,6 +527,16 @@ int Bridge::run() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   config::BridgeConfig cfg;
+  if (kubeModeWanted(options_)) {
+    // A watch event raises SIGHUP: the main loop below reloads at once.
+    kube_ = std::make_unique<KubeConfigSource>(options_.kubeOptions,
+                                               [] { ::kill(::getpid(), SIGHUP); });
+    std::string error;
+    if (!kube_->start(error)) {
+      std::cerr << "mqbridge run --kube: " << error << '\n';
+      return 1;
+    }
+  }
   stamp_ = configStamp();
   if (!load(cfg, true)) {
     return 1;

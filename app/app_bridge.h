@@ -35,6 +35,9 @@ struct RunningRoute {
 /// The status client of one connector: retained "online" on connect, "offline" as its will.
 class StatusPublisher;
 
+/// Resources from the Kubernetes API server (app_kube.h), when run with --kube.
+class KubeConfigSource;
+
 class Bridge {
  public:
   explicit Bridge(RunOptions options);
@@ -62,6 +65,7 @@ class Bridge {
   std::unique_ptr<metrics::Metrics> metrics_;
   std::map<std::string, std::unique_ptr<RunningRoute>> routes_;
   std::map<std::string, std::unique_ptr<StatusPublisher>> status_;
+  std::unique_ptr<KubeConfigSource> kube_;  ///< set in --kube mode
   std::string stamp_;
   std::mutex failedMutex_;
   std::vector<std::string> failedRoutes_;  ///< guarded by failedMutex_ (read by /readyz)

@@ -17,8 +17,20 @@ struct ConfigOptions {
   std::string saTokenFile = "/var/run/secrets/tokens/mq-sat";  ///< kubernetes: {} token
 };
 
+/// Where `mqbridge run --kube` finds the API server (defaults: the pod's service account).
+struct KubeOptions {
+  std::string apiServer;  ///< https://host:port; "" = from KUBERNETES_SERVICE_HOST/_PORT
+  std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+  std::string ns;  ///< overrides the namespace file (then MQBRIDGE_NAMESPACE)
+};
+
 struct RunOptions {
   ConfigOptions config;
+  bool kube = false;  ///< --kube: resources from the API server instead of files
+  KubeOptions kubeOptions;
+  bool spawnInstances = false;  ///< --spawn-instances: run instances 0..N-1 as child processes
   std::string metricsAddress = "0.0.0.0:9400";
   std::string stateDir = "/var/lib/mqbridge";
   std::optional<int> instanceIndex;  ///< default: StatefulSet ordinal in the hostname, else 0

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/app_kube.h"
 #include "app/commands.h"
 #include "app/version.h"
 
@@ -29,10 +30,17 @@ commands:
 `mqbridge <command> --help` lists the options of a command.
 )";
 
-void addConfigOptions(po::options_description& d, ConfigOptions& c) {
+void addConfigOptions(po::options_description& d, ConfigOptions& c, bool required = true) {
+  auto* paths = po::value(&c.configPaths)->composing();
+  if (required) {
+    paths->required();
+  }
   d.add_options()
-      ("config,c", po::value(&c.configPaths)->composing()->required(),
-       "configuration file or directory (YAML, multi-document allowed); repeatable")
+      ("config,c", paths,
+       required ? "configuration file or directory (YAML, multi-document allowed); repeatable"
+                : "configuration file or directory (YAML, multi-document allowed); repeatable. "
+                  "Without -c and --kube, in a pod (KUBERNETES_SERVICE_HOST set) the "
+                  "resources come from the API server as with --kube")
       ("secrets-dir", po::value(&c.secretsDir)->default_value(c.secretsDir),
        "where Secrets are mounted: <dir>/<secretName>/client_cert.pem ...")
       ("configmaps-dir", po::value(&c.configmapsDir)->default_value(c.configmapsDir),
@@ -88,7 +96,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") {
     RunOptions o;
     po::options_description d("run options");
-    addConfigOptions(d, o.config);
+    addConfigOptions(d, o.config, /*required=*/false);
     std::string level;
     d.add_options()
         ("metrics-address", po::value(&o.metricsAddress)->default_value(o.metricsAddress),
@@ -100,9 +108,33 @@ int main(int argc, char** argv) {
         ("log-level", po::value(&level), "debug | info | warn | error (overrides logLevel)")
         ("log-json", po::bool_switch(&o.logJson), "log JSON objects instead of key=value lines")
         ("drain-seconds", po::value(&o.drainSeconds)->default_value(o.drainSeconds),
-         "on SIGTERM, how long to wait for in-flight messages");
+         "on SIGTERM, how long to wait for in-flight messages")
+        ("spawn-instances", po::bool_switch(&o.spawnInstances),
+         "run instances 0..bridgeInstances-1 as supervised child processes on this host "
+         "(restarted on crash; metrics port of instance i = port + i; state dir <dir>/<i>)")
+        ("kube", po::bool_switch(&o.kube),
+         "read MqttBridgeConnector/MqttBridgeTopicMap from the Kubernetes API (list + watch in "
+         "the pod's namespace; changes apply without a restart) instead of files")
+        ("kube-api-server", po::value(&o.kubeOptions.apiServer),
+         "https://HOST:PORT (default: KUBERNETES_SERVICE_HOST/_PORT)")
+        ("kube-token-file", po::value(&o.kubeOptions.tokenFile)
+             ->default_value(o.kubeOptions.tokenFile), "service account token for the API server")
+        ("kube-ca-file", po::value(&o.kubeOptions.caFile)->default_value(o.kubeOptions.caFile),
+         "CA bundle of the API server")
+        ("kube-namespace-file", po::value(&o.kubeOptions.namespaceFile)
+             ->default_value(o.kubeOptions.namespaceFile), "the pod's namespace")
+        ("kube-namespace", po::value(&o.kubeOptions.ns),
+         "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)");
     if (auto rc = parse(cmd, args, d, nullptr, vm)) {
       return *rc;
+    }
+    if (o.config.configPaths.empty() && !kubeModeWanted(o)) {
+      std::cerr << "mqbridge run: give --config (files) or --kube (Kubernetes API)\n";
+      return 2;
+    }
+    if (!o.config.configPaths.empty() && o.kube) {
+      std::cerr << "mqbridge run: --config and --kube exclude each other\n";
+      return 2;
     }
     if (vm.count("instance-index") != 0) {
       o.instanceIndex = vm["instance-index"].as<int>();

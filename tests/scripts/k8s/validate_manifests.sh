@@ -67,6 +67,14 @@ if kubectl kustomize deploy/kubernetes/crds >"$work/crds.yaml" 2>"$work/err" && 
 else
   failed "kubectl kustomize deploy/kubernetes/crds"; sed 's/^/    /' "$work/err"
 fi
+# The --kube overlay: the same objects, the container reading the API instead of the ConfigMap.
+if kubectl kustomize deploy/kubernetes-kube-api >"$work/kube-api.yaml" 2>"$work/err" \
+    && [ ! -s "$work/err" ] && grep -q -- '- --kube$' "$work/kube-api.yaml" \
+    && ! grep -q -- '- --config=' "$work/kube-api.yaml"; then
+  pass "kubectl kustomize deploy/kubernetes-kube-api (args: --kube, no --config)"
+else
+  failed "kubectl kustomize deploy/kubernetes-kube-api"; sed 's/^/    /' "$work/err"
+fi
 mkdir -p "$work/broken"
 printf 'resources:\n  - missing.yaml\n' >"$work/broken/kustomization.yaml"
 expect_fail "kustomization naming a missing file" "missing.yaml" kubectl kustomize "$work/broken"
