@@ -193,7 +193,7 @@ struct Sub {
   long dups = 0, reorders = 0, bad = 0;
   std::uint64_t maxSeq = 0;
   bool any = false;
-  std::int64_t firstSend = INT64_MAX, firstRecv = 0, lastRecv = 0;
+  std::int64_t firstSend = INT64_MAX, firstRecv = 0, halfRecv = 0, lastRecv = 0;
   std::atomic<std::int64_t> lastRecvAtomic{0};
 
   static int onMessage(void* ctx, char* topic, int, MQTTAsync_message* m) {
@@ -217,7 +217,9 @@ struct Sub {
           self->lastRecv = now;
           self->latUs.push_back(
               static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - ts) / 1000));
-          self->received.fetch_add(1, std::memory_order_relaxed);
+          if (self->received.fetch_add(1, std::memory_order_relaxed) + 1 == self->args->count / 2) {
+            self->halfRecv = now;  // tail_rate: the second half, past any initial burst
+          }
           self->progress->value().fetch_add(1, std::memory_order_relaxed);
         }
       } else {
@@ -451,6 +453,13 @@ int main(int argc, char** argv) {
         got, a.count - got, sub.dups, sub.reorders, sub.bad,
         s > 0 ? static_cast<double>(got) / s : 0, percentile(sub.latUs, 0.50),
         percentile(sub.latUs, 0.99), percentile(sub.latUs, 1.0));
+    // Steady state, without the publisher's start: first to last arrival.
+    const double span = got > 1 ? static_cast<double>(sub.lastRecv - sub.firstRecv) / 1e9 : 0;
+    std::printf(" recv_span_s=%.3f recv_rate=%.1f", span,
+                span > 0 ? static_cast<double>(got - 1) / span : 0);
+    const double tail =
+        sub.halfRecv > 0 ? static_cast<double>(sub.lastRecv - sub.halfRecv) / 1e9 : 0;
+    std::printf(" tail_rate=%.1f", tail > 0 ? static_cast<double>(got - a.count / 2) / tail : 0);
   }
   std::printf("\n");
   if (doSub) MQTTAsync_destroy(&subConn.client);
