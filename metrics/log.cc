@@ -167,6 +167,12 @@ std::string timestamp() {
 
 }  // namespace
 
+Field::Field(std::string_view k, double v) : key(k) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  value = buf;
+}
+
 void setLevel(Level level) noexcept { gLevel.store(static_cast<int>(level)); }
 Level level() noexcept { return static_cast<Level>(gLevel.load(std::memory_order_relaxed)); }
 void setJson(bool json) noexcept { gJson.store(json); }

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace mqb::log {
 
@@ -29,8 +30,10 @@ struct Field {
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
   Field(std::string_view k, const char* v) : key(k), value(v) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
-  template <typename T, typename = decltype(std::to_string(std::declval<T>()))>
+  template <typename T, typename = std::enable_if_t<std::is_integral_v<T>>>
   Field(std::string_view k, T v) : key(k), value(std::to_string(v)) {}
+  /// Shortest round-trip-ish form: 10 -> "10", 0.25 -> "0.25" (not "10.000000").
+  Field(std::string_view k, double v);
 };
 
 /// Where finished lines go (each ends in '\n'); called under the logger's lock. Empty = stderr.

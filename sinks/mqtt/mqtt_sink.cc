@@ -96,6 +96,9 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
       client_(
           [&] {
             client.maxInflight = std::max(1, options_.maxInflight);
+            // Always a clean session: the sink re-sends unacknowledged messages itself, and a
+            // Paho-side retransmission would complete tokens the sink no longer tracks.
+            client.persistentSession = false;
             return std::move(client);
           }(),
           this, clientMetrics, timer_) {

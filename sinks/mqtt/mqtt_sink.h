@@ -44,8 +44,9 @@ struct SinkOptions {
 /// are possible) and QoS 0 messages are dropped (DropReason::Qos0Disconnected).
 class MqttSink final : public pipeline::Sink, private sources::ClientListener {
  public:
-  /// The client normally uses a clean session (ClientOptions::persistentSession = false): the sink
-  /// keeps unacknowledged messages itself and re-sends them after a reconnect. Metrics may be null.
+  /// The client always uses a clean session (ClientOptions::persistentSession is forced off): the
+  /// sink keeps unacknowledged messages itself and re-sends them after a reconnect.
+  /// ClientOptions::maxInflight is set from SinkOptions::maxInflight. Metrics may be null.
   MqttSink(sources::ClientOptions client, SinkOptions options,
            metrics::RouteMetrics* routeMetrics = nullptr,
            metrics::ClientMetrics* clientMetrics = nullptr, const pipeline::Clock* clock = nullptr,

@@ -4,7 +4,7 @@
 
 #include "config/fields.h"
 #include "stages/common/config_util.h"
-#include "stages/common/topic_match.h"
+#include "config/topic.h"
 #include "stages/filter/filter.h"
 
 namespace mqb::stages::filter {
@@ -24,7 +24,7 @@ void readTopics(config::Fields& f, FilterSpec& spec) {
       f.diag().error(config::locationOf(item, f.file()), path, "expected a topic filter");
       return;
     }
-    if (auto err = common::topicFilterError(item.Scalar()); !err.empty()) {
+    if (auto err = config::topic::filterError(item.Scalar()); !err.empty()) {
       f.diag().error(config::locationOf(item, f.file()), path,
                      err + ", got \"" + item.Scalar() + "\"");
       return;

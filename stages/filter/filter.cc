@@ -1,6 +1,6 @@
 #include "stages/filter/filter.h"
 
-#include "stages/common/topic_match.h"
+#include "config/topic.h"
 
 namespace mqb::stages::filter {
 
@@ -53,7 +53,7 @@ Match evaluate(const FilterSpec& spec, const pipeline::Message& msg) noexcept {
   if (!spec.topics.empty()) {
     bool any = false;
     for (const auto& f : spec.topics) {
-      if (common::topicMatches(f, msg.topic)) {
+      if (config::topic::matches(f, msg.topic)) {
         any = true;
         break;
       }

@@ -52,6 +52,35 @@ TEST(MqttDelivery, RemoteNotUpAtStartComesUpLaterAndGetsWhatWaited) {
   EXPECT_EQ(route.metrics().dropped(DropReason::Qos0Disconnected), 0);
 }
 
+TEST(MqttDelivery, FrozenRemoteLosesNothingAndKeepsOrder) {
+  MosquittoBroker local;
+  MosquittoBroker remote;
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start());
+  DirectRoute route(routeOptions(local, remote, "frz/#", std::nullopt, "frz"));
+  route.start();
+  ASSERT_TRUE(route.waitReady());
+  TestClient sub(testClientFor(remote, "remote-reader"));
+  ASSERT_TRUE(sub.connect());
+  ASSERT_TRUE(sub.subscribe("frz/#", 1));
+  TestClient pub(testClientFor(local, "local-writer"));
+  ASSERT_TRUE(pub.connect());
+  ASSERT_TRUE(pub.publishMany("frz/t", 50, "a"));
+  ASSERT_TRUE(sub.waitForCount(50));
+  remote.pause();  // SIGSTOP: connections stay up, nothing is acknowledged
+  ASSERT_TRUE(pub.publishMany("frz/t", 150, "b"));
+  ASSERT_TRUE(waitFor([&] { return route.metrics().received() == 200; }));
+  EXPECT_TRUE(waitFor([&] { return route.sinks()[0]->heldForTest() == 150; }));
+  remote.resume();
+  ASSERT_TRUE(sub.waitForCount(200, 20s)) << sub.receivedCount();
+  EXPECT_FALSE(sub.waitForCount(201, 300ms));
+  auto got = sub.received();
+  for (int i = 0; i < 150; ++i) {
+    ASSERT_EQ(got[50 + i].payload, cat("b", i));
+  }
+  EXPECT_TRUE(waitFor([&] { return route.metrics().forwarded() == 200; }));
+}
+
 TEST(MqttDelivery, SpecLoopingTopicMapForwardsEachMessageOnce) {
   MosquittoBroker local;
   MosquittoBroker remote;

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
-#include <thread>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "sources/mqtt/client.h"

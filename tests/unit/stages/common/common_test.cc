@@ -1,28 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "stages/common/json_path.h"
-#include "stages/common/topic_match.h"
 
 namespace mqb::stages::common {
 namespace {
-
-TEST(TopicMatch, FollowsMqttRules) {
-  EXPECT_TRUE(topicMatches("a/+/c", "a/b/c"));
-  EXPECT_FALSE(topicMatches("a/+/c", "a/b/d"));
-  EXPECT_FALSE(topicMatches("a/+", "a/b/c"));
-  EXPECT_TRUE(topicMatches("a/#", "a"));
-  EXPECT_TRUE(topicMatches("a/#", "a/b/c"));
-  EXPECT_TRUE(topicMatches("#", "x/y"));
-  EXPECT_FALSE(topicMatches("#", "$SYS/x"));
-  EXPECT_FALSE(topicMatches("+/x", "$SYS/x"));
-  EXPECT_TRUE(topicMatches("+/+", "/x"));
-  EXPECT_TRUE(topicMatches("a/+", "a/"));
-  EXPECT_FALSE(topicMatches("a/b", "a"));
-  EXPECT_FALSE(topicMatches("a", "a/b"));
-  EXPECT_EQ(topicFilterError("a/b#"), "a wildcard (+ or #) must occupy a whole topic level");
-  EXPECT_EQ(topicFilterError("a/#/b"), "# must be the last topic level");
-  EXPECT_EQ(topicFilterError("a/+/#"), "");
-}
 
 TEST(JsonPath, PointerAndDottedPathsFindTakeAndSet) {
   std::string err;

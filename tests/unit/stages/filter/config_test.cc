@@ -37,7 +37,7 @@ TEST(FilterConfig, ReportsEveryProblemWithLocationAndPath) {
              "onErorr: pass\n"),
       "stages.yaml:2:9: error: spec.routes[0].stages[0].action: must be one of keep, drop, got "
       "\"keeep\" (did you mean \"keep\"?)\n"
-      "stages.yaml:3:9: error: spec.routes[0].stages[0].topic[0]: # must be the last topic level, "
+      "stages.yaml:3:9: error: spec.routes[0].stages[0].topic[0]: '#' must be the last level, "
       "got \"a/#/b\"\n"
       "stages.yaml:4:15: error: spec.routes[0].stages[0].userProperty.name: required field is "
       "missing (expected a string)\n"
