@@ -56,7 +56,8 @@ struct Args {
   int window = 100;
   double rate = 0;
   double timeout = 120;
-  double idle = 5;  // subscriber gives up this long after the last message
+  double idle = 5;        // subscriber gives up this long after the last message
+  int sessionExpiry = 0;  // > 0: the subscriber keeps a persistent session (cleanstart 0)
 };
 
 bool parseArgs(int argc, char** argv, Args& a) {
@@ -95,6 +96,8 @@ bool parseArgs(int argc, char** argv, Args& a) {
       a.timeout = std::atof(v);
     else if (k == "--idle")
       a.idle = std::atof(v);
+    else if (k == "--session-expiry")
+      a.sessionExpiry = std::atoi(v);
     else {
       std::fprintf(stderr, "loadgen: unknown option %s\n", k.c_str());
       return false;
@@ -159,15 +162,26 @@ struct Conn {
     }
     return true;
   }
-  bool start(int maxInflight) {
+  bool start(int maxInflight, int sessionExpiry = 0) {
     MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
-    o.cleanstart = 1;
+    o.cleanstart = sessionExpiry > 0 ? 0 : 1;
+    MQTTProperties props = MQTTProperties_initializer;
+    if (sessionExpiry > 0) {
+      MQTTProperty p;
+      std::memset(&p, 0, sizeof p);
+      p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+      p.value.integer4 = static_cast<unsigned int>(sessionExpiry);
+      MQTTProperties_add(&props, &p);
+      o.connectProperties = &props;
+    }
     o.keepAliveInterval = 60;
     o.maxInflight = maxInflight;
     o.context = this;
     o.onSuccess5 = &Conn::onConnect;
     o.onFailure5 = &Conn::onConnectFailure;
-    if (MQTTAsync_connect(client, &o) != MQTTASYNC_SUCCESS) {
+    const int rc = MQTTAsync_connect(client, &o);
+    MQTTProperties_free(&props);
+    if (rc != MQTTASYNC_SUCCESS) {
       return false;
     }
     return waitFor([this] { return state.load() != 0; }, 10) && state.load() == 1;
@@ -333,7 +347,7 @@ int main(int argc, char** argv) {
     sub.latUs.reserve(static_cast<std::size_t>(a.count));
     if (!subConn.connect(a.subUri, a.id + "-sub")) return 1;
     MQTTAsync_setCallbacks(subConn.client, &sub, nullptr, &Sub::onMessage, nullptr);
-    if (!subConn.start(65535)) return 1;
+    if (!subConn.start(65535, a.sessionExpiry)) return 1;
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
     r.context = &subConn;
     r.onSuccess5 = &Conn::onSubscribe;
@@ -459,6 +473,7 @@ int main(int argc, char** argv) {
                 span > 0 ? static_cast<double>(got - 1) / span : 0);
     const double tail =
         sub.halfRecv > 0 ? static_cast<double>(sub.lastRecv - sub.halfRecv) / 1e9 : 0;
+    std::printf(" last_recv_ns=%lld", static_cast<long long>(sub.lastRecv));
     std::printf(" tail_rate=%.1f", tail > 0 ? static_cast<double>(got - a.count / 2) / tail : 0);
   }
   std::printf("\n");
