@@ -132,13 +132,19 @@ std::string routeFingerprint(const config::ConnectorSpec& c, const config::Route
   return os.str();
 }
 
+/// The status topic of one instance: statusTopic, or statusTopic/<instance> when the connector
+/// runs several instances (each has its own retained state and will).
+std::string statusTopicFor(const config::ConnectorSpec& c, int instance) {
+  return c.bridgeInstances > 1 ? c.statusTopic + "/" + std::to_string(instance) : c.statusTopic;
+}
+
 /// Publishes "online" (retained) on the connector's status topic on the local broker when
 /// connected; the broker publishes the will, "offline" (retained), when the bridge vanishes; a
 /// clean stop publishes "offline" itself.
 class StatusPublisher final : private sources::ClientListener {
  public:
   StatusPublisher(const config::ConnectorSpec& c, int instance)
-      : topic_(c.statusTopic), client_(makeOptions(c, instance), this) {}
+      : topic_(statusTopicFor(c, instance)), client_(makeOptions(c, instance), this) {}
   ~StatusPublisher() override { stop(); }
   StatusPublisher(const StatusPublisher&) = delete;
   StatusPublisher& operator=(const StatusPublisher&) = delete;
@@ -162,7 +168,7 @@ class StatusPublisher final : private sources::ClientListener {
         clientOptions(c, c.local, c.clientIdPrefix + "status-" + std::to_string(instance),
                       c.name + "/status/local");
     o.persistentSession = false;
-    o.will.topic = c.statusTopic;
+    o.will.topic = statusTopicFor(c, instance);
     o.will.payload = "offline";
     o.will.retain = true;
     o.will.qos = 1;
@@ -292,8 +298,8 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
     so.retain = rs.retain;
     so.hopMarkerKey = cs.hopMarker;
     so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
-    auto sink = std::make_unique<sinks::MqttSink>(std::move(co), std::move(so),
-                                                  &routeMetrics, &pubMetrics);
+    auto sink =
+        std::make_unique<sinks::MqttSink>(std::move(co), std::move(so), &routeMetrics, &pubMetrics);
     rr->sinks.push_back(sink.get());
     spec.sinks.push_back(std::move(sink));
   }
@@ -315,10 +321,10 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
         clientOptions(cs, sourceBroker, config::clientId(cs, rs, b),
                       rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
     co.persistentSession = true;
-    rr->sources.push_back(std::make_unique<sources::MqttSource>(
-        std::move(co), std::move(so), *rr->graph,
-        &metrics_->bindRoute(cs.name, rs.name, dir, branch),
-        subMetrics[static_cast<std::size_t>(b)]));
+    rr->sources.push_back(
+        std::make_unique<sources::MqttSource>(std::move(co), std::move(so), *rr->graph,
+                                              &metrics_->bindRoute(cs.name, rs.name, dir, branch),
+                                              subMetrics[static_cast<std::size_t>(b)]));
   }
   rr->graph->start();
   for (auto& s : rr->sources) {
@@ -351,7 +357,7 @@ void Bridge::applyStatusPublishers(const config::BridgeConfig& cfg) {
       continue;
     }
     auto it = status_.find(c.name);
-    if (it != status_.end() && it->second->topic() == c.statusTopic) {
+    if (it != status_.end() && it->second->topic() == statusTopicFor(c, instanceIndex_)) {
       next.emplace(c.name, std::move(it->second));
       status_.erase(it);
       continue;
@@ -390,8 +396,7 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
   for (auto it = routes_.begin(); it != routes_.end();) {
     const auto w = wanted.find(it->first);
     if (w != wanted.end() &&
-        routeFingerprint(*w->second.connector, *w->second.route) +
-                clientList(w->second.clients) ==
+        routeFingerprint(*w->second.connector, *w->second.route) + clientList(w->second.clients) ==
             it->second->fingerprint) {
       ++it;
       continue;
@@ -491,6 +496,16 @@ int Bridge::run() {
   metrics::Watchdog watchdog;
   metrics::Watchdog::Heartbeat& heartbeat = watchdog.add("main_loop", std::chrono::seconds(30));
   http->setHealthCheck([&watchdog] { return watchdog.check(); });
+  log::info("starting", {{"version", kVersion},
+                         {"revision", kGitRevision},
+                         {"instance", instanceIndex_},
+                         {"instance_from", instanceSource_},
+                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
+                         {"metrics_port", http->port()}});
+  // /readyz stays 503 "starting" until the routes are built: with no client bound yet the
+  // readiness below would report ready.
+  apply(cfg);
+  metrics_->recordReload(true);
   http->setReadinessCheck([this] {
     metrics::Readiness r = metrics_->readiness(/*allowEmpty=*/true);
     std::lock_guard<std::mutex> lock(failedMutex_);
@@ -499,14 +514,6 @@ int Bridge::run() {
     }
     return r;
   });
-  log::info("starting", {{"version", kVersion},
-                         {"revision", kGitRevision},
-                         {"instance", instanceIndex_},
-                         {"instance_from", instanceSource_},
-                         {"metrics", "http://" + options_.metricsAddress + "/metrics"},
-                         {"metrics_port", http->port()}});
-  apply(cfg);
-  metrics_->recordReload(true);
 
   // Main loop: signals, and a look at the configuration files every 2 s.
   int exitCode = 0;

@@ -1,10 +1,39 @@
 #include "app/app_config.h"
 
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <utility>
+
 #include "config/loader.h"
+#include "pipeline/plugin_loader.h"
 #include "pipeline/registry.h"
 #include "stages/topic_rewrite/config.h"
 
 namespace mqb::app {
+
+void loadStagePlugins(const config::BridgeConfig& cfg, pipeline::Registry& registry,
+                      config::Diagnostics& diag) {
+  static std::mutex mutex;
+  static std::set<std::pair<const pipeline::Registry*, std::string>> loaded;
+  const std::lock_guard<std::mutex> lock(mutex);
+  for (const auto& c : cfg.connectors) {
+    for (const auto& p : c.stagePlugins) {
+      std::error_code ec;
+      std::filesystem::path canonical = std::filesystem::weakly_canonical(p.file, ec);
+      const std::string key = ec ? p.file : canonical.string();
+      if (loaded.count({&registry, key}) != 0) {
+        continue;
+      }
+      std::string error;
+      if (!pipeline::loadStagePlugin(p.file, registry, error)) {
+        diag.error(p.where, p.path, error);
+        continue;
+      }
+      loaded.insert({&registry, key});
+    }
+  }
+}
 
 void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& diag) {
   const pipeline::Registry& registry = pipeline::Registry::builtin();
@@ -35,6 +64,7 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
   // Route targets (templates) and custom stages are validated by their stage factories, with the
   // same file:line:column diagnostics as the resources themselves.
   config::Diagnostics stageDiag;
+  loadStagePlugins(*r.config, pipeline::Registry::builtin(), stageDiag);
   validateRouteStages(*r.config, stageDiag);
   diag.append(stageDiag);
   if (stageDiag.hasErrors()) {

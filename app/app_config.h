@@ -9,6 +9,10 @@
 #include "config/diagnostics.h"
 #include "config/model.h"
 
+namespace mqb::pipeline {
+class Registry;
+}
+
 namespace mqb::app {
 
 /// Loads and validates the resources named by `o` (files and directories, see
@@ -18,6 +22,15 @@ namespace mqb::app {
 /// to `diag` either way. Never throws for bad input.
 std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
                                                config::Diagnostics& diag);
+
+/// Loads every connector's `spec.stagePlugins` into `registry`, in order. A plugin file already
+/// loaded into `registry` by this process (same canonical path) is skipped, so loading a config
+/// twice or listing a path in two connectors is fine. Failures (missing file, not a plugin, ABI
+/// mismatch, duplicate stage type) are errors at spec.stagePlugins[i]. Not thread-safe with other
+/// uses of `registry`, which must live until the process exits (Registry::builtin(); plugins are
+/// never unloaded, and what was loaded is remembered by the registry's address).
+void loadStagePlugins(const config::BridgeConfig& cfg, pipeline::Registry& registry,
+                      config::Diagnostics& diag);
 
 /// Validates every route's target template and custom stages with their stage factories.
 void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& diag);

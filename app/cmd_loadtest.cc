@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -15,10 +17,14 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/version.h"
 #include "config/diagnostics.h"
 #include "config/model.h"
+#include "config/plan.h"
+#include "metrics/metrics.h"
 #include "pipeline/graph_builder.h"
 #include "pipeline/registry.h"
+#include "sinks/mqtt/mqtt_sink.h"
 #include "sinks/null/null_sink.h"
 #include "sources/synthetic/synthetic_source.h"
 
@@ -31,12 +37,72 @@ namespace {
 /// Makes the sink of one branch. Empty when the sink kind is not available in this build.
 using SinkFactory = std::function<pipeline::SinkPtr(std::size_t branch)>;
 
-/// The route's real sink (MQTT publisher to the route's target broker).
-// TODO(integrator): plug in sinks/mqtt when it lands: return a factory that builds the route's
-// publisher client for `branch`.
-SinkFactory routeSinkFactory(const config::ConnectorSpec& /*connector*/,
-                             const config::RouteSpec& /*route*/) {
-  return {};
+/// The route's real sink: the MQTT publisher of branch `branch` on the route's target broker, as
+/// `mqbridge run` builds it (protocol, transport, TLS, authentication, retain policy, hop marker),
+/// with the client ID `<route's client ID>-loadtest` so that it never takes over the client of a
+/// running bridge. Counts go to `metrics` (forwarded, dropped, latency), bound per branch into
+/// `bound` (index = branch).
+SinkFactory routeSinkFactory(const config::ConnectorSpec& connector, const config::RouteSpec& route,
+                             metrics::Metrics& metrics, std::vector<metrics::RouteMetrics*>& bound,
+                             std::vector<sinks::MqttSink*>& sinks) {
+  return [&connector, &route, &metrics, &bound, &sinks](std::size_t branch) -> pipeline::SinkPtr {
+    const bool toRemote = route.direction == config::Direction::LocalToRemote;
+    const std::string b = std::to_string(branch);
+    metrics::RouteMetrics& rm = metrics.bindRoute(
+        connector.name, route.name, toRemote ? "local_to_remote" : "remote_to_local", b);
+    bound.push_back(&rm);
+    sources::ClientOptions co;
+    co.clientId = config::clientId(connector, route, static_cast<int>(branch)) + "-loadtest";
+    co.broker = toRemote ? connector.remote : connector.local;
+    co.version = connector.protocol;
+    co.keepAliveSeconds = connector.keepAliveSeconds;
+    co.sessionExpirySeconds = connector.sessionExpirySeconds;
+    co.name = connector.name + "/" + route.name + "/loadtest-pub-" + b;
+    co.persistentSession = false;
+    sinks::SinkOptions so;
+    so.retain = route.retain;
+    so.hopMarkerKey = connector.hopMarker;
+    so.hopMarkerValue = connector.protocol == config::MqttVersion::V5 ? connector.name : "";
+    auto sink = std::make_unique<sinks::MqttSink>(std::move(co), std::move(so), &rm);
+    sinks.push_back(sink.get());
+    return sink;
+  };
+}
+
+double counterValue(const prometheus::Counter* c) { return c != nullptr ? c->Value() : 0; }
+
+/// Quantile `q` of the merged latency histograms of `bound`, in seconds: the upper bound of the
+/// first bucket that reaches it (the largest finite bound for the +Inf bucket); 0 if empty.
+double histogramQuantile(const std::vector<metrics::RouteMetrics*>& bound, double q) {
+  std::vector<double> bounds;
+  std::vector<double> counts;
+  for (const auto* rm : bound) {
+    if (rm->latency == nullptr) {
+      continue;
+    }
+    const auto h = rm->latency->Collect().histogram;
+    for (std::size_t i = 0; i < h.bucket.size(); ++i) {
+      if (bounds.size() <= i) {
+        bounds.push_back(h.bucket[i].upper_bound);
+        counts.push_back(0);
+      }
+      counts[i] += static_cast<double>(h.bucket[i].cumulative_count);
+    }
+  }
+  if (counts.empty() || counts.back() == 0) {
+    return 0;
+  }
+  const double want = q * counts.back();
+  double lastFinite = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (std::isfinite(bounds[i])) {
+      lastFinite = bounds[i];
+    }
+    if (counts[i] >= want && counts[i] > 0) {
+      return std::isfinite(bounds[i]) ? bounds[i] : lastFinite;
+    }
+  }
+  return lastFinite;
 }
 
 /// A synthetic topic that the route's source filter matches: '+' and '#' become device levels.
@@ -122,6 +188,9 @@ int loadtestCommand(const LoadtestOptions& o) {
 
   SinkFactory makeSink;
   std::vector<sinks::null::NullSink*> nulls;
+  metrics::Metrics routeMetrics(kVersion, kGitRevision);
+  std::vector<metrics::RouteMetrics*> bound;
+  std::vector<sinks::MqttSink*> mqttSinks;
   if (o.sink == "null") {
     makeSink = [&nulls](std::size_t) {
       auto s = std::make_unique<sinks::null::NullSink>();
@@ -129,13 +198,7 @@ int loadtestCommand(const LoadtestOptions& o) {
       return s;
     };
   } else {
-    makeSink = routeSinkFactory(connector, route);
-    if (!makeSink) {
-      std::cerr << me
-                << "--sink route needs the MQTT sink (sinks/mqtt), which is not part of "
-                   "this build yet; use --sink null to measure the pipeline alone\n";
-      return 2;
-    }
+    makeSink = routeSinkFactory(connector, route, routeMetrics, bound, mqttSinks);
   }
 
   pipeline::RouteGraphSpec spec;
@@ -146,6 +209,9 @@ int loadtestCommand(const LoadtestOptions& o) {
   const std::size_t branches = static_cast<std::size_t>(std::max(1, route.clientCount()));
   for (std::size_t b = 0; b < branches; ++b) {
     spec.sinks.push_back(makeSink(b));
+  }
+  for (auto* rm : bound) {  // route sink: the graph counts its drops on the same series
+    spec.metrics.push_back(*rm);
   }
   auto graph = pipeline::RouteGraph::build(std::move(spec), diag);
   if (!graph || diag.hasErrors()) {
@@ -167,15 +233,45 @@ int loadtestCommand(const LoadtestOptions& o) {
   sources::synthetic::SyntheticSource source(
       so, [g](pipeline::Batch& batch) { return g->tryPushAny(batch); });
 
-  auto delivered = [&nulls] {
+  auto delivered = [&nulls, &bound] {
     std::uint64_t n = 0;
     for (auto* s : nulls) {
       n += s->messages();
     }
+    for (auto* rm : bound) {
+      n += static_cast<std::uint64_t>(counterValue(rm->forwarded));
+    }
     return n;
+  };
+  // Settled without being forwarded (route sink: dropped by a stage or refused by the broker).
+  auto dropped = [&bound] {
+    double n = 0;
+    for (auto* rm : bound) {
+      for (auto* c : rm->dropped) {
+        n += counterValue(c);
+      }
+    }
+    return static_cast<std::uint64_t>(n);
   };
   const bool progress = !o.json && isatty(STDOUT_FILENO) != 0;
   graph->start();
+  if (!mqttSinks.empty()) {
+    // Measure delivery, not connection set-up: wait (bounded) until every publisher is connected.
+    const auto connectDeadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    auto allReady = [&mqttSinks] {
+      return std::all_of(mqttSinks.begin(), mqttSinks.end(),
+                         [](const sinks::MqttSink* s) { return s->ready(); });
+    };
+    while (!allReady() && std::chrono::steady_clock::now() < connectDeadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!allReady()) {
+      std::cerr << me << "the route's target broker did not accept the publisher connection(s) "
+                << "within 15 s (see the log)\n";
+      graph->stop(std::chrono::seconds(1));
+      return 1;
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   source.start();
   auto lastPrint = t0;
@@ -190,7 +286,8 @@ int loadtestCommand(const LoadtestOptions& o) {
     if (source.done() && !sourceDone) {
       sourceDone = now;
     }
-    if (sourceDone && (n >= source.produced() || now - *sourceDone > std::chrono::seconds(10))) {
+    if (sourceDone &&
+        (n + dropped() >= source.produced() || now - *sourceDone > std::chrono::seconds(10))) {
       break;
     }
     if (progress && now - lastPrint >= std::chrono::milliseconds(250)) {
@@ -216,6 +313,14 @@ int loadtestCommand(const LoadtestOptions& o) {
     h.merge(s->latency());
     delayed += s->delayed();
   }
+  // Null sink: exact latencies. Route sink: the delivery latency histogram (received -> target
+  // acknowledgement), read as bucket upper bounds.
+  auto quantileNs = [&](double q) -> std::uint64_t {
+    if (!nulls.empty()) {
+      return q >= 1 ? h.max() : h.quantile(q);
+    }
+    return static_cast<std::uint64_t>(histogramQuantile(bound, q) * 1e9);
+  };
   // The null sink does not wait for Message::notBefore (rate_limit); it counts such a message as
   // delivered at that time, so the run ends at the latest such time.
   auto end = t1;
@@ -235,10 +340,11 @@ int loadtestCommand(const LoadtestOptions& o) {
     j["messages"] = messages;
     j["seconds"] = seconds;
     j["messagesPerSecond"] = rate;
-    j["latencyMicros"] = {{"p50", us(h.quantile(0.50))},
-                          {"p90", us(h.quantile(0.90))},
-                          {"p99", us(h.quantile(0.99))},
-                          {"max", us(h.max())}};
+    j["latencyMicros"] = {{"p50", us(quantileNs(0.50))},
+                          {"p90", us(quantileNs(0.90))},
+                          {"p99", us(quantileNs(0.99))},
+                          {"max", us(quantileNs(1))}};
+    j["dropped"] = dropped();
     j["refusedPushes"] = source.refused();
     j["rateLimited"] = delayed;
     std::cout << j.dump() << '\n';
@@ -248,7 +354,8 @@ int loadtestCommand(const LoadtestOptions& o) {
     std::printf("messages  %llu in %.3f s = %.0f msg/s\n",
                 static_cast<unsigned long long>(messages), seconds, rate);
     std::printf("latency   p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us\n",
-                us(h.quantile(0.50)), us(h.quantile(0.90)), us(h.quantile(0.99)), us(h.max()));
+                us(quantileNs(0.50)), us(quantileNs(0.90)), us(quantileNs(0.99)),
+                us(quantileNs(1)));
     std::printf("backpressure: %llu refused pushes; rate-limited messages: %llu\n",
                 static_cast<unsigned long long>(source.refused()),
                 static_cast<unsigned long long>(delayed));

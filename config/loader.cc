@@ -356,11 +356,17 @@ class Parser {
       c.localDefaulted = true;
     }
     c.rateLimit = rateLimit(s);
+    // Default: mqbridge/<connector>/status; an explicit "" turns the status message off.
+    c.statusTopic = "mqbridge/" + c.name + "/status";
     if (auto t = s.str("statusTopic")) {
-      if (auto e = topic::nameError(*t); !e.empty()) {
+      if (t->empty()) {
+        c.statusTopic.clear();
+      } else if (auto e = topic::nameError(*t); !e.empty()) {
         s.error("statusTopic", e);
       }
-      c.statusTopic = *t;
+      if (!t->empty()) {
+        c.statusTopic = *t;
+      }
     }
     if (auto h = s.str("hopMarker")) {
       if (h->empty()) {
@@ -375,6 +381,20 @@ class Parser {
     }
     if (auto k = s.integer("sessionExpirySeconds", false, 0, 4294967295LL)) {
       c.sessionExpirySeconds = static_cast<int>(std::min<std::int64_t>(*k, INT32_MAX));
+    }
+    if (YAML::Node sp = s.sequence("stagePlugins"); sp.IsDefined()) {
+      for (std::size_t j = 0; j < sp.size(); ++j) {
+        StagePluginSpec plugin;
+        plugin.path = s.pathOf("stagePlugins") + "[" + std::to_string(j) + "]";
+        plugin.where = locationOf(sp[j], file_);
+        if (!sp[j].IsScalar() || sp[j].Scalar().empty()) {
+          diag_.error(plugin.where, plugin.path,
+                      "expected the path of a stage plugin shared library (a non-empty string)");
+          continue;
+        }
+        plugin.file = sp[j].Scalar();
+        c.stagePlugins.push_back(std::move(plugin));
+      }
     }
     s.finish();
   }

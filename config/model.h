@@ -72,6 +72,13 @@ struct RateLimitSpec {
   bool enabled() const noexcept { return messagesPerSecond > 0 || bytesPerSecond > 0; }
 };
 
+/// Extension: an out-of-tree stage plugin (shared library) to load before routes are validated.
+struct StagePluginSpec {
+  std::string file;  ///< as written (a relative path is relative to the working directory)
+  std::string path;  ///< YAML path, e.g. "spec.stagePlugins[0]"
+  Location where;
+};
+
 struct ConnectorSpec {
   std::string name;
   std::string ns;  ///< metadata.namespace
@@ -89,6 +96,7 @@ struct ConnectorSpec {
   std::string hopMarker = "mqbridge-hop";  ///< v5 user property that marks bridged messages
   int keepAliveSeconds = 60;
   int sessionExpirySeconds = 3600;
+  std::vector<StagePluginSpec> stagePlugins;  ///< loaded in order, into the built-in registry
   Location where;
 };
 

@@ -229,6 +229,12 @@ Resource makeConnector() {
               .min(0)
               .max(4294967295.0)
               .def("3600"),
+          array("stagePlugins",
+                "Out-of-tree stage plugins (shared libraries, by path) loaded before the "
+                "routes' stages are validated.",
+                string("stagePlugins", "Path of a stage plugin shared library.")
+                    .eg("/usr/lib/mqbridge/stages/libcelsius_to_fahrenheit.so"))
+              .ext(),
       });
   return r;
 }

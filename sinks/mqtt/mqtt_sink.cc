@@ -230,9 +230,11 @@ void MqttSink::resolveLocked(Pending&& p, const Result& result, std::vector<Done
   if (result.ok) {
     done.push_back({std::move(p.msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
   } else if (result.packetType == kPubackPacket && result.reasonCode >= 0x80) {
-    log::warn("mqtt_publish_rejected", {{"client", client_.options().clientId},
-                                        {"topic", p.msg.topic},
-                                        {"reason", sources::reasonName(result.reasonCode)}});
+    static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+    log::warnEvery(every, "mqtt_publish_rejected",
+                   {{"client", client_.options().clientId},
+                    {"topic", p.msg.topic},
+                    {"reason", sources::reasonName(result.reasonCode)}});
     done.push_back({std::move(p.msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
   } else {
     // Not refused by the broker (connection trouble, timeout): send it again.
@@ -309,10 +311,9 @@ std::size_t MqttSink::packetSize(const pipeline::Message& m) const {
 }
 
 void MqttSink::updateGaugeLocked() {
-  if (metrics_ && metrics_->inflight) {
-    metrics_->inflight->Set(
-        static_cast<double>(queue_.size() + retry_.size() + outstanding_.size()));
-  }
+  // Nothing to do: mqbridge_messages_inflight belongs to whoever admits the message (the route
+  // graph increments it at ingress and decrements it when this sink releases the message). A
+  // Set() here overwrote that count and drove the gauge negative after every release.
 }
 
 void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
@@ -415,10 +416,12 @@ void MqttSink::pump() noexcept {
         expiry = static_cast<std::uint32_t>(original - spent.count());
       }
       if (maxPacket_ != 0 && packetSize(msg) > maxPacket_) {
-        log::warn("mqtt_publish_too_large", {{"client", client_.options().clientId},
-                                             {"topic", msg.topic},
-                                             {"bytes", packetSize(msg)},
-                                             {"maximum_packet_size", maxPacket_}});
+        static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+        log::warnEvery(every, "mqtt_publish_too_large",
+                       {{"client", client_.options().clientId},
+                        {"topic", msg.topic},
+                        {"bytes", packetSize(msg)},
+                        {"maximum_packet_size", maxPacket_}});
         done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
         continue;
       }
@@ -506,9 +509,11 @@ void MqttSink::pump() noexcept {
       break;
     } else {
       early_.clear();
-      log::warn("mqtt_publish_refused", {{"client", client_.options().clientId},
-                                         {"topic", msg.topic},
-                                         {"error", MQTTAsync_strerror(rc)}});
+      static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+      log::warnEvery(every, "mqtt_publish_refused",
+                     {{"client", client_.options().clientId},
+                      {"topic", msg.topic},
+                      {"error", MQTTAsync_strerror(rc)}});
       done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
     }
     if (done.size() >= 64) {

@@ -79,6 +79,39 @@ bool writeFile(const std::string& path, const std::string& data) {
   return static_cast<bool>(out);
 }
 
+/// The bounded `reason` label of mqbridge_client_connect_failures_total for a failure reason
+/// (a CONNACK reason name, a Paho error or one of this file's own names) and its detail.
+metrics::ConnectFailure classifyFailure(std::string_view reason, std::string_view detail) {
+  auto has = [](std::string_view s, std::string_view what) {
+    return s.find(what) != std::string_view::npos;
+  };
+  if (has(reason, "ca_") || has(reason, "client_cert") || has(reason, "client_key") ||
+      has(reason, "intermediate") || has(reason, "client_chain") || has(detail, "SSL") ||
+      has(detail, "TLS") || has(detail, "certificate")) {
+    return metrics::ConnectFailure::Tls;
+  }
+  if (has(reason, "not_authorized") || has(reason, "user_name_or_password") ||
+      has(reason, "username_or_password") || has(reason, "banned") ||
+      has(reason, "authentication") || has(reason, "credentials") || has(reason, "token")) {
+    return metrics::ConnectFailure::NotAuthorized;
+  }
+  if (has(reason, "protocol") || has(reason, "malformed") || has(reason, "enhanced_auth")) {
+    return metrics::ConnectFailure::Protocol;
+  }
+  if (reason == "transport_error" || reason == "connect_call_failed" || has(reason, "timeout") ||
+      has(reason, "disconnected") || has(reason, "socket")) {
+    return metrics::ConnectFailure::Network;
+  }
+  if (!reason.empty()) {
+    return metrics::ConnectFailure::Refused;  // any other reason the broker's CONNACK gave
+  }
+  return metrics::ConnectFailure::Other;
+}
+
+void countFailure(metrics::ClientMetrics& m, std::string_view reason, std::string_view detail) {
+  m.failure(classifyFailure(reason, detail));
+}
+
 int jitterMs(int ms) {
   thread_local std::mt19937 rng{std::random_device{}()};
   if (ms <= 1) {
@@ -608,19 +641,8 @@ void Client::handleFailure(const std::string& reason, const std::string& detail)
       d += d.empty() ? errorDetail_ : ": " + errorDetail_;
     }
   }
-  if (metrics_ && metrics_->connectFailures) {
-    std::map<std::string, std::string> labels{{"reason", reason}};
-    auto put = [&](const char* k, std::string_view v) {
-      if (!v.empty()) {
-        labels.emplace(k, std::string(v));
-      }
-    };
-    put("connector", metrics_->connector);
-    put("route", metrics_->route);
-    put("direction", metrics_->direction);
-    put("side", metrics_->side);
-    put("client", metrics_->client);
-    metrics_->connectFailures->Add(labels).Increment();
+  if (metrics_) {
+    countFailure(*metrics_, reason, d);
   }
   setState("connect_failed:" + reason, d, true);
   scheduleReconnect();
@@ -632,6 +654,9 @@ void Client::handleLost(const std::string& reason) {
   }
   if (metrics_ && metrics_->connected) {
     metrics_->connected->Set(0);
+  }
+  if (metrics_) {
+    metrics_->failure(metrics::ConnectFailure::Lost);
   }
   setState("connection_lost", reason, true);
   if (listener_ != nullptr) {

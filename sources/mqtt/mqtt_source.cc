@@ -168,8 +168,12 @@ void MqttSource::onSubscribeFailed3(void* ctx, MQTTAsync_failureData* /*r*/) {
 }
 
 void MqttSource::subscribeFailed(const std::string& reason) {
-  log::warn(
-      "mqtt_subscribe_failed",
+  if (clientMetrics_) {
+    clientMetrics_->failure(metrics::ConnectFailure::Subscribe);
+  }
+  static log::Every every(std::chrono::seconds(10));  // retried every second while refused
+  log::warnEvery(
+      every, "mqtt_subscribe_failed",
       {{"client", client_.options().clientId}, {"filter", subscription_}, {"reason", reason}});
   std::lock_guard<std::mutex> lk(mu_);
   if (stopping_ || subscribeTimer_ != 0) {
@@ -222,8 +226,10 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
         if (routeMetrics_) {
           routeMetrics_->drop(metrics::DropReason::Loop);
         }
-        log::debug("mqtt_loop_dropped",
-                   {{"client", client_.options().clientId}, {"topic", msg.topic}});
+        if (log::enabled(log::Level::Debug)) {  // the fields copy strings: build them only then
+          log::debug("mqtt_loop_dropped",
+                     {{"client", client_.options().clientId}, {"topic", msg.topic}});
+        }
         msg.completion.settle(pipeline::Outcome::Filtered);
         return;
       }

@@ -31,6 +31,10 @@ TestMetrics::TestMetrics() : registry_(std::make_shared<prometheus::Registry>())
   client.connectFailures =
       &prometheus::BuildCounter().Name("t_connect_failures_total").Help("t").Register(*registry_);
   client.client = "test";
+  for (std::size_t i = 0; i < client.failures.size(); ++i) {
+    client.failures[i] = &client.connectFailures->Add(
+        {{"reason", std::string(toString(static_cast<metrics::ConnectFailure>(i)))}});
+  }
 }
 
 double TestMetrics::connectFailures() const {

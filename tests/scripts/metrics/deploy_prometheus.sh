@@ -37,6 +37,7 @@ PY
 
 promtool check config prometheus.yml
 work=$(mqb_tempdir)
+MQB_DIRS+=("$work")  # mqb_tempdir ran in a subshell: record the dir here for mqb_cleanup
 cp ./*rules*.yml "$work/"
 "$MQB_PY" - prometheus-kubernetes.yml "$work/prometheus-kubernetes.yml" <<'PY'
 import re, sys

@@ -66,6 +66,7 @@ done
 
 trap mqb_cleanup EXIT
 work=$(mqb_tempdir)
+MQB_DIRS+=("$work")  # mqb_tempdir ran in a subshell: record the dir here for mqb_cleanup
 
 # ---- 1. start the target and find its port ----
 port=""

@@ -563,6 +563,18 @@ TEST(LoaderExtensions, Stages) {
       hasError(withRoute("stages", "[filter]"), "spec.routes[0].stages[0]", "expected a mapping"));
 }
 
+TEST(LoaderExtensions, StatusTopicDefaultsPerConnectorAndEmptyTurnsItOff) {
+  const LoadResult d = loadPair(baseConnector(), baseTopicMap());
+  ASSERT_TRUE(d.ok()) << d.diagnostics.str();
+  const auto& c = d.config->connectors[0];
+  EXPECT_EQ(c.statusTopic, "mqbridge/" + c.name + "/status");
+  YAML::Node off = baseConnector();
+  setPath(off, "spec.statusTopic", "\"\"");
+  const LoadResult r = loadPair(off, baseTopicMap());
+  ASSERT_TRUE(r.ok()) << r.diagnostics.str();
+  EXPECT_EQ(r.config->connectors[0].statusTopic, "");
+}
+
 TEST(LoaderExtensions, ConnectorFields) {
   YAML::Node c = baseConnector();
   setPath(c, "spec.statusTopic", "bridge/status");
