@@ -105,7 +105,12 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
   window_ = static_cast<std::size_t>(std::max(1, options_.maxInflight));
 }
 
-MqttSink::~MqttSink() { stop(std::chrono::milliseconds(0)); }
+MqttSink::~MqttSink() {
+  stop(std::chrono::milliseconds(0));
+  if (plainPropsBuilt_) {
+    MQTTProperties_free(&plainProps_);
+  }
+}
 
 void MqttSink::setRelease(pipeline::ReleaseFn release) { release_ = std::move(release); }
 
@@ -433,7 +438,20 @@ void MqttSink::pump() noexcept {
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
     r.context = this;
     const bool v5 = client_.v5();
-    if (v5) {
+    // Most messages carry no properties of their own: send a list built once (just the hop
+    // marker) instead of building and freeing one per message through Paho's tracked heap.
+    const bool shared = v5 && msg.props.empty();
+    if (shared) {
+      if (!plainPropsBuilt_) {
+        plainProps_ = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue);
+        plainPropsBuilt_ = true;
+      }
+      pm.properties = plainProps_;
+      if (msg.qos > 0) {
+        r.onSuccess5 = &MqttSink::onPublished5;
+        r.onFailure5 = &MqttSink::onPublishFailed5;
+      }
+    } else if (v5) {
       pm.properties = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue, expiry);
       if (msg.qos > 0) {
         r.onSuccess5 = &MqttSink::onPublished5;
@@ -445,7 +463,7 @@ void MqttSink::pump() noexcept {
     }
     // Always pass response options: without them Paho drops the v5 properties.
     const int rc = MQTTAsync_sendMessage(client_.handle(), msg.topic.c_str(), &pm, &r);
-    if (v5) {
+    if (v5 && !shared) {
       MQTTProperties_free(&pm.properties);
     }
     if (log::enabled(log::Level::Debug)) {

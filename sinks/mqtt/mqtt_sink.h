@@ -130,6 +130,10 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   std::uint64_t connection_ = 0;  // bumped on every connect and loss
   std::set<sources::Timer::Id> timers_;
   pipeline::SteadyTime wakeAt_{};
+  // The v5 properties of a message without properties of its own (the hop marker), built on the
+  // first such publish (Paho must have a client first, NOTES 1.8); only pump() touches them.
+  MQTTProperties plainProps_ = MQTTProperties_initializer;
+  bool plainPropsBuilt_ = false;
 };
 
 /// Builds Paho v5 properties from the pipeline's (plus an optional hop marker). Needs a Paho
