@@ -3,7 +3,11 @@
 // into one node. Prints messages/s and ns/message.
 //
 //   pipeline_bench [--messages N] [--payload-bytes N] [--batch N] [--capacity N] [--runs N]
-//                  [--target T]
+//                  [--target T] [--branches N] [--custom-stage 0|1]
+//
+// --custom-stage 1 appends a custom stage to the route (set_properties adding a user property
+// `site: plant-a`, built through the registry like any configured stage), to measure what one
+// custom stage costs per message inside the graph.
 
 #include <sys/resource.h>
 
@@ -15,6 +19,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "pipeline/graph_builder.h"
 #include "sinks/null/null_sink.h"
@@ -39,7 +45,8 @@ struct Result {
 };
 
 Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payload,
-               std::size_t batch, std::size_t capacity, const std::string& target) {
+               std::size_t batch, std::size_t capacity, const std::string& target,
+               bool customStage) {
   config::ConnectorSpec connector;
   config::RouteSpec route;
   route.name = "bench";
@@ -51,7 +58,20 @@ Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payl
   if (branches > 1) {
     route.sharedSubscription = config::SharedSubscriptionSpec{branches, "bench"};
   }
+  config::Diagnostics diag;
   pipeline::RouteGraphSpec spec;
+  if (customStage) {
+    config::StageSpec st;
+    st.type = "set_properties";
+    st.params = YAML::Load("{type: set_properties, userProperties: {site: plant-a}}");
+    st.path = "bench.stages[0]";
+    route.stages.push_back(st);
+    spec.stages = pipeline::Registry::builtin().parseStages(route, diag);
+    if (diag.hasErrors()) {
+      std::fprintf(stderr, "%s", diag.str().c_str());
+      std::exit(1);
+    }
+  }
   spec.connector = &connector;
   spec.route = &route;
   spec.capacity = capacity;
@@ -63,7 +83,6 @@ Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payl
     nulls.push_back(s.get());
     spec.sinks.push_back(std::move(s));
   }
-  config::Diagnostics diag;
   auto graph = pipeline::RouteGraph::build(std::move(spec), diag);
   if (!graph) {
     std::fprintf(stderr, "%s", diag.str().c_str());
@@ -114,6 +133,8 @@ int main(int argc, char** argv) {
   std::size_t payload = 64, batch = 256, capacity = 65536;
   int runs = 3;
   std::string target = "factory/{2}/data";
+  int onlyBranches = 0;
+  bool customStage = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const char* v = argv[i + 1];
@@ -129,6 +150,10 @@ int main(int argc, char** argv) {
       runs = std::atoi(v);
     } else if (a == "--target") {
       target = v;
+    } else if (a == "--branches") {
+      onlyBranches = std::atoi(v);
+    } else if (a == "--custom-stage") {
+      customStage = std::atoi(v) != 0;
     } else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -136,16 +161,21 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "pipeline_bench: %llu messages x %zu B, batch %zu, capacity %zu, target \"%s\", "
-      "hardware threads %u, best of %d\n",
+      "hardware threads %u, best of %d%s\n",
       static_cast<unsigned long long>(messages), payload, batch, capacity, target.c_str(),
-      std::thread::hardware_concurrency(), runs);
+      std::thread::hardware_concurrency(), runs,
+      customStage ? ", plus a custom set_properties stage" : "");
   std::printf("%-9s %-9s %5s %13s %8s %12s %10s %10s\n", "branches", "nodes", "runs",
               "msg/s (best)", "ns/msg", "cpu ns/msg", "p50 us", "p99 us");
   for (int branches : {1, 2, 4}) {
+    if (onlyBranches != 0 && branches != onlyBranches) {
+      continue;
+    }
     for (bool fuse : {false, true}) {
       Result best;
       for (int r = 0; r < runs; ++r) {
-        Result x = runOnce(branches, fuse, messages, payload, batch, capacity, target);
+        Result x =
+            runOnce(branches, fuse, messages, payload, batch, capacity, target, customStage);
         if (best.seconds == 0 || x.seconds < best.seconds) {
           best = x;
         }
