@@ -466,6 +466,45 @@ TEST_F(Faults, OutageSpills100kToTheSpoolThenDrainsInOrder) {
   EXPECT_EQ(t.outOfOrder, 0u);
 }
 
+// overflow: block — the spool is full while the remote is down: the bridge stops consuming (its
+// subscriber disconnects; its persistent session makes the local broker queue the rest) instead of
+// dropping, then resumes once the backlog drains. Nothing is lost, the spool never exceeds its limit.
+TEST_F(Faults, FullSpoolBlocksTheSourceThenResumesWithoutLoss) {
+  startBrokers();
+  RemoteReader reader(*remote_, true);
+  const int limit = 2000;
+  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(
+      *local_, *remote_,
+      "      spool: {maxMessages: " + std::to_string(limit) + ", overflow: block}\n"));
+  ASSERT_TRUE(bridge_->start()) << bridge_->log();
+  remote_->stop();
+  const int n = 8000;
+  Publisher pub(*local_, n, "b");
+  pub.start();
+  ASSERT_TRUE(pub.join());
+  // The spool fills to its limit and stays there: the rest waits at the local broker.
+  ASSERT_TRUE(waitFor([&] { return spooled() >= limit; }, 60s)) << spooled();
+  double maxSpooled = 0;
+  const auto w0 = Clock::now();
+  while (Clock::now() - w0 < 1s) {  // sample the gauge for a second: it must not pass the limit
+    maxSpooled = std::max(maxSpooled, spooled());
+    std::this_thread::sleep_for(50ms);
+  }
+  const double dropped = bridge_->metric("mqbridge_messages_dropped_total", {"route=\"up\""});
+  ASSERT_TRUE(remote_->start());
+  const auto t0 = Clock::now();
+  reader.reconnect();
+  const Recovery rec = reader.waitAll(n, "b", t0, 0);
+  const auto t = tally(reader.all(), n, "b");
+  char extra[160];
+  std::snprintf(extra, sizeof extra, "  (spool limit %d, highest %.0f, dropped %.0f)", limit,
+                maxSpooled, dropped);
+  report("full spool blocks source", n, t, rec, extra);
+  EXPECT_LE(maxSpooled, limit);
+  EXPECT_EQ(dropped, 0);
+  EXPECT_EQ(t.missing, 0u);
+}
+
 TEST_F(Faults, RemoteWithReceiveMaximumTwo) {
   BrokerOptions ro;
   ro.extraConfig = {"max_inflight_messages 2"};
