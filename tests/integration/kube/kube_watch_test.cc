@@ -167,10 +167,25 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
     }
   });
 
-  // 1. Apply a second topic map: its route starts.
+  // Whatever ends the test, the paced publisher stops and is joined (a joinable std::thread
+  // destroyed by an early ASSERT return would terminate the process).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Joiner() {
+      stop = true;
+      if (t.joinable()) {
+        t.join();
+      }
+    }
+  } joiner{stopSteady, steady};
+
+  // 1. Apply a second topic map: its route starts (connected, then subscribed: /readyz 200).
   const auto t1 = std::chrono::steady_clock::now();
   apply("extra", topicMapJson("extra", route("extra1", "b/#")));
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-extra1"); }, 30s)) << bridge.logText();
+  ASSERT_EQ(waitForStatus(static_cast<std::uint16_t>(metricsPort), "/readyz", 200, 30s).status, 200)
+      << bridge.logText();
   const auto startMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t1)
           .count();
@@ -230,7 +245,9 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   EXPECT_TRUE(connectedBoth("kw-steady"));
 
   stopSteady = true;
-  steady.join();
+  if (steady.joinable()) {
+    steady.join();
+  }
   ASSERT_TRUE(steadyOk);
   const int sent = steadySent.load();
   ASSERT_TRUE(waitFor([&] { return countIn(rx.received(), "a/steady") >= sent; }, 30s))
