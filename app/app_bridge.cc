@@ -198,8 +198,7 @@ class StatusPublisher final : private sources::ClientListener {
  private:
   static sources::ClientOptions makeOptions(const config::ConnectorSpec& c, int instance) {
     sources::ClientOptions o =
-        clientOptions(c, c.local, config::statusClientId(c, instance),
-                      c.name + "/status/local");
+        clientOptions(c, c.local, config::statusClientId(c, instance), c.name + "/status/local");
     o.persistentSession = false;
     o.will.topic = statusTopicFor(c, instance);
     o.will.payload = "offline";

@@ -11,9 +11,9 @@ namespace mqb::app {
 
 /// Options shared by the commands that load configuration.
 struct ConfigOptions {
-  std::vector<std::string> configPaths;  ///< -c: files or directories, in any order
-  std::string secretsDir = "/var/run/secrets/mqbridge";    ///< x509 / usernamePassword secrets
-  std::string configmapsDir = "/var/run/configmaps";       ///< trusted CA ConfigMaps
+  std::vector<std::string> configPaths;                  ///< -c: files or directories, in any order
+  std::string secretsDir = "/var/run/secrets/mqbridge";  ///< x509 / usernamePassword secrets
+  std::string configmapsDir = "/var/run/configmaps";     ///< trusted CA ConfigMaps
   std::string saTokenFile = "/var/run/secrets/tokens/mq-sat";  ///< kubernetes: {} token
 };
 
@@ -33,7 +33,7 @@ struct RunOptions {
   bool spawnInstances = false;  ///< --spawn-instances: run instances 0..N-1 as child processes
   std::string metricsAddress = "0.0.0.0:9400";
   std::string stateDir = "/var/lib/mqbridge";
-  std::optional<int> instanceIndex;  ///< default: StatefulSet ordinal in the hostname, else 0
+  std::optional<int> instanceIndex;     ///< default: StatefulSet ordinal in the hostname, else 0
   std::optional<std::string> logLevel;  ///< overrides every connector's logLevel
   bool logJson = false;
   double drainSeconds = 10;

@@ -35,18 +35,18 @@ void addConfigOptions(po::options_description& d, ConfigOptions& c, bool require
   if (required) {
     paths->required();
   }
-  d.add_options()
-      ("config,c", paths,
-       required ? "configuration file or directory (YAML, multi-document allowed); repeatable"
-                : "configuration file or directory (YAML, multi-document allowed); repeatable. "
-                  "Without -c and --kube, in a pod (KUBERNETES_SERVICE_HOST set) the "
-                  "resources come from the API server as with --kube")
-      ("secrets-dir", po::value(&c.secretsDir)->default_value(c.secretsDir),
-       "where Secrets are mounted: <dir>/<secretName>/client_cert.pem ...")
-      ("configmaps-dir", po::value(&c.configmapsDir)->default_value(c.configmapsDir),
-       "where ConfigMaps are mounted: <dir>/<configMapName>/*.pem|*.crt")
-      ("sa-token-file", po::value(&c.saTokenFile)->default_value(c.saTokenFile),
-       "service account token for `authentication: kubernetes: {}`");
+  d.add_options()(
+      "config,c", paths,
+      required ? "configuration file or directory (YAML, multi-document allowed); repeatable"
+               : "configuration file or directory (YAML, multi-document allowed); repeatable. "
+                 "Without -c and --kube, in a pod (KUBERNETES_SERVICE_HOST set) the "
+                 "resources come from the API server as with --kube")(
+      "secrets-dir", po::value(&c.secretsDir)->default_value(c.secretsDir),
+      "where Secrets are mounted: <dir>/<secretName>/client_cert.pem ...")(
+      "configmaps-dir", po::value(&c.configmapsDir)->default_value(c.configmapsDir),
+      "where ConfigMaps are mounted: <dir>/<configMapName>/*.pem|*.crt")(
+      "sa-token-file", po::value(&c.saTokenFile)->default_value(c.saTokenFile),
+      "service account token for `authentication: kubernetes: {}`");
 }
 
 /// Parses `args` into `vm`; returns an exit code if the command should stop (help or error).
@@ -98,33 +98,35 @@ int main(int argc, char** argv) {
     po::options_description d("run options");
     addConfigOptions(d, o.config, /*required=*/false);
     std::string level;
-    d.add_options()
-        ("metrics-address", po::value(&o.metricsAddress)->default_value(o.metricsAddress),
-         "HOST:PORT serving /metrics, /healthz and /readyz")
-        ("state-dir", po::value(&o.stateDir)->default_value(o.stateDir),
-         "directory for the routes' durable spools")
-        ("instance-index", po::value<int>(),
-         "this instance's index among bridgeInstances (default: StatefulSet ordinal, else 0)")
-        ("log-level", po::value(&level), "debug | info | warn | error (overrides logLevel)")
-        ("log-json", po::bool_switch(&o.logJson), "log JSON objects instead of key=value lines")
-        ("drain-seconds", po::value(&o.drainSeconds)->default_value(o.drainSeconds),
-         "on SIGTERM, how long to wait for in-flight messages")
-        ("spawn-instances", po::bool_switch(&o.spawnInstances),
-         "run instances 0..bridgeInstances-1 as supervised child processes on this host "
-         "(restarted on crash; metrics port of instance i = port + i; state dir <dir>/<i>)")
-        ("kube", po::bool_switch(&o.kube),
-         "read MqttBridgeConnector/MqttBridgeTopicMap from the Kubernetes API (list + watch in "
-         "the pod's namespace; changes apply without a restart) instead of files")
-        ("kube-api-server", po::value(&o.kubeOptions.apiServer),
-         "https://HOST:PORT (default: KUBERNETES_SERVICE_HOST/_PORT)")
-        ("kube-token-file", po::value(&o.kubeOptions.tokenFile)
-             ->default_value(o.kubeOptions.tokenFile), "service account token for the API server")
-        ("kube-ca-file", po::value(&o.kubeOptions.caFile)->default_value(o.kubeOptions.caFile),
-         "CA bundle of the API server")
-        ("kube-namespace-file", po::value(&o.kubeOptions.namespaceFile)
-             ->default_value(o.kubeOptions.namespaceFile), "the pod's namespace")
-        ("kube-namespace", po::value(&o.kubeOptions.ns),
-         "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)");
+    d.add_options()("metrics-address",
+                    po::value(&o.metricsAddress)->default_value(o.metricsAddress),
+                    "HOST:PORT serving /metrics, /healthz and /readyz")(
+        "state-dir", po::value(&o.stateDir)->default_value(o.stateDir),
+        "directory for the routes' durable spools")(
+        "instance-index", po::value<int>(),
+        "this instance's index among bridgeInstances (default: StatefulSet ordinal, else 0)")(
+        "log-level", po::value(&level), "debug | info | warn | error (overrides logLevel)")(
+        "log-json", po::bool_switch(&o.logJson), "log JSON objects instead of key=value lines")(
+        "drain-seconds", po::value(&o.drainSeconds)->default_value(o.drainSeconds),
+        "on SIGTERM, how long to wait for in-flight messages")(
+        "spawn-instances", po::bool_switch(&o.spawnInstances),
+        "run instances 0..bridgeInstances-1 as supervised child processes on this host "
+        "(restarted on crash; metrics port of instance i = port + i; state dir <dir>/<i>)")(
+        "kube", po::bool_switch(&o.kube),
+        "read MqttBridgeConnector/MqttBridgeTopicMap from the Kubernetes API (list + watch in "
+        "the pod's namespace; changes apply without a restart) instead of files")(
+        "kube-api-server", po::value(&o.kubeOptions.apiServer),
+        "https://HOST:PORT (default: KUBERNETES_SERVICE_HOST/_PORT)")(
+        "kube-token-file",
+        po::value(&o.kubeOptions.tokenFile)->default_value(o.kubeOptions.tokenFile),
+        "service account token for the API server")(
+        "kube-ca-file", po::value(&o.kubeOptions.caFile)->default_value(o.kubeOptions.caFile),
+        "CA bundle of the API server")(
+        "kube-namespace-file",
+        po::value(&o.kubeOptions.namespaceFile)->default_value(o.kubeOptions.namespaceFile),
+        "the pod's namespace")(
+        "kube-namespace", po::value(&o.kubeOptions.ns),
+        "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)");
     if (auto rc = parse(cmd, args, d, nullptr, vm)) {
       return *rc;
     }
@@ -148,11 +150,10 @@ int main(int argc, char** argv) {
     ValidateOptions o;
     po::options_description d("validate options");
     addConfigOptions(d, o.config);
-    d.add_options()
-        ("check-files", po::bool_switch(&o.checkFiles),
-         "also check that referenced certificates, keys and CA files exist and parse")
-        ("instances", po::bool_switch(&o.instances),
-         "print which instance serves each route and client");
+    d.add_options()("check-files", po::bool_switch(&o.checkFiles),
+                    "also check that referenced certificates, keys and CA files exist and parse")(
+        "instances", po::bool_switch(&o.instances),
+        "print which instance serves each route and client");
     if (auto rc = parse(cmd, args, d, nullptr, vm)) {
       return *rc;
     }
@@ -162,15 +163,14 @@ int main(int argc, char** argv) {
     LoadtestOptions o;
     po::options_description d("loadtest options");
     addConfigOptions(d, o.config);
-    d.add_options()
-        ("route", po::value(&o.route)->required(), "route name")
-        ("rate", po::value(&o.rate)->default_value(0), "messages/s; 0 = as fast as possible")
-        ("count", po::value(&o.count), "number of messages")
-        ("duration", po::value(&o.durationSeconds), "seconds to run")
-        ("payload-bytes", po::value(&o.payloadBytes)->default_value(64), "payload size")
-        ("sink", po::value(&o.sink)->default_value("null"),
-         "null (pipeline only) or route (the route's real sink)")
-        ("json", po::bool_switch(&o.json), "print one JSON object with the figures");
+    d.add_options()("route", po::value(&o.route)->required(), "route name")(
+        "rate", po::value(&o.rate)->default_value(0), "messages/s; 0 = as fast as possible")(
+        "count", po::value(&o.count), "number of messages")(
+        "duration", po::value(&o.durationSeconds), "seconds to run")(
+        "payload-bytes", po::value(&o.payloadBytes)->default_value(64), "payload size")(
+        "sink", po::value(&o.sink)->default_value("null"),
+        "null (pipeline only) or route (the route's real sink)")(
+        "json", po::bool_switch(&o.json), "print one JSON object with the figures");
     if (auto rc = parse(cmd, args, d, nullptr, vm)) {
       return *rc;
     }
@@ -179,11 +179,10 @@ int main(int argc, char** argv) {
   if (cmd == "test") {
     TestOptions o;
     po::options_description d("test options");
-    d.add_options()
-        ("file", po::value(&o.files)->composing()->required(), "behaviour file(s)")
-        ("stage-plugin", po::value(&o.stagePlugins)->composing(),
-         "stage plugin (.so) to load before the files; repeatable")
-        ("verbose,v", po::bool_switch(&o.verbose), "print every case");
+    d.add_options()("file", po::value(&o.files)->composing()->required(), "behaviour file(s)")(
+        "stage-plugin", po::value(&o.stagePlugins)->composing(),
+        "stage plugin (.so) to load before the files; repeatable")(
+        "verbose,v", po::bool_switch(&o.verbose), "print every case");
     po::positional_options_description pos;
     pos.add("file", -1);
     if (auto rc = parse(cmd, args, d, &pos, vm)) {
@@ -194,9 +193,9 @@ int main(int argc, char** argv) {
   if (cmd == "crds") {  // not in the usage text: a packaging helper
     std::string outputDir;
     po::options_description d("crds options");
-    d.add_options()
-        ("output-dir", po::value(&outputDir),
-         "write mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml here instead of printing");
+    d.add_options()(
+        "output-dir", po::value(&outputDir),
+        "write mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml here instead of printing");
     if (auto rc = parse(cmd, args, d, nullptr, vm)) {
       return *rc;
     }

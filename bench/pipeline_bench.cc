@@ -174,8 +174,7 @@ int main(int argc, char** argv) {
     for (bool fuse : {false, true}) {
       Result best;
       for (int r = 0; r < runs; ++r) {
-        Result x =
-            runOnce(branches, fuse, messages, payload, batch, capacity, target, customStage);
+        Result x = runOnce(branches, fuse, messages, payload, batch, capacity, target, customStage);
         if (best.seconds == 0 || x.seconds < best.seconds) {
           best = x;
         }

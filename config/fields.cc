@@ -130,8 +130,8 @@ YAML::Node Fields::get(std::string_view key, bool required, const char* expected
     }
   }
   if (required) {
-    diag_.error(location(), pathOf(key), std::string("required field is missing (expected ") +
-                                             expected + ")");
+    diag_.error(location(), pathOf(key),
+                std::string("required field is missing (expected ") + expected + ")");
   }
   return YAML::Node(YAML::NodeType::Undefined);
 }

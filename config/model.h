@@ -109,7 +109,7 @@ struct ConnectorSpec {
   std::string hopMarker = "mqbridge-hop";  ///< v5 user property that marks bridged messages
   int keepAliveSeconds = 60;
   int sessionExpirySeconds = 3600;
-  std::optional<SpoolSpec> spool;  ///< default for routes of this connector
+  std::optional<SpoolSpec> spool;             ///< default for routes of this connector
   std::vector<StagePluginSpec> stagePlugins;  ///< loaded in order, into the built-in registry
   Location where;
 };

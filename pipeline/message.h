@@ -129,9 +129,9 @@ struct Message {
   std::uint8_t qos = 0;
   bool retain = false;
   Properties props;
-  SteadyTime received{};   ///< when the bridge took it from the source
-  SteadyTime notBefore{};  ///< earliest publish time (set by rate_limit); epoch = now
-  std::uint64_t seq = 0;   ///< per-branch ingress sequence, gap-free
+  SteadyTime received{};     ///< when the bridge took it from the source
+  SteadyTime notBefore{};    ///< earliest publish time (set by rate_limit); epoch = now
+  std::uint64_t seq = 0;     ///< per-branch ingress sequence, gap-free
   std::uint32_t branch = 0;  ///< shared-subscription branch (client index) this message is on
   Completion completion;
 

@@ -49,7 +49,7 @@ using StagePtr = std::unique_ptr<Stage>;
 struct StageContext {
   const config::ConnectorSpec* connector = nullptr;
   const config::RouteSpec* route = nullptr;
-  std::uint32_t branch = 0;                  ///< shared-subscription branch index
+  std::uint32_t branch = 0;  ///< shared-subscription branch index
   const Clock* clock = &SystemClock::instance();
   metrics::RouteMetrics* metrics = nullptr;  ///< may be null in unit tests
 };

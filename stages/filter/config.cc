@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "config/fields.h"
-#include "stages/common/config_util.h"
 #include "config/topic.h"
+#include "stages/common/config_util.h"
 #include "stages/filter/filter.h"
 
 namespace mqb::stages::filter {

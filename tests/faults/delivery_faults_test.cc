@@ -468,14 +468,15 @@ TEST_F(Faults, OutageSpills100kToTheSpoolThenDrainsInOrder) {
 
 // overflow: block — the spool is full while the remote is down: the bridge stops consuming (its
 // subscriber disconnects; its persistent session makes the local broker queue the rest) instead of
-// dropping, then resumes once the backlog drains. Nothing is lost, the spool never exceeds its limit.
+// dropping, then resumes once the backlog drains. Nothing is lost, the spool never exceeds its
+// limit.
 TEST_F(Faults, FullSpoolBlocksTheSourceThenResumesWithoutLoss) {
   startBrokers();
   RemoteReader reader(*remote_, true);
   const int limit = 2000;
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(
-      *local_, *remote_,
-      "      spool: {maxMessages: " + std::to_string(limit) + ", overflow: block}\n"));
+  bridge_ = std::make_unique<BridgeProcess>(
+      bridgeYaml(*local_, *remote_,
+                 "      spool: {maxMessages: " + std::to_string(limit) + ", overflow: block}\n"));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   remote_->stop();
   const int n = 8000;

@@ -14,9 +14,8 @@
 
 namespace mqb::test {
 
-
 ChildProcess::ChildProcess(std::vector<std::string> args, std::string logFile,
-                             std::vector<std::string> extraEnv)
+                           std::vector<std::string> extraEnv)
     : args_(std::move(args)), log_(std::move(logFile)), env_(std::move(extraEnv)) {
   if (log_.empty()) {
     char tmpl[] = "/tmp/mqb-bridge-XXXXXX";

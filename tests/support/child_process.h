@@ -18,13 +18,12 @@
 
 namespace mqb::test {
 
-
 class ChildProcess {
  public:
   /// `args` do not include the program name. `logFile`: where stdout and stderr go ("" = a file
   /// in a private temp dir, see logPath()).
   explicit ChildProcess(std::vector<std::string> args, std::string logFile = "",
-                         std::vector<std::string> extraEnv = {});
+                        std::vector<std::string> extraEnv = {});
   /// SIGKILL if still running.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

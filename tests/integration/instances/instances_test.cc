@@ -363,8 +363,8 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
             << ts.duplicates + ta.duplicates + tv.duplicates << " duplicated, all in "
             << static_cast<int>(recoverMs) << " ms after the restart\n"
             << "[ instances ] B: SIGKILL mid-flow (" << atKill << " of " << kFlow
-            << " shared messages delivered at the kill): " << tk.missing
-            << " lost, " << tk.duplicates << " duplicated\n";
+            << " shared messages delivered at the kill): " << tk.missing << " lost, "
+            << tk.duplicates << " duplicated\n";
 
   for (auto& p : inst) {
     p->signal(SIGTERM);

@@ -70,9 +70,9 @@ TEST(SupervisorTest, RestartsAKilledChildAndStopsCleanly) {
   }
   ASSERT_GT(base, 0);
   ChildProcess sup({"run", "--spawn-instances", "-c", cfg, "--metrics-address",
-                     "127.0.0.1:" + std::to_string(base), "--state-dir", dir.file("state"),
-                     "--drain-seconds", "1"},
-                    dir.file("sup.log"));
+                    "127.0.0.1:" + std::to_string(base), "--state-dir", dir.file("state"),
+                    "--drain-seconds", "1"},
+                   dir.file("sup.log"));
   ASSERT_TRUE(sup.start());
   const std::set<std::string> all{"sup-fan-0", "sup-fan-1", "sup-fan-2", "sup-fan-3"};
   auto ids = [&] {

@@ -24,7 +24,8 @@ TEST(TransformStageRegistration, EachFunctionRegistersItsTypeOnce) {
   }
   EXPECT_THROW(r.add(filter::makeFactory()), std::logic_error);
   const auto builtin = pipeline::Registry::builtin().types();
-  for (const char* t : {"filter", "json_map", "set_properties", "qos", "rate_limit", "topic_rewrite"}) {
+  for (const char* t :
+       {"filter", "json_map", "set_properties", "qos", "rate_limit", "topic_rewrite"}) {
     EXPECT_NE(std::find(builtin.begin(), builtin.end(), t), builtin.end()) << t;
   }
 }
