@@ -137,7 +137,6 @@ void MqttSink::write(pipeline::Batch&& batch) noexcept {
         queue_.push_back(std::move(m));
       }
     }
-    updateGaugeLocked();
   }
   batch.clear();
   finish(done);
@@ -220,7 +219,6 @@ void MqttSink::complete(int token, const Result& result) noexcept {
     Pending p = std::move(it->second);
     outstanding_.erase(it);
     resolveLocked(std::move(p), result, done);
-    updateGaugeLocked();
   }
   finish(done);
   pump();
@@ -310,12 +308,6 @@ std::size_t MqttSink::packetSize(const pipeline::Message& m) const {
   return 1 + varintSize(rem) + rem;
 }
 
-void MqttSink::updateGaugeLocked() {
-  // Nothing to do: mqbridge_messages_inflight belongs to whoever admits the message (the route
-  // graph increments it at ingress and decrements it when this sink releases the message). A
-  // Set() here overwrote that count and drove the gauge negative after every release.
-}
-
 void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
   if (stopping_ && queue_.empty() && retry_.empty()) {
     return;
@@ -378,7 +370,6 @@ void MqttSink::pump() noexcept {
       };
       if (head == nullptr || closed_) {
         pumping_ = false;
-        updateGaugeLocked();
         break;
       }
       const auto now = clock_->now();
@@ -390,7 +381,6 @@ void MqttSink::pump() noexcept {
           continue;
         }
         pumping_ = false;  // QoS 1 waits for the reconnect
-        updateGaugeLocked();
         break;
       }
       if (head->notBefore != pipeline::SteadyTime{} && head->notBefore > now) {
@@ -582,7 +572,6 @@ void MqttSink::stop(std::chrono::milliseconds deadline) {
     }
     queue_.clear();
     connected_ = false;
-    updateGaugeLocked();
   }
   if (!done.empty()) {
     log::warn("mqtt_sink_stopped_with_messages",

@@ -102,7 +102,6 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   void finish(std::vector<Done>& done) noexcept;
   void wakeAtLocked(pipeline::SteadyTime at);
   std::size_t packetSize(const pipeline::Message& m) const;
-  void updateGaugeLocked();
 
   SinkOptions options_;
   metrics::RouteMetrics* metrics_;
