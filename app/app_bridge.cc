@@ -188,7 +188,7 @@ class StatusPublisher final : private sources::ClientListener {
       return;
     }
     stopped_ = true;
-    if (client_.connected() && client_.handle() != nullptr) {
+    if (client_.connected()) {
       publish("offline");
     }
     client_.stop(std::chrono::milliseconds(2000));
@@ -208,14 +208,13 @@ class StatusPublisher final : private sources::ClientListener {
   }
   void onConnected(const sources::ConnectInfo&) noexcept override { publish("online"); }
   void onConnectionLost() noexcept override {}
-  void publish(const char* payload) noexcept {
-    MQTTAsync_message m = MQTTAsync_message_initializer;
-    m.payload = const_cast<char*>(payload);
-    m.payloadlen = static_cast<int>(std::strlen(payload));
-    m.qos = 1;
-    m.retained = 1;
-    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-    MQTTAsync_sendMessage(client_.handle(), topic_.c_str(), &m, &r);
+  void publish(std::string_view payload) noexcept {
+    sources::Client::Publish p;
+    p.topic = topic_;
+    p.payload = payload;
+    p.qos = 1;
+    p.retain = true;
+    client_.publish(p, 0);  // the answer is not needed: a lost "online" is sent on reconnect
   }
 
   std::string topic_;

@@ -20,25 +20,6 @@ struct Pending {
   }
 };
 
-void ok5(void* ctx, MQTTAsync_successData5* r) {
-  // v5 UNSUBACK reason code; >= 0x80 is a failure (0x11: there was no such subscription).
-  const bool good = r == nullptr || static_cast<int>(r->reasonCode) < 0x80;
-  static_cast<std::shared_ptr<Pending>*>(ctx)->get()->finish(good ? 1 : -1);
-  delete static_cast<std::shared_ptr<Pending>*>(ctx);
-}
-void fail5(void* ctx, MQTTAsync_failureData5*) {
-  static_cast<std::shared_ptr<Pending>*>(ctx)->get()->finish(-1);
-  delete static_cast<std::shared_ptr<Pending>*>(ctx);
-}
-void ok3(void* ctx, MQTTAsync_successData*) {
-  static_cast<std::shared_ptr<Pending>*>(ctx)->get()->finish(1);
-  delete static_cast<std::shared_ptr<Pending>*>(ctx);
-}
-void fail3(void* ctx, MQTTAsync_failureData*) {
-  static_cast<std::shared_ptr<Pending>*>(ctx)->get()->finish(-1);
-  delete static_cast<std::shared_ptr<Pending>*>(ctx);
-}
-
 }  // namespace
 
 std::map<std::string, std::string> planSubscriptions(const config::Plan& plan) {
@@ -53,34 +34,24 @@ std::map<std::string, std::string> planSubscriptions(const config::Plan& plan) {
   return m;
 }
 
-bool unsubscribeSource(const sources::MqttSource& source, std::chrono::milliseconds timeout) {
-  const sources::Client& c = source.client();
-  MQTTAsync h = c.handle();
-  if (h == nullptr || !c.connected()) {
+bool unsubscribeSource(sources::MqttSource& source, std::chrono::milliseconds timeout) {
+  sources::Client& c = source.client();
+  if (!c.connected()) {
     return false;
   }
   auto pending = std::make_shared<Pending>();
-  auto* ctx = new std::shared_ptr<Pending>(pending);  // owned by whichever callback runs
-  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-  ro.context = ctx;
-  if (c.v5()) {
-    ro.onSuccess5 = ok5;
-    ro.onFailure5 = fail5;
-  } else {
-    ro.onSuccess = ok3;
-    ro.onFailure = fail3;
-  }
-  if (MQTTAsync_unsubscribe(h, source.subscription().c_str(), &ro) != MQTTASYNC_SUCCESS) {
-    delete ctx;
+  // v5 UNSUBACK reason >= 0x80 is a failure (0x11: there was no such subscription).
+  const auto rc = c.unsubscribe(source.subscription(),
+                                [pending](bool ok, std::uint8_t) { pending->finish(ok ? 1 : -1); });
+  if (rc != sources::Client::Send::Ok) {
     return false;
   }
   std::unique_lock<std::mutex> lock(pending->mu);
   pending->cv.wait_for(lock, timeout, [&] { return pending->state != 0; });
-  // On timeout the callback may still run later: it owns ctx, and Pending is shared.
   return pending->state == 1;
 }
 
-void dropStaleSubscription(const sources::MqttSource& source,
+void dropStaleSubscription(sources::MqttSource& source,
                            const std::map<std::string, std::string>& next) {
   const std::string& id = source.client().options().clientId;
   const auto it = next.find(id);

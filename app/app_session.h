@@ -21,11 +21,11 @@ std::map<std::string, std::string> planSubscriptions(const config::Plan& plan);
 /// Sends UNSUBSCRIBE for the source's subscription and waits for the UNSUBACK (bounded). False
 /// if the client is not connected, or the broker refused, or `timeout` passed. Must not be
 /// called from a Paho callback.
-bool unsubscribeSource(const sources::MqttSource& source, std::chrono::milliseconds timeout);
+bool unsubscribeSource(sources::MqttSource& source, std::chrono::milliseconds timeout);
 
 /// Drops the subscription of `source` from its session if `next` (planSubscriptions of the new
 /// configuration) no longer has that client with that subscription. Logs what it did.
-void dropStaleSubscription(const sources::MqttSource& source,
+void dropStaleSubscription(sources::MqttSource& source,
                            const std::map<std::string, std::string>& next);
 
 }  // namespace mqb::app

@@ -9,108 +9,40 @@
 #include "metrics/log.h"
 
 namespace mqb::sinks {
-namespace {
 
-constexpr int kPubackPacket = 4;  // MQTT control packet type of PUBACK
-
-void addData(MQTTProperties& props, enum MQTTPropertyCodes id, const std::string& v) {
-  MQTTProperty p;
-  std::memset(&p, 0, sizeof p);
-  p.identifier = id;
-  p.value.data.data = const_cast<char*>(v.data());
-  p.value.data.len = static_cast<int>(v.size());
-  MQTTProperties_add(&props, &p);
-}
-
-std::size_t varintSize(std::size_t n) {
-  std::size_t s = 1;
-  while (n >= 128) {
-    n /= 128;
-    ++s;
+const pipeline::UserProperty* markerFor(const pipeline::Properties& props,
+                                        const pipeline::UserProperty& marker) noexcept {
+  if (marker.value.empty()) {
+    return nullptr;
   }
-  return s;
-}
-
-}  // namespace
-
-MQTTProperties toPaho(const pipeline::Properties& props, const std::string& markerKey,
-                      const std::string& markerValue, std::optional<std::uint32_t> expiry) {
-  MQTTProperties out = MQTTProperties_initializer;
-  bool marked = false;
   for (const auto& u : props.user) {
-    if (!markerValue.empty() && u.key == markerKey && u.value == markerValue) {
-      marked = true;
+    if (u == marker) {
+      return nullptr;
     }
-    MQTTProperty p;
-    std::memset(&p, 0, sizeof p);
-    p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-    p.value.data.data = const_cast<char*>(u.key.data());
-    p.value.data.len = static_cast<int>(u.key.size());
-    p.value.value.data = const_cast<char*>(u.value.data());
-    p.value.value.len = static_cast<int>(u.value.size());
-    MQTTProperties_add(&out, &p);
   }
-  if (!markerValue.empty() && !marked) {
-    MQTTProperty p;
-    std::memset(&p, 0, sizeof p);
-    p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-    p.value.data.data = const_cast<char*>(markerKey.data());
-    p.value.data.len = static_cast<int>(markerKey.size());
-    p.value.value.data = const_cast<char*>(markerValue.data());
-    p.value.value.len = static_cast<int>(markerValue.size());
-    MQTTProperties_add(&out, &p);
-  }
-  if (props.contentType) {
-    addData(out, MQTTPROPERTY_CODE_CONTENT_TYPE, *props.contentType);
-  }
-  if (props.payloadFormat) {
-    MQTTProperty p;
-    std::memset(&p, 0, sizeof p);
-    p.identifier = MQTTPROPERTY_CODE_PAYLOAD_FORMAT_INDICATOR;
-    p.value.byte = *props.payloadFormat;
-    MQTTProperties_add(&out, &p);
-  }
-  if (props.messageExpirySeconds) {
-    MQTTProperty p;
-    std::memset(&p, 0, sizeof p);
-    p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
-    p.value.integer4 = expiry ? *expiry : *props.messageExpirySeconds;
-    MQTTProperties_add(&out, &p);
-  }
-  if (props.responseTopic) {
-    addData(out, MQTTPROPERTY_CODE_RESPONSE_TOPIC, *props.responseTopic);
-  }
-  if (props.correlationData) {
-    addData(out, MQTTPROPERTY_CODE_CORRELATION_DATA, *props.correlationData);
-  }
-  return out;
+  return &marker;
 }
 
 MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
                    metrics::RouteMetrics* routeMetrics, metrics::ClientMetrics* clientMetrics,
                    const pipeline::Clock* clock, sources::Timer* timer)
     : options_(std::move(options)),
+      marker_{options_.hopMarkerKey, options_.hopMarkerValue},
       metrics_(routeMetrics),
       clock_(clock ? clock : &pipeline::SystemClock::instance()),
       timer_(timer ? timer : &sources::Timer::shared()),
       client_(
           [&] {
             client.maxInflight = std::max(1, options_.maxInflight);
-            // Always a clean session: the sink re-sends unacknowledged messages itself, and a
-            // Paho-side retransmission would complete tokens the sink no longer tracks.
+            // Always a clean session: the sink re-sends unacknowledged messages itself.
             client.persistentSession = false;
             return std::move(client);
           }(),
-          this, clientMetrics, timer_) {
+          this, clientMetrics) {
   window_ = static_cast<std::size_t>(std::max(1, options_.maxInflight));
 }
 
-MqttSink::~MqttSink() {
-  stop(std::chrono::milliseconds(0));
-  if (plainPropsBuilt_) {
-    MQTTProperties_free(&plainProps_);
-  }
-}
+MqttSink::~MqttSink() { stop(std::chrono::milliseconds(0)); }
 
 void MqttSink::setRelease(pipeline::ReleaseFn release) { release_ = std::move(release); }
 
@@ -147,11 +79,9 @@ void MqttSink::onConnected(const sources::ConnectInfo& info) noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = true;
-    ++connection_;
     window_ = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, options_.maxInflight)),
                                     std::max<std::size_t>(1, info.receiveMaximum));
     maxPacket_ = info.maximumPacketSize;
-    early_.clear();
   }
   pump();
 }
@@ -160,87 +90,46 @@ void MqttSink::onConnectionLost() noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = false;
-    ++connection_;
     // The clean session forgets what was in flight: send it again after the reconnect.
-    for (auto& [token, p] : outstanding_) {
-      retry_.emplace(p.seq, std::move(p.msg));
+    for (auto& [seq, m] : outstanding_) {
+      retry_.emplace(seq, std::move(m));
     }
     if (metrics_ && metrics_->retried) {
       metrics_->retried->Increment(static_cast<double>(outstanding_.size()));
     }
     outstanding_.clear();
-    early_.clear();
   }
   pump();  // drops QoS 0 messages at the head
 }
 
-void MqttSink::onPublished5(void* ctx, MQTTAsync_successData5* r) {
-  Result res;
-  res.ok = true;
-  if (r != nullptr && r->reasonCode >= 0x80) {
-    res.ok = false;
-    res.reasonCode = r->reasonCode;
-    res.packetType = kPubackPacket;
-  }
-  static_cast<MqttSink*>(ctx)->complete(r ? r->token : 0, res);
-}
-
-void MqttSink::onPublishFailed5(void* ctx, MQTTAsync_failureData5* r) {
-  Result res;
-  res.ok = false;
-  if (r != nullptr) {
-    res.reasonCode = r->reasonCode;
-    res.packetType = r->packet_type;
-  }
-  static_cast<MqttSink*>(ctx)->complete(r ? r->token : 0, res);
-}
-
-void MqttSink::onPublished3(void* ctx, MQTTAsync_successData* r) {
-  static_cast<MqttSink*>(ctx)->complete(r ? r->token : 0, Result{});
-}
-
-void MqttSink::onPublishFailed3(void* ctx, MQTTAsync_failureData* r) {
-  Result res;
-  res.ok = false;
-  static_cast<MqttSink*>(ctx)->complete(r ? r->token : 0, res);
-}
-
-void MqttSink::complete(int token, const Result& result) noexcept {
+void MqttSink::onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept {
   std::vector<Done> done;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    auto it = outstanding_.find(token);
+    auto it = outstanding_.find(cookie);
     if (it == outstanding_.end()) {
-      if (limbo_) {
-        early_.emplace_back(token, result);  // sendMessage has not returned its token yet
-      }
       return;  // stale (from a connection that is gone): already queued for re-sending
     }
-    Pending p = std::move(it->second);
+    pipeline::Message msg = std::move(it->second);
     outstanding_.erase(it);
-    resolveLocked(std::move(p), result, done);
+    resolveLocked(cookie, std::move(msg), reasonCode, done);
   }
   finish(done);
   pump();
 }
 
-void MqttSink::resolveLocked(Pending&& p, const Result& result, std::vector<Done>& done) {
-  if (result.ok) {
-    done.push_back({std::move(p.msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
-  } else if (result.packetType == kPubackPacket && result.reasonCode >= 0x80) {
-    static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
-    log::warnEvery(every, "mqtt_publish_rejected",
-                   {{"client", client_.options().clientId},
-                    {"topic", p.msg.topic},
-                    {"reason", sources::reasonName(result.reasonCode)}});
-    done.push_back({std::move(p.msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
-  } else {
-    // Not refused by the broker (connection trouble, timeout): send it again.
-    if (metrics_ && metrics_->retried) {
-      metrics_->retried->Increment();
-    }
-    retry_.emplace(p.seq, std::move(p.msg));
+void MqttSink::resolveLocked(std::uint64_t /*seq*/, pipeline::Message&& msg,
+                             std::uint8_t reasonCode, std::vector<Done>& done) {
+  if (reasonCode < 0x80) {
+    done.push_back({std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
+    return;
   }
+  static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+  log::warnEvery(every, "mqtt_publish_rejected",
+                 {{"client", client_.options().clientId},
+                  {"topic", msg.topic},
+                  {"reason", sources::reasonName(reasonCode)}});
+  done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
 }
 
 void MqttSink::finish(std::vector<Done>& done) noexcept {
@@ -288,26 +177,6 @@ void MqttSink::finish(std::vector<Done>& done) noexcept {
   }
 }
 
-std::size_t MqttSink::packetSize(const pipeline::Message& m) const {
-  std::size_t rem = 2 + m.topic.size() + (m.qos > 0 ? 2 : 0) + m.payload.size();
-  if (client_.v5()) {
-    std::size_t props = 0;
-    for (const auto& u : m.props.user) {
-      props += 1 + 2 + u.key.size() + 2 + u.value.size();
-    }
-    if (!options_.hopMarkerValue.empty()) {
-      props += 1 + 2 + options_.hopMarkerKey.size() + 2 + options_.hopMarkerValue.size();
-    }
-    if (m.props.contentType) props += 3 + m.props.contentType->size();
-    if (m.props.payloadFormat) props += 2;
-    if (m.props.messageExpirySeconds) props += 5;
-    if (m.props.responseTopic) props += 3 + m.props.responseTopic->size();
-    if (m.props.correlationData) props += 3 + m.props.correlationData->size();
-    rem += varintSize(props) + props;
-  }
-  return 1 + varintSize(rem) + rem;
-}
-
 void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
   if (stopping_ && queue_.empty() && retry_.empty()) {
     return;
@@ -334,67 +203,49 @@ void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
 }
 
 void MqttSink::pump() noexcept {
+  std::vector<Done> done;
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    std::unique_lock<std::mutex> lk(mu_);
     if (closed_) {
       return;
     }
-    if (pumping_) {
-      again_ = true;
-      return;
-    }
-    pumping_ = true;
-  }
-  std::vector<Done> done;
-  for (;;) {
-    pipeline::Message msg;
-    std::uint64_t seq = 0;
-    std::uint64_t connection = 0;
-    std::optional<std::uint32_t> expiry;
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      again_ = false;
-      bool fromRetry = !retry_.empty();
+    const auto now = clock_->now();
+    for (;;) {
+      const bool fromRetry = !retry_.empty();
       pipeline::Message* head =
           fromRetry ? &retry_.begin()->second : (queue_.empty() ? nullptr : &queue_.front());
-      auto pop = [&] {
-        if (fromRetry) {
-          seq = retry_.begin()->first;
-          msg = std::move(retry_.begin()->second);
-          retry_.erase(retry_.begin());
-        } else {
-          seq = nextSeq_++;
-          msg = std::move(queue_.front());
-          queue_.pop_front();
-        }
-      };
-      if (head == nullptr || closed_) {
-        pumping_ = false;
+      if (head == nullptr) {
         break;
       }
-      const auto now = clock_->now();
-      if (!connected_) {
-        if (head->qos == 0) {
-          pop();
-          done.push_back(
-              {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
-          continue;
-        }
-        pumping_ = false;  // QoS 1 waits for the reconnect
-        break;
+      if (!connected_ && head->qos > 0) {
+        break;  // QoS 1 waits for the reconnect
       }
-      if (head->notBefore != pipeline::SteadyTime{} && head->notBefore > now) {
+      if (connected_ && head->notBefore != pipeline::SteadyTime{} && head->notBefore > now) {
         wakeAtLocked(head->notBefore);
-        pumping_ = false;
         break;
       }
       if (head->qos > 0 && outstanding_.size() >= window_) {
-        pumping_ = false;  // a PUBACK will call pump() again
-        break;
+        break;  // a PUBACK calls pump() again
       }
-      pop();
+      std::uint64_t seq;
+      pipeline::Message msg;
+      if (fromRetry) {
+        seq = retry_.begin()->first;
+        msg = std::move(retry_.begin()->second);
+        retry_.erase(retry_.begin());
+      } else {
+        seq = nextSeq_++;
+        msg = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (!connected_) {  // QoS 0 cannot wait
+        done.push_back(
+            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
+        continue;
+      }
       // Message expiry (v5): reduce by the time spent in the bridge; drop when it ran out. The
       // message keeps its original value (a re-send computes again from `received`).
+      std::optional<std::uint32_t> expiry;
       if (msg.props.messageExpirySeconds && msg.received != pipeline::SteadyTime{}) {
         const auto spent = std::chrono::duration_cast<std::chrono::seconds>(now - msg.received);
         const auto original = static_cast<long long>(*msg.props.messageExpirySeconds);
@@ -405,126 +256,64 @@ void MqttSink::pump() noexcept {
         }
         expiry = static_cast<std::uint32_t>(original - spent.count());
       }
-      if (maxPacket_ != 0 && packetSize(msg) > maxPacket_) {
+      sources::Client::Publish pub;
+      pub.topic = msg.topic;
+      pub.payload = msg.payload;
+      pub.qos = msg.qos;
+      pub.retain = options_.retain != config::RetainPolicy::Never && msg.retain;
+      pub.props = msg.props.empty() ? nullptr : &msg.props;
+      pub.marker = markerFor(msg.props, marker_);
+      pub.expiry = expiry;
+      if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
         static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
         log::warnEvery(every, "mqtt_publish_too_large",
                        {{"client", client_.options().clientId},
                         {"topic", msg.topic},
-                        {"bytes", packetSize(msg)},
+                        {"bytes", client_.publishSize(pub)},
                         {"maximum_packet_size", maxPacket_}});
         done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
         continue;
       }
-      limbo_ = true;
-      connection = connection_;
-    }
-
-    // Outside mu_: Paho takes its global mutex, and its callbacks take mu_.
-    MQTTAsync_message pm = MQTTAsync_message_initializer;
-    pm.payload = msg.payload.empty() ? nullptr : msg.payload.data();
-    pm.payloadlen = static_cast<int>(msg.payload.size());
-    pm.qos = msg.qos;
-    pm.retained = (options_.retain == config::RetainPolicy::Never) ? 0 : (msg.retain ? 1 : 0);
-    MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-    r.context = this;
-    const bool v5 = client_.v5();
-    // Most messages carry no properties of their own: send a list built once (just the hop
-    // marker) instead of building and freeing one per message through Paho's tracked heap.
-    const bool shared = v5 && msg.props.empty();
-    if (shared) {
-      if (!plainPropsBuilt_) {
-        plainProps_ = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue);
-        plainPropsBuilt_ = true;
+      const auto rc = client_.publish(pub, seq);
+      if (log::enabled(log::Level::Debug)) {
+        log::debug("mqtt_publish", {{"client", client_.options().clientId},
+                                    {"topic", msg.topic},
+                                    {"qos", static_cast<int>(msg.qos)},
+                                    {"retain", pub.retain ? 1 : 0},
+                                    {"bytes", msg.payload.size()},
+                                    {"rc", static_cast<int>(rc)}});
       }
-      pm.properties = plainProps_;
-      if (msg.qos > 0) {
-        r.onSuccess5 = &MqttSink::onPublished5;
-        r.onFailure5 = &MqttSink::onPublishFailed5;
-      }
-    } else if (v5) {
-      pm.properties = toPaho(msg.props, options_.hopMarkerKey, options_.hopMarkerValue, expiry);
-      if (msg.qos > 0) {
-        r.onSuccess5 = &MqttSink::onPublished5;
-        r.onFailure5 = &MqttSink::onPublishFailed5;
-      }
-    } else if (msg.qos > 0) {
-      r.onSuccess = &MqttSink::onPublished3;
-      r.onFailure = &MqttSink::onPublishFailed3;
-    }
-    // Always pass response options: without them Paho drops the v5 properties.
-    const int rc = MQTTAsync_sendMessage(client_.handle(), msg.topic.c_str(), &pm, &r);
-    if (v5 && !shared) {
-      MQTTProperties_free(&pm.properties);
-    }
-    if (log::enabled(log::Level::Debug)) {
-      log::debug("mqtt_publish", {{"client", client_.options().clientId},
-                                  {"topic", msg.topic},
-                                  {"qos", static_cast<int>(msg.qos)},
-                                  {"retain", pm.retained},
-                                  {"bytes", msg.payload.size()},
-                                  {"rc", rc}});
-    }
-    std::lock_guard<std::mutex> lk(mu_);
-    limbo_ = false;
-    if (rc == MQTTASYNC_SUCCESS) {
-      if (msg.qos == 0) {
-        done.push_back({std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
-      } else if (connection != connection_) {
-        // The connection went (and maybe came back) while we were sending: its clean session will
-        // not report this one; send it again.
-        retry_.emplace(seq, std::move(msg));
-      } else {
-        Pending p{seq, std::move(msg)};
-        auto early = std::find_if(early_.begin(), early_.end(),
-                                  [&](const auto& e) { return e.first == r.token; });
-        if (early != early_.end()) {
-          resolveLocked(std::move(p), early->second, done);
+      if (rc == sources::Client::Send::Ok) {
+        if (msg.qos == 0) {
+          done.push_back(
+              {std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
         } else {
-          outstanding_.emplace(r.token, std::move(p));
+          outstanding_.emplace(seq, std::move(msg));
           maxOutstanding_ = std::max(maxOutstanding_, outstanding_.size());
         }
-      }
-      early_.clear();
-    } else if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES || rc == MQTTASYNC_NO_MORE_MSGIDS ||
-               rc == MQTTASYNC_DISCONNECTED) {
-      early_.clear();
-      retry_.emplace(seq, std::move(msg));
-      if (rc == MQTTASYNC_DISCONNECTED) {
-        // connectionLost will follow; the reconnect pumps again.
-        pumping_ = false;
+      } else if (msg.qos == 0) {
+        done.push_back(
+            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
+      } else {
+        retry_.emplace(seq, std::move(msg));
+        if (rc == sources::Client::Send::NoPacketId) {
+          wakeAtLocked(now + std::chrono::milliseconds(5));
+        }
+        // Disconnected: onConnectionLost follows (it waits for mu_), the reconnect pumps again.
         break;
       }
-      wakeAtLocked(clock_->now() + std::chrono::milliseconds(5));
-      pumping_ = false;
-      break;
-    } else {
-      early_.clear();
-      static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
-      log::warnEvery(every, "mqtt_publish_refused",
-                     {{"client", client_.options().clientId},
-                      {"topic", msg.topic},
-                      {"error", MQTTAsync_strerror(rc)}});
-      done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
-    }
-    if (done.size() >= 64) {
-      // Settle outside the lock in bounded chunks (finish() takes mu_ itself).
-      mu_.unlock();
-      finish(done);
-      mu_.lock();
+      if (done.size() >= 256) {
+        // Settle outside the lock in bounded chunks (finish() takes mu_ itself).
+        lk.unlock();
+        finish(done);
+        lk.lock();
+        if (closed_) {
+          break;
+        }
+      }
     }
   }
   finish(done);
-  // Something arrived while we were finishing up: run again.
-  bool again;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    again = again_ && !pumping_ && !closed_;
-    again_ = false;
-    idleCv_.notify_all();  // stop() waits for the pump to be idle
-  }
-  if (again) {
-    pump();
-  }
 }
 
 void MqttSink::stop() { stop(options_.stopTimeout); }
@@ -533,15 +322,13 @@ void MqttSink::stop(std::chrono::milliseconds deadline) {
   std::set<sources::Timer::Id> timers;
   {
     std::unique_lock<std::mutex> lk(mu_);
-    if (stopping_ && !client_.handle()) {
+    if (closed_) {
       return;
     }
     stopping_ = true;
     idleCv_.wait_for(lk, deadline,
                      [this] { return queue_.empty() && retry_.empty() && outstanding_.empty(); });
-    // No send may be in progress while the client is destroyed.
-    closed_ = true;
-    idleCv_.wait(lk, [this] { return !pumping_; });
+    closed_ = true;  // pump() runs under mu_: none is running now, and none will publish again
     timers.swap(timers_);
   }
   for (auto id : timers) {
@@ -562,9 +349,8 @@ void MqttSink::stop(std::chrono::milliseconds deadline) {
       done.push_back({std::move(m), pipeline::Outcome::Dropped, metrics::DropReason::Shutdown});
     }
     retry_.clear();
-    std::vector<std::pair<std::uint64_t, pipeline::Message>> out;
-    for (auto& [token, p] : outstanding_) {
-      done.push_back({std::move(p.msg), pipeline::Outcome::Dropped, metrics::DropReason::Shutdown});
+    for (auto& [seq, m] : outstanding_) {
+      done.push_back({std::move(m), pipeline::Outcome::Dropped, metrics::DropReason::Shutdown});
     }
     outstanding_.clear();
     for (auto& m : queue_) {

@@ -1,7 +1,7 @@
 #pragma once
-// The MQTT sink: one publisher client per route branch, with its own bounded QoS 1 window (Paho
-// only refills its in-flight window once a second, NOTES §1.9), rate-limit wake-ups on a timer,
-// and exact forwarding of payload, retain flag and v5 properties.
+// The MQTT sink: one publisher client per route branch, with its own bounded QoS 1 window (at most
+// the broker's Receive Maximum), rate-limit wake-ups on a timer, and exact forwarding of payload,
+// retain flag and v5 properties.
 
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +21,7 @@
 #include "pipeline/clock.h"
 #include "pipeline/sink.h"
 #include "sources/mqtt/client.h"
+#include "sources/mqtt/timer.h"
 
 namespace mqb::sinks {
 
@@ -73,15 +74,6 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   std::size_t maxOutstandingForTest() const;
 
  private:
-  struct Pending {
-    std::uint64_t seq = 0;
-    pipeline::Message msg;
-  };
-  struct Result {
-    bool ok = true;
-    int reasonCode = 0;
-    int packetType = 0;
-  };
   struct Done {
     pipeline::Message msg;
     pipeline::Outcome outcome;
@@ -90,56 +82,44 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
 
   void onConnected(const sources::ConnectInfo& info) noexcept override;
   void onConnectionLost() noexcept override;
-  static void onPublished5(void* ctx, MQTTAsync_successData5* r);
-  static void onPublishFailed5(void* ctx, MQTTAsync_failureData5* r);
-  static void onPublished3(void* ctx, MQTTAsync_successData* r);
-  static void onPublishFailed3(void* ctx, MQTTAsync_failureData* r);
+  void onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept override;
 
   void pump() noexcept;
-  void complete(int token, const Result& result) noexcept;
-  /// Applies the result to an outstanding message; caller holds mu_.
-  void resolveLocked(Pending&& p, const Result& result, std::vector<Done>& done);
+  /// Applies the broker's answer to an outstanding message; caller holds mu_.
+  void resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::uint8_t reasonCode,
+                     std::vector<Done>& done);
   void finish(std::vector<Done>& done) noexcept;
   void wakeAtLocked(pipeline::SteadyTime at);
-  std::size_t packetSize(const pipeline::Message& m) const;
 
   SinkOptions options_;
+  pipeline::UserProperty marker_;  // hop marker (value empty: none)
   metrics::RouteMetrics* metrics_;
   const pipeline::Clock* clock_;
   sources::Timer* timer_;
   sources::Client client_;
   pipeline::ReleaseFn release_;
 
+  // Everything below is guarded by mu_. pump() publishes while holding it (the client never calls
+  // back into the sink while holding its own lock, so the order sink -> client is safe).
   mutable std::mutex mu_;
   std::condition_variable idleCv_;
   std::deque<pipeline::Message> queue_;               // not yet sent, in order
   std::map<std::uint64_t, pipeline::Message> retry_;  // sent once, to be re-sent, by send order
-  std::unordered_map<int, Pending> outstanding_;      // awaiting PUBACK, by Paho token
-  std::vector<std::pair<int, Result>> early_;         // results that beat sendMessage's return
+  std::unordered_map<std::uint64_t, pipeline::Message> outstanding_;  // awaiting PUBACK, by seq
   std::uint64_t nextSeq_ = 1;
   std::size_t window_ = 1;
   std::size_t maxOutstanding_ = 0;
   std::uint32_t maxPacket_ = 0;
   bool connected_ = false;
-  bool pumping_ = false;
-  bool again_ = false;
-  bool limbo_ = false;
   bool stopping_ = false;
-  bool closed_ = false;           // stop() is tearing the client down: no more sends
-  std::uint64_t connection_ = 0;  // bumped on every connect and loss
+  bool closed_ = false;  // stop() is tearing the client down: no more sends
   std::set<sources::Timer::Id> timers_;
   pipeline::SteadyTime wakeAt_{};
-  // The v5 properties of a message without properties of its own (the hop marker), built on the
-  // first such publish (Paho must have a client first, NOTES 1.8); only pump() touches them.
-  MQTTProperties plainProps_ = MQTTProperties_initializer;
-  bool plainPropsBuilt_ = false;
 };
 
-/// Builds Paho v5 properties from the pipeline's (plus an optional hop marker). Needs a Paho
-/// client to exist already (Debian's Paho crashes otherwise, NOTES §1.8).
-/// `expiry` replaces props.messageExpirySeconds when set (the reduced remaining lifetime).
-MQTTProperties toPaho(const pipeline::Properties& props, const std::string& markerKey,
-                      const std::string& markerValue,
-                      std::optional<std::uint32_t> expiry = std::nullopt);
+/// The hop marker to add to a message's properties: `marker`, or null when it has no value or the
+/// message already carries it (forwarding again never stacks a second marker).
+const pipeline::UserProperty* markerFor(const pipeline::Properties& props,
+                                        const pipeline::UserProperty& marker) noexcept;
 
 }  // namespace mqb::sinks

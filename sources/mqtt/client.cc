@@ -1,27 +1,31 @@
 #include "sources/mqtt/client.h"
 
-#include <MQTTReasonCodes.h>
-#include <prometheus/family.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
-#include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <random>
 #include <sstream>
 #include <vector>
 
 #include "metrics/log.h"
 #include "sources/mqtt/token_fetcher.h"
+#include "sources/mqtt/wire/transport.h"
 
 namespace mqb::sources {
 namespace {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+/// Most PUBLISHes handed to the listener at once.
+constexpr std::size_t kMaxBatch = 512;
 
 std::optional<std::string> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,52 +45,16 @@ std::string trimNewlines(std::string s) {
   return s;
 }
 
-std::string snake(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else if (!out.empty() && out.back() != '_') {
-      out += '_';
-    }
-  }
-  while (!out.empty() && out.back() == '_') {
-    out.pop_back();
-  }
-  return out.empty() ? "unknown" : out;
-}
-
-std::string v3ConnackName(int code) {
-  switch (code) {
-    case 1:
-      return "unacceptable_protocol_version";
-    case 2:
-      return "identifier_rejected";
-    case 3:
-      return "server_unavailable";
-    case 4:
-      return "bad_username_or_password";
-    case 5:
-      return "not_authorized";
-    default:
-      return "transport_error";
-  }
-}
-
-bool writeFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  return static_cast<bool>(out);
-}
+bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
 /// The bounded `reason` label of mqbridge_client_connect_failures_total for a failure reason
-/// (a CONNACK reason name, a Paho error or one of this file's own names) and its detail.
+/// (a CONNACK reason name, a transport failure or one of this file's own names) and its detail.
 metrics::ConnectFailure classifyFailure(std::string_view reason, std::string_view detail) {
   auto has = [](std::string_view s, std::string_view what) {
     return s.find(what) != std::string_view::npos;
   };
-  if (has(reason, "ca_") || has(reason, "client_cert") || has(reason, "client_key") ||
-      has(reason, "intermediate") || has(reason, "client_chain") || has(detail, "SSL") ||
+  if (has(reason, "tls") || has(reason, "ca_") || has(reason, "client_cert") ||
+      has(reason, "client_key") || has(reason, "intermediate") || has(detail, "SSL") ||
       has(detail, "TLS") || has(detail, "certificate")) {
     return metrics::ConnectFailure::Tls;
   }
@@ -95,21 +63,18 @@ metrics::ConnectFailure classifyFailure(std::string_view reason, std::string_vie
       has(reason, "authentication") || has(reason, "credentials") || has(reason, "token")) {
     return metrics::ConnectFailure::NotAuthorized;
   }
-  if (has(reason, "protocol") || has(reason, "malformed") || has(reason, "enhanced_auth")) {
+  if (has(reason, "protocol") || has(reason, "malformed") || has(reason, "enhanced_auth") ||
+      has(reason, "unexpected") || has(reason, "websocket")) {
     return metrics::ConnectFailure::Protocol;
   }
-  if (reason == "transport_error" || reason == "connect_call_failed" || has(reason, "timeout") ||
-      has(reason, "disconnected") || has(reason, "socket")) {
+  if (has(reason, "dns") || has(reason, "tcp") || has(reason, "timeout") || has(reason, "closed") ||
+      has(reason, "socket") || has(reason, "disconnect") || reason == "transport_error") {
     return metrics::ConnectFailure::Network;
   }
   if (!reason.empty()) {
     return metrics::ConnectFailure::Refused;  // any other reason the broker's CONNACK gave
   }
   return metrics::ConnectFailure::Other;
-}
-
-void countFailure(metrics::ClientMetrics& m, std::string_view reason, std::string_view detail) {
-  m.failure(classifyFailure(reason, detail));
 }
 
 int jitterMs(int ms) {
@@ -121,12 +86,28 @@ int jitterMs(int ms) {
   return d(rng);
 }
 
+void scrub(std::string& s) { std::fill(s.begin(), s.end(), '\0'); }
+
+int msUntil(Clock::time_point t) {
+  const auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(d, 0, 60'000));
+}
+
+void drainEventFd(int fd) {
+  std::uint64_t v = 0;
+  while (read(fd, &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
+  }
+}
+
 }  // namespace
 
-void ClientListener::onMessage(char* topic, int /*topicLen*/, MQTTAsync_message* message) noexcept {
-  MQTTAsync_freeMessage(&message);
-  MQTTAsync_free(topic);
+void ClientListener::onMessage(pipeline::Message&& /*message*/) noexcept {}
+void ClientListener::onMessages(std::vector<pipeline::Message>& batch) noexcept {
+  for (auto& m : batch) {
+    onMessage(std::move(m));
+  }
 }
+void ClientListener::onPublished(std::uint64_t /*cookie*/, std::uint8_t /*reasonCode*/) noexcept {}
 
 std::string brokerUri(const config::BrokerConnection& broker) {
   std::string scheme;
@@ -143,148 +124,91 @@ std::string brokerUri(const config::BrokerConnection& broker) {
 }
 
 std::string reasonName(int code) {
-  const char* s = MQTTReasonCode_toString(static_cast<enum MQTTReasonCodes>(code));
-  return s ? snake(s) : "reason_" + std::to_string(code);
+  if (code < 0 || code > 255) {
+    return "reason_" + std::to_string(code);
+  }
+  return wire::reasonName(static_cast<std::uint8_t>(code));
 }
 
-Client::Client(ClientOptions options, ClientListener* listener, metrics::ClientMetrics* metrics,
-               Timer* timer)
+Client::Client(ClientOptions options, ClientListener* listener, metrics::ClientMetrics* metrics)
     : options_(std::move(options)),
       listener_(listener),
       metrics_(metrics),
-      timer_(timer ? timer : &Timer::shared()) {}
+      version_(options_.version == config::MqttVersion::V5 ? wire::Version::V5
+                                                           : wire::Version::V311) {}
 
 Client::~Client() { stop(std::chrono::milliseconds(200)); }
 
 bool Client::start() {
-  if (handle_ != nullptr) {
+  if (thread_.joinable()) {
     return true;
+  }
+  if (options_.clientId.empty() || options_.broker.host.empty() || options_.broker.port == 0) {
+    log::error("mqtt_client_create_failed", {{"client", options_.clientId},
+                                             {"broker", brokerUri(options_.broker)},
+                                             {"error", "client id, host and port are required"}});
+    return false;
+  }
+  wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wakeFd_ < 0) {
+    log::error("mqtt_client_create_failed",
+               {{"client", options_.clientId}, {"error", std::strerror(errno)}});
+    return false;
   }
   {
     // A start() after stop() connects again (used to pause a subscriber for backpressure).
     std::lock_guard<std::mutex> lk(mu_);
-    closingFlag_ = false;
-    attempt_ = 0;
-  }
-  {
-    std::lock_guard<std::mutex> lk(lifeMu_);
     closing_ = false;
+    open_ = false;
+    wakePending_ = false;
+    attempt_ = 0;
+    out_.clear();
+    inflight_.clear();
   }
-  {
-    std::lock_guard<std::mutex> lk(disconnectMu_);
-    disconnectDone_ = false;
-  }
-  const std::string uri = brokerUri(options_.broker);
-  MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-  if (!v5()) {
-    co = MQTTAsync_createOptions_initializer;
-    co.MQTTVersion = MQTTVERSION_3_1_1;
-  }
-  // Paho's command queue holds what the sink's window allows plus a little headroom for QoS 0.
-  co.maxBufferedMessages = std::max(64, options_.maxInflight * 2 + 16);
-  co.sendWhileDisconnected = 0;
-  int rc = MQTTAsync_createWithOptions(&handle_, uri.c_str(), options_.clientId.c_str(),
-                                       MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
-  if (rc != MQTTASYNC_SUCCESS) {
-    log::error("mqtt_client_create_failed",
-               {{"client", options_.clientId}, {"broker", uri}, {"error", MQTTAsync_strerror(rc)}});
-    handle_ = nullptr;
-    return false;
-  }
-  // Paho keeps an in-memory trace ring at TRACE_MINIMUM by default: every packet and every library
-  // function entry/exit is recorded under a global log mutex (vsnprintf for packets). Raising the
-  // level to ERROR skips that work: 192k -> 133k instructions per forwarded QoS 1 message
-  // (callgrind, bench/bridge-ab --callgrind). MQTT_C_CLIENT_TRACE (debugging Paho) keeps Paho's
-  // own setting.
-  static std::once_flag traceOnce;
-  std::call_once(traceOnce, [] {
-    if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr) {
-      MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
-    }
-  });
-  MQTTAsync_setCallbacks(handle_, this, &Client::onConnectionLost, &Client::onMessageArrived,
-                         nullptr);
-  if (v5()) {
-    MQTTAsync_setDisconnected(handle_, this, &Client::onDisconnected);
-  }
-  if (options_.broker.auth.kind == config::AuthSpec::Kind::SystemAssignedManagedIdentity) {
+  if (options_.broker.auth.kind == config::AuthSpec::Kind::SystemAssignedManagedIdentity &&
+      !tokens_) {
     tokens_ =
         std::make_unique<TokenFetcher>(options_.identityEndpoint, options_.broker.auth.audience);
   }
-  if (options_.broker.tls.enabled) {
-    char tmpl[] = "/tmp/mqb-tls-XXXXXX";
-    if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0') {
-      std::string p = std::string(t) + "/mqb-tls-XXXXXX";
-      std::vector<char> buf(p.begin(), p.end());
-      buf.push_back('\0');
-      if (mkdtemp(buf.data()) != nullptr) {
-        tmpDir_ = buf.data();
-      }
-    }
-    if (tmpDir_.empty() && mkdtemp(tmpl) != nullptr) {
-      tmpDir_ = tmpl;
-    }
-  }
   log::info("mqtt_client_starting", {{"client", options_.clientId},
-                                     {"broker", uri},
+                                     {"broker", brokerUri(options_.broker)},
                                      {"protocol", v5() ? "v5" : "v3"},
                                      {"name", options_.name}});
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    retryTimer_ = timer_->after(std::chrono::milliseconds(0), [this] { connectNow(); });
-  }
+  running_.store(true, std::memory_order_release);
+  thread_ = std::thread([this] { run(); });
   return true;
 }
 
 void Client::stop(std::chrono::milliseconds timeout) {
-  Timer::Id id = 0;
+  if (!thread_.joinable()) {
+    return;
+  }
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    log::error("mqtt_client_stop_from_callback", {{"client", options_.clientId}});
+    std::lock_guard<std::mutex> lk(mu_);
+    closing_ = true;
+    return;
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (closingFlag_) {
-      return;
-    }
-    closingFlag_ = true;
-    id = std::exchange(retryTimer_, 0);
-  }
-  timer_->cancel(id);
-  {
-    std::lock_guard<std::mutex> lk(lifeMu_);
     closing_ = true;
+    stopTimeout_ = timeout;
   }
-  if (tokens_) {
-    tokens_->stop();
-  }
-  if (handle_ != nullptr) {
-    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-    if (v5()) {
-      d = MQTTAsync_disconnectOptions_initializer5;
-      d.onSuccess5 = &Client::onDisconnectDone5;
-      d.onFailure5 = &Client::onDisconnectFail5;
-    } else {
-      d.onSuccess = &Client::onDisconnectDone3;
-      d.onFailure = &Client::onDisconnectFail3;
-    }
-    d.context = this;
-    d.timeout = static_cast<int>(timeout.count());
-    if (MQTTAsync_disconnect(handle_, &d) == MQTTASYNC_SUCCESS) {
-      std::unique_lock<std::mutex> lk(disconnectMu_);
-      disconnectCv_.wait_for(lk, timeout + std::chrono::milliseconds(200),
-                             [this] { return disconnectDone_; });
-    }
-    MQTTAsync_destroy(&handle_);
-    handle_ = nullptr;
-  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = write(wakeFd_, &one, sizeof one);
+  thread_.join();
+  thread_ = std::thread();
+  close(wakeFd_);
+  wakeFd_ = -1;
+  running_.store(false, std::memory_order_release);
   if (connected_.exchange(false) && metrics_ && metrics_->connected) {
     metrics_->connected->Set(0);
   }
-  if (tokens_) {
-    tokens_.reset();
-  }
-  if (!tmpDir_.empty()) {
-    std::error_code ec;
-    fs::remove_all(tmpDir_, ec);
-    tmpDir_.clear();
-  }
+}
+
+bool Client::closing() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return closing_;
 }
 
 ConnectInfo Client::connectInfo() const {
@@ -292,345 +216,705 @@ ConnectInfo Client::connectInfo() const {
   return info_;
 }
 
-bool Client::prepareTls() {
-  const auto& tls = options_.broker.tls;
-  const auto& auth = options_.broker.auth;
-  caBundle_.clear();
-  keyStore_.clear();
-  if (!tls.caFiles.empty()) {
-    std::string bundle;
-    for (const auto& f : tls.caFiles) {
-      auto data = readFile(f);
-      if (!data) {
-        handleFailure("ca_file_unreadable", f);
-        return false;
-      }
-      bundle += *data;
-      if (!bundle.empty() && bundle.back() != '\n') {
-        bundle += '\n';
-      }
-    }
-    caBundle_ = tmpDir_ + "/ca-bundle.pem";
-    if (tmpDir_.empty() || !writeFile(caBundle_, bundle)) {
-      handleFailure("ca_bundle_unwritable", caBundle_);
-      return false;
-    }
+void Client::wakeLocked() {
+  if (wakePending_ || std::this_thread::get_id() == ioThread_) {
+    return;  // the I/O thread looks at out_ before it sleeps again
   }
-  if (auth.kind == config::AuthSpec::Kind::X509) {
-    auto cert = readFile(auth.certFile);
-    if (!cert) {
-      handleFailure("client_cert_unreadable", auth.certFile);
-      return false;
-    }
-    std::string chain = *cert;
-    if (!chain.empty() && chain.back() != '\n') {
-      chain += '\n';
-    }
-    if (!auth.intermediateFile.empty() && fs::exists(auth.intermediateFile)) {
-      auto inter = readFile(auth.intermediateFile);
-      if (!inter) {
-        handleFailure("intermediate_unreadable", auth.intermediateFile);
-        return false;
-      }
-      chain += *inter;
-    }
-    keyStore_ = tmpDir_ + "/client-chain.pem";
-    if (tmpDir_.empty() || !writeFile(keyStore_, chain)) {
-      handleFailure("client_chain_unwritable", keyStore_);
-      return false;
-    }
-    if (access(auth.keyFile.c_str(), R_OK) != 0) {
-      handleFailure("client_key_unreadable", auth.keyFile);
-      return false;
-    }
-  }
-  return true;
+  wakePending_ = true;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = write(wakeFd_, &one, sizeof one);
 }
 
-namespace {
-
-void addString(MQTTProperties& props, enum MQTTPropertyCodes id, const std::string& v) {
-  MQTTProperty p;
-  std::memset(&p, 0, sizeof p);
-  p.identifier = id;
-  p.value.data.data = const_cast<char*>(v.data());
-  p.value.data.len = static_cast<int>(v.size());
-  MQTTProperties_add(&props, &p);
+bool Client::allocIdLocked(std::uint16_t& id) {
+  if (inflight_.size() >= 65535) {
+    return false;
+  }
+  for (;;) {
+    const std::uint16_t candidate = nextId_;
+    nextId_ = static_cast<std::uint16_t>(nextId_ == 65535 ? 1 : nextId_ + 1);
+    if (inflight_.find(candidate) == inflight_.end()) {
+      id = candidate;
+      return true;
+    }
+  }
 }
 
-}  // namespace
-
-int Client::sslErrorThunk(const char* str, size_t len, void* u) {
-  auto* self = static_cast<Client*>(u);
-  std::string line(str, len);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-    line.pop_back();
+Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!open_ || closing_) {
+    return Send::Disconnected;
   }
-  std::lock_guard<std::mutex> lk(self->mu_);
-  self->errorDetail_ = line;
-  return 0;
+  std::uint16_t id = 0;
+  if (p.qos > 0) {
+    if (!allocIdLocked(id)) {
+      return Send::NoPacketId;
+    }
+    inflight_.emplace(id, Inflight{cookie, nullptr, false});
+  }
+  const bool v5 = version_ == wire::Version::V5;
+  wire::encodePublish(version_, p.topic, p.payload, p.qos, p.retain, false, id,
+                      v5 ? p.props : nullptr, v5 ? p.marker : nullptr, p.expiry, out_);
+  wakeLocked();
+  return Send::Ok;
 }
 
-void Client::connectNow() {
-  std::lock_guard<std::mutex> life(lifeMu_);
-  if (closing_ || handle_ == nullptr) {
-    return;
+std::size_t Client::publishSize(const Publish& p) const noexcept {
+  const bool v5 = version_ == wire::Version::V5;
+  return wire::publishSize(version_, p.topic, p.payload.size(), p.qos, v5 ? p.props : nullptr,
+                           v5 ? p.marker : nullptr, p.expiry);
+}
+
+Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeOptions& o,
+                               Done done) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!open_ || closing_) {
+    return Send::Disconnected;
   }
+  std::uint16_t id = 0;
+  if (!allocIdLocked(id)) {
+    return Send::NoPacketId;
+  }
+  inflight_.emplace(id, Inflight{0, std::move(done), false});
+  wire::encodeSubscribe(version_, id, filter, o, out_);
+  wakeLocked();
+  return Send::Ok;
+}
+
+Client::Send Client::unsubscribe(const std::string& filter, Done done) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!open_ || closing_) {
+    return Send::Disconnected;
+  }
+  std::uint16_t id = 0;
+  if (!allocIdLocked(id)) {
+    return Send::NoPacketId;
+  }
+  inflight_.emplace(id, Inflight{0, std::move(done), false});
+  wire::encodeUnsubscribe(version_, id, filter, out_);
+  wakeLocked();
+  return Send::Ok;
+}
+
+// ---- I/O thread ---------------------------------------------------------------------------------
+
+void Client::run() noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    retryTimer_ = 0;
-    errorDetail_.clear();
+    ioThread_ = std::this_thread::get_id();
+  }
+  try {
+    while (!closing()) {
+      if (connectOnce()) {
+        serve();
+      }
+      transport_.reset();
+      if (closing()) {
+        break;
+      }
+      waitBackoff();
+    }
+  } catch (const std::exception& e) {
+    // Nothing in the loop throws by design; an allocation failure ends this client, loudly.
+    log::error("mqtt_client_thread_failed", {{"client", options_.clientId}, {"error", e.what()}});
+  }
+  transport_.reset();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    open_ = false;
+    ioThread_ = std::thread::id();
+  }
+}
+
+bool Client::connectOnce() {
+  drainEventFd(wakeFd_);
+  if (closing()) {
+    return false;
   }
   if (metrics_ && metrics_->connectAttempts) {
     metrics_->connectAttempts->Increment();
   }
   using Kind = config::AuthSpec::Kind;
   const auto& auth = options_.broker.auth;
-  const bool ws = options_.broker.transport == config::Transport::WebSocket;
+  const bool v5 = version_ == wire::Version::V5;
 
-  // Credentials are read at every attempt, so rotated files are picked up on reconnect (that is
-  // why the reconnect loop is ours and not Paho's automaticReconnect).
-  std::string username, password, authMethod, authData;
+  wire::ConnectPacket cp;
+  cp.version = version_;
+  cp.clientId = options_.clientId;
+  cp.cleanStart = !options_.persistentSession;
+  cp.keepAliveSeconds = static_cast<std::uint16_t>(std::clamp(options_.keepAliveSeconds, 0, 65535));
+  if (v5 && options_.persistentSession) {
+    cp.sessionExpirySeconds =
+        static_cast<std::uint32_t>(std::max(0, options_.sessionExpirySeconds));
+  }
+  // Credentials are read at every attempt, so rotated files are picked up on reconnect.
   if (auth.kind == Kind::UsernamePassword) {
     auto u = readFile(auth.usernameFile);
     auto p = readFile(auth.passwordFile);
     if (!u || !p) {
       handleFailure("credentials_unreadable", !u ? auth.usernameFile : auth.passwordFile);
-      return;
+      return false;
     }
-    username = trimNewlines(*u);
-    password = trimNewlines(*p);
+    cp.username = trimNewlines(*u);
+    cp.password = trimNewlines(*p);
+    scrub(*p);
   } else if (auth.kind == Kind::Kubernetes) {
     auto t = readFile(auth.tokenFile);
     if (!t) {
       handleFailure("token_unreadable", auth.tokenFile);
-      return;
+      return false;
     }
-    authMethod = "K8S-SAT";
-    authData = trimNewlines(*t);
+    cp.authMethod = "K8S-SAT";
+    cp.authData = trimNewlines(*t);
+    scrub(*t);
   } else if (auth.kind == Kind::SystemAssignedManagedIdentity) {
     auto t = tokens_->cached();
     if (!t) {
       t = tokens_->takeFresh();
     }
     if (!t) {
-      // Fetch on the fetcher's own thread (a blocking HTTP GET), then come back here.
-      tokens_->fetchAsync([this](bool ok, const std::string& detail) {
-        if (!ok) {
-          handleFailure("token_fetch_failed", detail);
-        } else {
-          std::lock_guard<std::mutex> lk(mu_);
-          if (!closingFlag_) {
-            retryTimer_ = timer_->after(std::chrono::milliseconds(0), [this] { connectNow(); });
-          }
+      std::string error;
+      t = tokens_->fetchNow(error);  // this client's own thread: a blocking GET is fine here
+      if (!t) {
+        handleFailure("token_fetch_failed", error);
+        return false;
+      }
+    }
+    cp.authMethod = "OAUTH2-JWT";
+    cp.authData = *t;
+    scrub(*t);
+  }
+  if (!cp.authMethod.empty() && !v5) {
+    handleFailure("enhanced_auth_needs_v5", cp.authMethod);
+    return false;
+  }
+  if (!options_.will.topic.empty()) {
+    cp.will = wire::Will{options_.will.topic, options_.will.payload,
+                         static_cast<std::uint8_t>(std::clamp(options_.will.qos, 0, 2)),
+                         options_.will.retain};
+  }
+
+  wire::TransportOptions to;
+  to.host = options_.broker.host;
+  to.port = options_.broker.port;
+  to.tls = options_.broker.tls.enabled;
+  to.websocket = options_.broker.transport == config::Transport::WebSocket;
+  if (to.tls) {
+    for (const auto& f : options_.broker.tls.caFiles) {
+      if (!readable(f)) {
+        handleFailure("ca_file_unreadable", f);
+        return false;
+      }
+    }
+    to.caFiles = options_.broker.tls.caFiles;
+    if (auth.kind == Kind::X509) {
+      if (!readable(auth.certFile)) {
+        handleFailure("client_cert_unreadable", auth.certFile);
+        return false;
+      }
+      if (!readable(auth.keyFile)) {
+        handleFailure("client_key_unreadable", auth.keyFile);
+        return false;
+      }
+      std::error_code ec;
+      if (!auth.intermediateFile.empty() && fs::exists(auth.intermediateFile, ec)) {
+        if (!readable(auth.intermediateFile)) {
+          handleFailure("intermediate_unreadable", auth.intermediateFile);
+          return false;
         }
-      });
+        to.intermediateFile = auth.intermediateFile;
+      }
+      to.certFile = auth.certFile;
+      to.keyFile = auth.keyFile;
+    }
+  }
+
+  const auto deadline = Clock::now() + options_.connectTimeout;
+  wire::ConnectError err;
+  transport_ = wire::connectTransport(to, deadline, wakeFd_, err);
+  if (!transport_) {
+    scrub(cp.authData);
+    if (cp.password) {
+      scrub(*cp.password);
+    }
+    if (err.reason != "aborted" || !closing()) {
+      handleFailure(err.reason.empty() ? "transport_error" : err.reason, err.detail);
+    }
+    return false;
+  }
+  std::string pkt;
+  wire::encodeConnect(cp, pkt);
+  scrub(cp.authData);
+  if (cp.password) {
+    scrub(*cp.password);
+  }
+  transport_->queue(pkt);
+  decoder_.reset();
+  acks_.clear();
+  sendBuf_.clear();
+  lostReason_.clear();
+  if (!writeAll(deadline)) {
+    handleFailure(lostReason_.empty() ? "transport_error" : lostReason_, transport_->error());
+    lostReason_.clear();
+    transport_.reset();
+    return false;
+  }
+
+  // Wait for CONNACK (broker messages may follow it in the same read: they stay in the decoder).
+  for (;;) {
+    wire::Packet p{};
+    const auto st = decoder_.next(p);
+    if (st == wire::Decoder::Status::Error) {
+      handleFailure("malformed_packet", decoder_.error());
+      transport_.reset();
+      return false;
+    }
+    if (st == wire::Decoder::Status::Ok) {
+      if (p.type != wire::PacketType::Connack) {
+        handleFailure(p.type == wire::PacketType::Auth ? "enhanced_auth_continue_unsupported"
+                                                       : "unexpected_packet_before_connack",
+                      "");
+        transport_.reset();
+        return false;
+      }
+      wire::Connack ca;
+      std::string perr;
+      if (!wire::parseConnack(version_, p.body, ca, &perr)) {
+        handleFailure("malformed_connack", perr);
+        transport_.reset();
+        return false;
+      }
+      if (ca.reasonCode != 0) {
+        handleFailure(v5 ? wire::reasonName(ca.reasonCode) : wire::v3ConnackName(ca.reasonCode),
+                      ca.reasonString);
+        transport_.reset();
+        return false;
+      }
+      ConnectInfo info;
+      info.v5 = v5;
+      info.sessionPresent = ca.sessionPresent;
+      info.receiveMaximum = v5 ? std::max<std::uint16_t>(1, ca.receiveMaximum) : 65535;
+      info.maximumPacketSize = v5 ? ca.maximumPacketSize : 0;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        open_ = true;
+        out_.clear();
+        inflight_.clear();
+        nextId_ = 1;
+        info_ = info;
+        connectedAt_ = Clock::now();
+      }
+      lastSent_ = Clock::now();
+      pingOutstanding_ = false;
+      handleConnected(info);
+      return true;
+    }
+    pollfd fds[2] = {{transport_->fd(), transport_->pollEvents(), 0}, {wakeFd_, POLLIN, 0}};
+    const int n = poll(fds, 2, msUntil(deadline));
+    if (n < 0 && errno != EINTR) {
+      handleFailure("socket_error", std::strerror(errno));
+      transport_.reset();
+      return false;
+    }
+    if (fds[1].revents & POLLIN) {
+      drainEventFd(wakeFd_);
+      if (closing()) {
+        transport_.reset();
+        return false;
+      }
+    }
+    if (transport_->hasPendingOutput() && !writeAll(deadline)) {
+      handleFailure(lostReason_.empty() ? "transport_error" : lostReason_, transport_->error());
+      lostReason_.clear();
+      transport_.reset();
+      return false;
+    }
+    if (fds[0].revents != 0) {
+      for (;;) {
+        const auto io = transport_->read(decoder_.buffer());
+        if (io == wire::Transport::Io::WouldBlock) {
+          break;
+        }
+        if (io == wire::Transport::Io::Ok) {
+          continue;
+        }
+        if (decoder_.buffered() > 0) {
+          break;  // a refusing CONNACK followed by the broker closing: read the CONNACK first
+        }
+        handleFailure(io == wire::Transport::Io::Closed ? "connection_closed_before_connack"
+                                                        : "transport_error",
+                      transport_->error());
+        transport_.reset();
+        return false;
+      }
+    }
+    if (n == 0 && Clock::now() >= deadline) {
+      handleFailure("connack_timeout", "no CONNACK within the connect timeout");
+      transport_.reset();
+      return false;
+    }
+  }
+}
+
+bool Client::writeAll(Clock::time_point deadline) {
+  for (;;) {
+    const auto io = transport_->flush();
+    if (io == wire::Transport::Io::Ok) {
+      lastSent_ = Clock::now();
+      return true;
+    }
+    if (io != wire::Transport::Io::WouldBlock) {
+      lostReason_ = io == wire::Transport::Io::Closed ? "connection_closed" : "socket_error";
+      return false;
+    }
+    const int ms = msUntil(deadline);
+    if (ms <= 0) {
+      lostReason_ = "write_timeout";
+      return false;
+    }
+    pollfd fd{transport_->fd(), transport_->pollEvents(), 0};
+    if (poll(&fd, 1, ms) < 0 && errno != EINTR) {
+      lostReason_ = "socket_error";
+      return false;
+    }
+    if ((fd.revents & POLLIN) != 0 && (fd.revents & POLLOUT) == 0) {
+      // TLS may need to read to make progress; keep what it reads for the decoder.
+      if (transport_->read(decoder_.buffer()) == wire::Transport::Io::Error) {
+        lostReason_ = "socket_error";
+        return false;
+      }
+    }
+  }
+}
+
+void Client::serve() {
+  using Io = wire::Transport::Io;
+  const auto keepAlive = std::chrono::seconds(std::max(0, options_.keepAliveSeconds));
+  // Reading at most this much before handling output keeps acks and publishes flowing while a
+  // broker sends a large backlog.
+  constexpr std::size_t kReadBudget = 256 * 1024;
+  for (;;) {
+    // 1. Every complete packet received so far.
+    for (;;) {
+      wire::Packet p{};
+      const auto st = decoder_.next(p);
+      if (st == wire::Decoder::Status::NeedMore) {
+        break;
+      }
+      if (st == wire::Decoder::Status::Error) {
+        deliverBatch();  // what arrived intact is passed on (unacknowledged: it comes again)
+        dropConnection("malformed_packet: " + decoder_.error());
+        return;
+      }
+      dispatch(p);
+      if (!lostReason_.empty()) {
+        deliverBatch();
+        dropConnection(lostReason_);
+        return;
+      }
+    }
+    deliverBatch();
+    // 2. Everything queued: our acks first, then what other threads (or callbacks) queued.
+    bool closingNow;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      closingNow = closing_;
+      wakePending_ = false;
+      if (!out_.empty()) {
+        sendBuf_.swap(out_);
+      }
+    }
+    if (!acks_.empty()) {
+      transport_->queue(acks_);
+    }
+    if (!sendBuf_.empty()) {
+      transport_->queue(sendBuf_);
+    }
+    if (closingNow) {
+      std::chrono::milliseconds grace;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        grace = stopTimeout_;
+        open_ = false;
+        inflight_.clear();
+      }
+      std::string bye;
+      wire::encodeDisconnect(version_, 0, std::nullopt, bye);
+      transport_->queue(bye);
+      writeAll(Clock::now() + grace);
+      transport_->shutdown();
+      transport_.reset();
+      if (connected_.exchange(false) && metrics_ && metrics_->connected) {
+        metrics_->connected->Set(0);
+      }
       return;
     }
-    authMethod = "OAUTH2-JWT";
-    authData = *t;
+    auto now = Clock::now();
+    if (keepAlive.count() > 0) {
+      if (pingOutstanding_ && now - pingSentAt_ > keepAlive) {
+        dropConnection("keep_alive_timeout");
+        return;
+      }
+      if (!pingOutstanding_ && now - lastSent_ >= keepAlive) {
+        std::string ping;
+        wire::encodePingreq(ping);
+        transport_->queue(ping);
+        pingOutstanding_ = true;
+        pingSentAt_ = now;
+      }
+    }
+    if (transport_->hasPendingOutput()) {
+      const auto io = transport_->flush();
+      if (io == Io::Closed || io == Io::Error) {
+        dropConnection(io == Io::Closed ? "connection_closed" : "socket_error");
+        return;
+      }
+      lastSent_ = now;
+    }
+    // 3. Sleep until the socket, another thread or the keep-alive needs us.
+    int timeout = -1;
+    if (keepAlive.count() > 0) {
+      const auto next = pingOutstanding_ ? pingSentAt_ + keepAlive : lastSent_ + keepAlive;
+      timeout = msUntil(next) + 1;
+    }
+    pollfd fds[2] = {{transport_->fd(), transport_->pollEvents(), 0}, {wakeFd_, POLLIN, 0}};
+    const int n = poll(fds, 2, timeout);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      dropConnection("socket_error");
+      return;
+    }
+    if (fds[1].revents & POLLIN) {
+      drainEventFd(wakeFd_);
+    }
+    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+      std::size_t budget = kReadBudget;
+      for (;;) {
+        const std::size_t before = decoder_.buffered();
+        const auto io = transport_->read(decoder_.buffer());
+        if (io == Io::WouldBlock) {
+          break;
+        }
+        if (io == Io::Closed || io == Io::Error) {
+          dropConnection(io == Io::Closed ? "connection_closed" : "socket_error");
+          return;
+        }
+        const std::size_t got = decoder_.buffered() - before;
+        if (got >= budget) {
+          break;
+        }
+        budget -= got;
+      }
+    }
   }
-  if ((!authMethod.empty()) && !v5()) {
-    handleFailure("enhanced_auth_needs_v5", authMethod);
+}
+
+void Client::deliverBatch() {
+  if (batch_.empty()) {
     return;
   }
-  if (options_.broker.tls.enabled && !prepareTls()) {
-    return;
+  if (listener_ != nullptr) {
+    listener_->onMessages(batch_);
   }
-
-  MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-  MQTTProperties props = MQTTProperties_initializer;
-  if (v5()) {
-    if (ws) {
-      MQTTAsync_connectOptions w = MQTTAsync_connectOptions_initializer5_ws;
-      o = w;
-    } else {
-      MQTTAsync_connectOptions w = MQTTAsync_connectOptions_initializer5;
-      o = w;
+  batch_.clear();
+  for (const auto& [id, qos] : batchAcks_) {
+    if (qos == 1) {
+      wire::encodeAck(version_, wire::PacketType::Puback, id, 0, acks_);
+    } else if (qos == 2) {
+      wire::encodeAck(version_, wire::PacketType::Pubrec, id, 0, acks_);
     }
-    o.cleanstart = options_.persistentSession ? 0 : 1;
-    o.cleansession = 0;
-    MQTTProperty p;
-    std::memset(&p, 0, sizeof p);
-    p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-    p.value.integer4 =
-        options_.persistentSession ? static_cast<unsigned>(options_.sessionExpirySeconds) : 0u;
-    MQTTProperties_add(&props, &p);
-    if (!authMethod.empty()) {
-      addString(props, MQTTPROPERTY_CODE_AUTHENTICATION_METHOD, authMethod);
-      addString(props, MQTTPROPERTY_CODE_AUTHENTICATION_DATA, authData);
-    }
-    o.connectProperties = &props;
-    o.onSuccess5 = &Client::onConnectSuccess5;
-    o.onFailure5 = &Client::onConnectFailure5;
-  } else {
-    if (ws) {
-      MQTTAsync_connectOptions w = MQTTAsync_connectOptions_initializer_ws;
-      o = w;
-    }
-    o.MQTTVersion = MQTTVERSION_3_1_1;
-    o.cleansession = options_.persistentSession ? 0 : 1;
-    o.onSuccess = &Client::onConnectSuccess3;
-    o.onFailure = &Client::onConnectFailure3;
   }
-  o.context = this;
-  o.keepAliveInterval = options_.keepAliveSeconds;
-  o.connectTimeout = static_cast<int>(options_.connectTimeout.count());
-  o.automaticReconnect = 0;
-  o.maxInflight = std::max(1, options_.maxInflight);
-  if (auth.kind == Kind::UsernamePassword) {
-    o.username = username.c_str();
-    o.binarypwd.data = password.data();
-    o.binarypwd.len = static_cast<int>(password.size());
-  }
-  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-  if (!options_.will.topic.empty()) {
-    will.topicName = options_.will.topic.c_str();
-    will.payload.data = options_.will.payload.data();
-    will.payload.len = static_cast<int>(options_.will.payload.size());
-    will.message = nullptr;
-    will.qos = options_.will.qos;
-    will.retained = options_.will.retain ? 1 : 0;
-    o.will = &will;
-  }
-  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  if (options_.broker.tls.enabled) {
-    ssl.enableServerCertAuth = 1;
-    ssl.verify = 1;  // hostname / IP check (Paho skips it otherwise)
-    if (!caBundle_.empty()) {
-      ssl.trustStore = caBundle_.c_str();
-    }
-    if (auth.kind == Kind::X509) {
-      ssl.keyStore = keyStore_.c_str();
-      ssl.privateKey = auth.keyFile.c_str();
-    }
-    ssl.ssl_error_cb = &Client::sslErrorThunk;
-    ssl.ssl_error_context = this;
-    o.ssl = &ssl;
-  }
-  const int rc = MQTTAsync_connect(handle_, &o);
-  MQTTProperties_free(&props);
-  std::fill(password.begin(), password.end(), '\0');
-  std::fill(authData.begin(), authData.end(), '\0');
-  if (rc != MQTTASYNC_SUCCESS) {
-    handleFailure("connect_call_failed", MQTTAsync_strerror(rc));
-  }
+  batchAcks_.clear();
 }
 
-void Client::onConnectSuccess5(void* ctx, MQTTAsync_successData5* r) {
-  auto* self = static_cast<Client*>(ctx);
-  ConnectInfo info;
-  info.v5 = true;
-  if (r != nullptr) {
-    info.sessionPresent = r->alt.connect.sessionPresent != 0;
-    if (MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)) {
-      info.receiveMaximum = static_cast<std::uint16_t>(
-          MQTTProperties_getNumericValue(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM));
-    }
-    if (MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE)) {
-      info.maximumPacketSize = static_cast<std::uint32_t>(
-          MQTTProperties_getNumericValue(&r->properties, MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE));
-    }
+void Client::dispatch(const wire::Packet& p) {
+  using T = wire::PacketType;
+  std::string err;
+  if (p.type != T::Publish) {
+    deliverBatch();  // keep the order of everything the broker sent
   }
-  self->handleConnected(info);
-}
-
-void Client::onConnectSuccess3(void* ctx, MQTTAsync_successData* r) {
-  auto* self = static_cast<Client*>(ctx);
-  ConnectInfo info;
-  info.v5 = false;
-  if (r != nullptr) {
-    info.sessionPresent = r->alt.connect.sessionPresent != 0;
-  }
-  self->handleConnected(info);
-}
-
-void Client::onConnectFailure5(void* ctx, MQTTAsync_failureData5* r) {
-  auto* self = static_cast<Client*>(ctx);
-  std::string reason = "transport_error";
-  std::string detail;
-  if (r != nullptr) {
-    if (r->reasonCode != MQTTREASONCODE_SUCCESS) {
-      reason = reasonName(r->reasonCode);
-    } else if (r->code > 0) {
-      reason = reasonName(r->code);  // a refusing CONNACK's reason code arrives as `code`
+  switch (p.type) {
+    case T::Publish: {
+      pipeline::Message m;
+      std::uint16_t id = 0;
+      bool dup = false;
+      std::uint16_t alias = 0;
+      if (!wire::parsePublish(version_, p.flags, p.body, m, id, dup, &alias, &err)) {
+        lostReason_ = "malformed_publish";
+        return;
+      }
+      if (alias != 0) {
+        lostReason_ = "protocol_error_topic_alias";  // we never allow the broker any alias
+        return;
+      }
+      batchAcks_.emplace_back(id, m.qos);
+      batch_.push_back(std::move(m));
+      if (batch_.size() >= kMaxBatch) {
+        deliverBatch();
+      }
+      return;
     }
-    if (r->message != nullptr) {
-      detail = r->message;
+    case T::Pubrel: {
+      std::uint16_t id = 0;
+      std::uint8_t rc = 0;
+      if (!wire::parseAck(version_, p.body, id, rc, &err)) {
+        lostReason_ = "malformed_pubrel";
+        return;
+      }
+      wire::encodeAck(version_, T::Pubcomp, id, 0, acks_);
+      return;
     }
-  }
-  self->handleFailure(reason, detail);
-}
-
-void Client::onConnectFailure3(void* ctx, MQTTAsync_failureData* r) {
-  auto* self = static_cast<Client*>(ctx);
-  std::string reason = "transport_error";
-  std::string detail;
-  if (r != nullptr) {
-    if (r->code > 0) {
-      reason = v3ConnackName(r->code);
+    case T::Puback:
+    case T::Pubcomp:
+    case T::Pubrec: {
+      std::uint16_t id = 0;
+      std::uint8_t rc = 0;
+      if (!wire::parseAck(version_, p.body, id, rc, &err)) {
+        lostReason_ = "malformed_ack";
+        return;
+      }
+      if (p.type == T::Pubrec && rc < 0x80) {
+        wire::encodeAck(version_, T::Pubrel, id, 0, acks_);
+        std::lock_guard<std::mutex> lk(mu_);
+        if (auto it = inflight_.find(id); it != inflight_.end()) {
+          it->second.qos2 = true;
+        }
+        return;
+      }
+      std::uint64_t cookie = 0;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = inflight_.find(id);
+        if (it == inflight_.end() || it->second.done) {
+          return;  // not ours (or a protocol slip by the broker): nothing to settle
+        }
+        cookie = it->second.cookie;
+        inflight_.erase(it);
+      }
+      if (listener_ != nullptr) {
+        listener_->onPublished(cookie, rc);
+      }
+      return;
     }
-    if (r->message != nullptr) {
-      detail = r->message;
+    case T::Suback:
+    case T::Unsuback: {
+      std::uint16_t id = 0;
+      std::vector<std::uint8_t> codes;
+      bool ok = false;
+      if (p.type == T::Unsuback && version_ == wire::Version::V311) {
+        std::uint8_t rc = 0;
+        ok = wire::parseAck(version_, p.body, id, rc, &err);
+      } else {
+        ok = wire::parseSuback(version_, p.body, id, codes, &err);
+      }
+      if (!ok) {
+        lostReason_ = "malformed_suback";
+        return;
+      }
+      Done done;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = inflight_.find(id);
+        if (it == inflight_.end()) {
+          return;
+        }
+        done = std::move(it->second.done);
+        inflight_.erase(it);
+      }
+      const std::uint8_t first = codes.empty() ? 0 : codes.front();
+      if (done) {
+        done(first < 0x80, first);
+      }
+      return;
     }
-  }
-  self->handleFailure(reason, detail);
-}
-
-void Client::onConnectionLost(void* ctx, char* cause) {
-  auto* self = static_cast<Client*>(ctx);
-  self->handleLost(cause != nullptr ? snake(cause) : "connection_lost");
-  if (cause != nullptr) {
-    MQTTAsync_free(cause);
+    case T::Pingresp:
+      pingOutstanding_ = false;
+      return;
+    case T::Disconnect: {
+      std::uint8_t rc = 0;
+      std::string text;
+      wire::parseDisconnect(version_, p.body, rc, text, &err);
+      lostReason_ = "server_disconnect_" + wire::reasonName(rc);
+      return;
+    }
+    case T::Auth:
+      // Re-authentication started by the broker is not supported; it will disconnect us if it
+      // insists, and the next connect authenticates afresh.
+      log::warn("mqtt_reauth_unsupported", {{"client", options_.clientId}});
+      return;
+    default:
+      lostReason_ = "unexpected_packet";
+      return;
   }
 }
 
-void Client::onDisconnected(void* ctx, MQTTProperties* /*props*/, enum MQTTReasonCodes rc) {
-  auto* self = static_cast<Client*>(ctx);
-  self->handleLost("server_disconnect_" + reasonName(rc));
-}
-
-int Client::onMessageArrived(void* ctx, char* topic, int topicLen, MQTTAsync_message* m) {
-  auto* self = static_cast<Client*>(ctx);
-  if (self->listener_ != nullptr) {
-    self->listener_->onMessage(topic, topicLen, m);
-  } else {
-    MQTTAsync_freeMessage(&m);
-    MQTTAsync_free(topic);
-  }
-  return 1;  // always: 0 would make Paho redeliver later and block everything behind it
-}
-
-void Client::onDisconnectDone5(void* ctx, MQTTAsync_successData5* /*r*/) {
-  static_cast<Client*>(ctx)->disconnectDone();
-}
-void Client::onDisconnectFail5(void* ctx, MQTTAsync_failureData5* /*r*/) {
-  static_cast<Client*>(ctx)->disconnectDone();
-}
-void Client::onDisconnectDone3(void* ctx, MQTTAsync_successData* /*r*/) {
-  static_cast<Client*>(ctx)->disconnectDone();
-}
-void Client::onDisconnectFail3(void* ctx, MQTTAsync_failureData* /*r*/) {
-  static_cast<Client*>(ctx)->disconnectDone();
-}
-
-void Client::disconnectDone() {
+void Client::dropConnection(const std::string& reason) {
+  transport_.reset();
+  std::vector<Done> failed;
   {
-    std::lock_guard<std::mutex> lk(disconnectMu_);
-    disconnectDone_ = true;
+    std::lock_guard<std::mutex> lk(mu_);
+    open_ = false;
+    out_.clear();
+    for (auto& [id, e] : inflight_) {
+      if (e.done) {
+        failed.push_back(std::move(e.done));
+      }
+    }
+    inflight_.clear();
   }
-  disconnectCv_.notify_all();
+  sendBuf_.clear();
+  acks_.clear();
+  batch_.clear();
+  batchAcks_.clear();
+  decoder_.reset();
+  lostReason_.clear();
+  pingOutstanding_ = false;
+  for (auto& d : failed) {
+    d(false, 0);
+  }
+  handleLost(reason);
+}
+
+bool Client::waitWake(std::chrono::milliseconds timeout) {
+  pollfd fd{wakeFd_, POLLIN, 0};
+  const int n = poll(&fd, 1, static_cast<int>(timeout.count()));
+  if (n > 0) {
+    drainEventFd(wakeFd_);
+    return true;
+  }
+  return false;
+}
+
+void Client::waitBackoff() {
+  long long delay = options_.minRetry.count();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    const auto now = Clock::now();
+    if (connectedAt_ != Clock::time_point{} && now - connectedAt_ >= options_.stableAfter) {
+      attempt_ = 0;  // the last connection was stable: start the backoff again
+    }
+    connectedAt_ = {};
+    for (int i = 0; i < attempt_ && delay < options_.maxRetry.count(); ++i) {
+      delay *= 2;
+    }
+    delay = std::min<long long>(delay, options_.maxRetry.count());
+    ++attempt_;
+  }
+  const int ms = jitterMs(static_cast<int>(delay));
+  log::debug("mqtt_reconnect_scheduled",
+             {{"client", options_.clientId}, {"delay_ms", ms}, {"attempt", attempt_}});
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  while (!closing()) {
+    const int left = msUntil(until);
+    if (left <= 0) {
+      return;
+    }
+    waitWake(std::chrono::milliseconds(left));
+  }
 }
 
 void Client::handleConnected(const ConnectInfo& info) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    info_ = info;
-    connectedAt_ = Timer::Clock::now();
-    if (closingFlag_) {
-      return;
-    }
-  }
   connected_.store(true, std::memory_order_release);
   const auto n = connections_.fetch_add(1) + 1;
   if (metrics_) {
@@ -648,18 +932,10 @@ void Client::handleConnected(const ConnectInfo& info) {
 }
 
 void Client::handleFailure(const std::string& reason, const std::string& detail) {
-  std::string d = detail;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!errorDetail_.empty()) {
-      d += d.empty() ? errorDetail_ : ": " + errorDetail_;
-    }
-  }
   if (metrics_) {
-    countFailure(*metrics_, reason, d);
+    metrics_->failure(classifyFailure(reason, detail));
   }
-  setState("connect_failed:" + reason, d, true);
-  scheduleReconnect();
+  setState("connect_failed:" + reason, detail, true);
 }
 
 void Client::handleLost(const std::string& reason) {
@@ -676,29 +952,6 @@ void Client::handleLost(const std::string& reason) {
   if (listener_ != nullptr) {
     listener_->onConnectionLost();
   }
-  scheduleReconnect();
-}
-
-void Client::scheduleReconnect() {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (closingFlag_ || retryTimer_ != 0) {
-    return;
-  }
-  const auto now = Timer::Clock::now();
-  if (connectedAt_ != Timer::Clock::time_point{} && now - connectedAt_ >= options_.stableAfter) {
-    attempt_ = 0;  // the last connection was stable: start the backoff again
-  }
-  connectedAt_ = {};
-  long long delay = options_.minRetry.count();
-  for (int i = 0; i < attempt_ && delay < options_.maxRetry.count(); ++i) {
-    delay *= 2;
-  }
-  delay = std::min<long long>(delay, options_.maxRetry.count());
-  ++attempt_;
-  const int ms = jitterMs(static_cast<int>(delay));
-  log::debug("mqtt_reconnect_scheduled",
-             {{"client", options_.clientId}, {"delay_ms", ms}, {"attempt", attempt_}});
-  retryTimer_ = timer_->after(std::chrono::milliseconds(ms), [this] { connectNow(); });
 }
 
 void Client::setState(const std::string& state, const std::string& detail, bool failure) {
@@ -708,11 +961,11 @@ void Client::setState(const std::string& state, const std::string& detail, bool 
     changed = state != lastState_;
     lastState_ = state;
   }
-  const std::string uri = brokerUri(options_.broker);
   if (!changed) {
     log::debug("mqtt_state", {{"client", options_.clientId}, {"state", state}, {"detail", detail}});
     return;
   }
+  const std::string uri = brokerUri(options_.broker);
   if (state == "connected") {
     const ConnectInfo info = connectInfo();
     log::info("mqtt_connected", {{"client", options_.clientId},

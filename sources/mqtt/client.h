@@ -1,28 +1,42 @@
 #pragma once
-// The Paho MQTTAsync connection wrapper shared by the MQTT source (subscriber) and sink
-// (publisher): URI, protocol version, TLS, authentication, reconnect with backoff, CONNACK limits.
+// mqbridge's own MQTT client connection, shared by the MQTT source (subscriber), the MQTT sink
+// (publisher) and the status publisher: URI, protocol version (3.1.1 / 5), TCP, TLS and WebSocket
+// transports (sources/mqtt/wire/transport.h), authentication, keep-alive, reconnect with backoff,
+// CONNACK limits.
 //
-// Threading: Paho runs every callback of every client on its two process-wide threads while
-// holding its global mutex, so nothing here blocks in a callback; retries are scheduled on a Timer.
-
-#include <MQTTAsync.h>
+// Threading: each client has one I/O thread of its own. It connects (blocking, bounded by the
+// connect timeout, interruptible by stop()), then runs a poll() loop that reads whole socket
+// buffers, decodes every packet in them (sources/mqtt/wire/codec.h) and writes everything queued
+// meanwhile with one send per wake-up. Listener callbacks run on that thread, one at a time; API
+// calls (publish, subscribe, ...) are thread-safe, never block on the network and may be made from
+// a callback. Nothing is shared between clients: no global lock, no global thread (the reasons
+// the bridge no longer uses Paho, bench/RESULTS.md "Bridge A/B").
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "config/model.h"
 #include "metrics/route_metrics.h"
-#include "sources/mqtt/timer.h"
+#include "pipeline/message.h"
+#include "sources/mqtt/wire/codec.h"
 
 namespace mqb::sources {
 
 class TokenFetcher;
+namespace wire {
+class Transport;
+}
 
 /// Everything one MQTT connection needs. Filled by the runtime from ConnectorSpec/RouteSpec, or by
 /// tests by hand.
@@ -31,12 +45,11 @@ struct ClientOptions {
   config::BrokerConnection broker;
   config::MqttVersion version = config::MqttVersion::V5;
   int keepAliveSeconds = 60;
-  /// Persistent session: v5 cleanstart=0 + this expiry, v3 cleansession=0. Set
+  /// Persistent session: v5 clean start off + this expiry, v3 cleansession=0. Set
   /// `persistentSession=false` for a clean session (publishers do not need one).
   bool persistentSession = true;
   int sessionExpirySeconds = 3600;
-  /// Upper bound of QoS>0 messages awaiting acknowledgement (the sink's window). Also sizes Paho's
-  /// maxBufferedMessages.
+  /// Upper bound of QoS>0 messages awaiting acknowledgement (the sink's window).
   int maxInflight = 100;
   /// Reconnect backoff: first delay, cap, and how long a connection must last before the backoff
   /// starts again from `minRetry`. Each delay is jittered to [d/2, d].
@@ -66,46 +79,57 @@ struct ConnectInfo {
   bool v5 = true;
 };
 
-/// Callbacks of one client. All run on Paho's threads (never concurrently for one client); they
-/// must not block, must not throw, and must not call Client::stop().
+/// Callbacks of one client. All run on the client's I/O thread (never concurrently for one
+/// client); they must not block, must not throw, and must not call Client::stop().
 class ClientListener {
  public:
   virtual ~ClientListener() = default;
   virtual void onConnected(const ConnectInfo& info) noexcept = 0;
+  /// The connection went. QoS 1 publishes still awaiting their PUBACK are forgotten by the client
+  /// (no onPublished for them): the listener sends them again after the reconnect.
   virtual void onConnectionLost() noexcept = 0;
-  /// Takes ownership of `topic` and `message` (free with MQTTAsync_free/MQTTAsync_freeMessage).
-  /// The default frees and ignores (publishers).
-  virtual void onMessage(char* topic, int topicLen, MQTTAsync_message* message) noexcept;
+  /// A PUBLISH from the broker: topic, payload, qos, retain and the forwardable v5 properties are
+  /// set. For QoS 1 the PUBACK is sent after this returns (so whatever the listener did with the
+  /// message — a spool write — happened before the broker hears it is safe). The default ignores.
+  virtual void onMessage(pipeline::Message&& message) noexcept;
+  /// Every PUBLISH decoded from one read, in order (at most a few hundred): lets a listener write
+  /// them to its spool with one write(2). The PUBACKs follow once this returns. The default calls
+  /// onMessage() for each.
+  virtual void onMessages(std::vector<pipeline::Message>& batch) noexcept;
+  /// The broker answered a QoS 1 publish made with `cookie` (reasonCode >= 0x80: refused, v5
+  /// only). QoS 0 publishes get no answer. The default ignores.
+  virtual void onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept;
 };
 
-/// The URI Paho needs: tcp|ssl|ws|wss://host:port, IPv6 literals in brackets.
+/// The URI form of a broker connection for logs: tcp|ssl|ws|wss://host:port, IPv6 literals in
+/// brackets.
 std::string brokerUri(const config::BrokerConnection& broker);
 
-/// Human name of a CONNACK / DISCONNECT / Paho return code, for logs and bounded metric labels.
+/// Human name of an MQTT v5 reason code, for logs and bounded metric labels.
 std::string reasonName(int mqttReasonCode);
 
-/// One MQTTAsync client with its connection life. Thread-safe. Not copyable.
+/// One MQTT client with its connection life. Thread-safe. Not copyable.
 class Client {
  public:
-  /// `listener` must outlive the client (or stop() must have returned). `metrics` may be null.
-  /// `timer` defaults to Timer::shared().
-  Client(ClientOptions options, ClientListener* listener, metrics::ClientMetrics* metrics = nullptr,
-         Timer* timer = nullptr);
+  /// `listener` (may be null) must outlive the client (or stop() must have returned). `metrics`
+  /// may be null.
+  Client(ClientOptions options, ClientListener* listener,
+         metrics::ClientMetrics* metrics = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /// Creates the Paho client and starts connecting in the background. Returns false (and logs)
-  /// only if the options cannot work at all (e.g. a malformed URI); connection failures are
-  /// retried forever.
+  /// Starts the I/O thread, which connects in the background and reconnects forever. Returns
+  /// false (and logs) only if the options cannot work at all.
   bool start();
-  /// Disconnects (waiting at most `timeout` for the broker) and destroys the Paho client; start()
-  /// may connect again afterwards (same options, persistent session kept). After it
-  /// returns no callback runs. Idempotent. Must not be called from a Paho callback.
+  /// Sends what is queued and a DISCONNECT (waiting at most `timeout` for the socket to take it),
+  /// closes and joins the I/O thread; start() may connect again afterwards (same options,
+  /// persistent session kept). After it returns no callback runs. Idempotent. Must not be called
+  /// from a callback.
   void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
-  /// The Paho handle, valid between start() and stop(); for send/subscribe calls.
-  MQTTAsync handle() const noexcept { return handle_; }
+  /// Between start() and stop().
+  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
   bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
   bool v5() const noexcept { return options_.version == config::MqttVersion::V5; }
   const ClientOptions& options() const noexcept { return options_; }
@@ -113,61 +137,97 @@ class Client {
   ConnectInfo connectInfo() const;
   std::uint64_t connectionsForTest() const noexcept { return connections_.load(); }
 
- private:
-  static void onConnectSuccess5(void* ctx, MQTTAsync_successData5* r);
-  static void onConnectFailure5(void* ctx, MQTTAsync_failureData5* r);
-  static void onConnectSuccess3(void* ctx, MQTTAsync_successData* r);
-  static void onConnectFailure3(void* ctx, MQTTAsync_failureData* r);
-  static void onConnectionLost(void* ctx, char* cause);
-  static void onDisconnected(void* ctx, MQTTProperties* props, enum MQTTReasonCodes rc);
-  static int onMessageArrived(void* ctx, char* topic, int topicLen, MQTTAsync_message* m);
-  static void onDisconnectDone5(void* ctx, MQTTAsync_successData5* r);
-  static void onDisconnectFail5(void* ctx, MQTTAsync_failureData5* r);
-  static void onDisconnectDone3(void* ctx, MQTTAsync_successData* r);
-  static void onDisconnectFail3(void* ctx, MQTTAsync_failureData* r);
+  enum class Send : std::uint8_t {
+    Ok,
+    Disconnected,  ///< not connected now: nothing was queued
+    NoPacketId,    ///< 65535 QoS>0 packets already await an answer
+  };
+  struct Publish {
+    std::string_view topic;
+    std::string_view payload;
+    std::uint8_t qos = 0;
+    bool retain = false;
+    const pipeline::Properties* props = nullptr;     ///< v5 only; null = none
+    const pipeline::UserProperty* marker = nullptr;  ///< one more user property (hop marker)
+    std::optional<std::uint32_t> expiry;             ///< overrides props->messageExpirySeconds
+  };
+  /// Queues a PUBLISH on the current connection. QoS 1: the broker's answer arrives through
+  /// ClientListener::onPublished(cookie, ...) unless the connection is lost first.
+  Send publish(const Publish& p, std::uint64_t cookie) noexcept;
 
-  static int sslErrorThunk(const char* str, size_t len, void* u);
-  void connectNow();  // timer thread
+  /// Called with (ok, first reason code) when the SUBACK / UNSUBACK arrives, or with (false, 0)
+  /// when the connection is lost first. Runs on the I/O thread.
+  using Done = std::function<void(bool ok, std::uint8_t reasonCode)>;
+  Send subscribe(const std::string& filter, const wire::SubscribeOptions& o, Done done);
+  Send unsubscribe(const std::string& filter, Done done);
+
+  /// The exact size of a PUBLISH on this connection (for the broker's Maximum Packet Size).
+  std::size_t publishSize(const Publish& p) const noexcept;
+
+ private:
+  struct Inflight {
+    std::uint64_t cookie = 0;
+    Done done;          // subscribe / unsubscribe
+    bool qos2 = false;  // waiting for PUBCOMP after our PUBREL
+  };
+
+  void run() noexcept;
+  /// One connection attempt on the I/O thread; true once CONNACK accepted it.
+  bool connectOnce();
+  /// Serves a connection until it is lost or the client closes.
+  void serve();
+  void dispatch(const wire::Packet& p);
+  /// Hands the PUBLISHes decoded so far to the listener, then queues their acknowledgements.
+  void deliverBatch();
+  bool writeAll(std::chrono::steady_clock::time_point deadline);
+  void dropConnection(const std::string& reason);
+  void waitBackoff();
+  bool waitWake(std::chrono::milliseconds timeout);
+  void wakeLocked();
+  bool allocIdLocked(std::uint16_t& id);
   void handleConnected(const ConnectInfo& info);
   void handleFailure(const std::string& reason, const std::string& detail);
   void handleLost(const std::string& reason);
-  void scheduleReconnect();
   void setState(const std::string& state, const std::string& detail, bool failure);
-  void disconnectDone();
-  bool prepareTls();
+  bool closing() const;
 
   ClientOptions options_;
   ClientListener* listener_;
   metrics::ClientMetrics* metrics_;
-  Timer* timer_;
-  MQTTAsync handle_ = nullptr;
+  wire::Version version_;
 
+  std::atomic<bool> running_{false};
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> connections_{0};
+  std::thread thread_;
+  std::thread::id ioThread_;
+  int wakeFd_ = -1;
 
-  // Connection bookkeeping, guarded by mu_ (never held while calling Paho).
+  // Guarded by mu_: what other threads hand to the I/O thread, and the connection's packet ids.
   mutable std::mutex mu_;
+  bool open_ = false;     // a connection is established (publish/subscribe may queue)
+  bool closing_ = false;  // stop() asked the I/O thread to finish
+  bool wakePending_ = false;
+  std::chrono::milliseconds stopTimeout_{1000};
+  std::string out_;  // encoded packets not yet handed to the transport
+  std::unordered_map<std::uint16_t, Inflight> inflight_;
+  std::uint16_t nextId_ = 1;
   ConnectInfo info_;
   std::string lastState_;
   int attempt_ = 0;
-  Timer::Clock::time_point connectedAt_{};
-  Timer::Id retryTimer_ = 0;
-  bool closingFlag_ = false;
+  std::chrono::steady_clock::time_point connectedAt_{};
 
-  // Held by the timer callback while it talks to Paho and by stop() while it closes, so stop()
-  // never destroys the handle under a running connect.
-  std::mutex lifeMu_;
-  bool closing_ = false;
-
-  std::mutex disconnectMu_;
-  std::condition_variable disconnectCv_;
-  bool disconnectDone_ = false;
-
-  // TLS material built at connect time (temp files: CA bundle, cert + intermediate chain).
-  std::string tmpDir_;
-  std::string caBundle_;
-  std::string keyStore_;
-  std::string errorDetail_;  // last OpenSSL error line (guarded by mu_)
+  // I/O thread only.
+  std::unique_ptr<wire::Transport> transport_;
+  wire::Decoder decoder_;
+  std::string acks_;                      // PUBACKs etc. produced while dispatching
+  std::vector<pipeline::Message> batch_;  // decoded PUBLISHes not yet delivered
+  std::vector<std::pair<std::uint16_t, std::uint8_t>> batchAcks_;  // (packet id, qos) of those
+  std::string sendBuf_;                                            // swapped with out_ under mu_
+  std::chrono::steady_clock::time_point lastSent_{};
+  std::chrono::steady_clock::time_point pingSentAt_{};
+  bool pingOutstanding_ = false;
+  std::string lostReason_;
 
   std::unique_ptr<TokenFetcher> tokens_;
 };

@@ -7,37 +7,6 @@
 
 namespace mqb::sources {
 
-pipeline::Properties fromPaho(const MQTTProperties& props) {
-  pipeline::Properties out;
-  for (int i = 0; i < props.count; ++i) {
-    const MQTTProperty& p = props.array[i];
-    auto str = [](const MQTTLenString& s) { return std::string(s.data, s.len > 0 ? s.len : 0); };
-    switch (p.identifier) {
-      case MQTTPROPERTY_CODE_USER_PROPERTY:
-        out.user.push_back({str(p.value.data), str(p.value.value)});
-        break;
-      case MQTTPROPERTY_CODE_CONTENT_TYPE:
-        out.contentType = str(p.value.data);
-        break;
-      case MQTTPROPERTY_CODE_PAYLOAD_FORMAT_INDICATOR:
-        out.payloadFormat = p.value.byte;
-        break;
-      case MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL:
-        out.messageExpirySeconds = p.value.integer4;
-        break;
-      case MQTTPROPERTY_CODE_RESPONSE_TOPIC:
-        out.responseTopic = str(p.value.data);
-        break;
-      case MQTTPROPERTY_CODE_CORRELATION_DATA:
-        out.correlationData = str(p.value.data);
-        break;
-      default:  // subscription identifier, topic alias: per hop, never forwarded
-        break;
-    }
-  }
-  return out;
-}
-
 MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::Ingress& ingress,
                        metrics::RouteMetrics* routeMetrics, metrics::ClientMetrics* clientMetrics,
                        pipeline::DeliveryTracker* tracker, Timer* timer)
@@ -50,7 +19,7 @@ MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::In
       subscription_(options_.shareGroup.empty()
                         ? options_.filter
                         : "$share/" + options_.shareGroup + "/" + options_.filter),
-      client_(std::move(client), this, clientMetrics, timer_) {}
+      client_(std::move(client), this, clientMetrics) {}
 
 MqttSource::~MqttSource() { stop(); }
 
@@ -95,35 +64,6 @@ void MqttSource::stopFeeding() {
   setSubscribed(false);
   paused_.store(false);
   updateSpoolGauges();
-}
-
-bool MqttSource::appendToSpool(pipeline::Message& msg) noexcept {
-  using pipeline::spool::AppendStatus;
-  const pipeline::spool::AppendResult r = options_.spool->append(msg);
-  switch (r.status) {
-    case AppendStatus::Ok:
-      msg.completion.settle(pipeline::Outcome::Spooled);
-      return true;
-    case AppendStatus::Dropped:
-    case AppendStatus::TooLarge:
-      // Refused and counted by the spool (onDrop): drop_newest, or larger than the spool allows.
-      msg.completion.settle(pipeline::Outcome::Dropped);
-      return true;
-    case AppendStatus::Full:
-    case AppendStatus::IoError:
-    case AppendStatus::Closed:
-      break;
-  }
-  // Paho acknowledges the message once this callback returns, whatever happens: rather than
-  // lose it, send it the direct (in-memory) way, and say so.
-  std::uint64_t suppressed = 0;
-  if (spoolLog_.allow(&suppressed)) {
-    log::error("spool_append_failed", {{"client", client_.options().clientId},
-                                       {"status", std::string(toString(r.status))},
-                                       {"action", "forwarding from memory"},
-                                       {"suppressed", suppressed}});
-  }
-  return false;
 }
 
 void MqttSource::settle(std::uint64_t token, pipeline::Outcome outcome) noexcept {
@@ -286,58 +226,28 @@ void MqttSource::onConnected(const ConnectInfo& /*info*/) noexcept {
 void MqttSource::onConnectionLost() noexcept { setSubscribed(false); }
 
 void MqttSource::subscribe() {
-  MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-  r.context = this;
+  wire::SubscribeOptions o;
+  o.qos = static_cast<std::uint8_t>(options_.qos);
   if (client_.v5()) {
-    r.onSuccess5 = &MqttSource::onSubscribed5;
-    r.onFailure5 = &MqttSource::onSubscribeFailed5;
-    r.subscribeOptions.retainAsPublished = 1;  // keep the retain flag of live messages
-    r.subscribeOptions.retainHandling = 1;     // retained messages only for a new subscription
-  } else {
-    r.onSuccess = &MqttSource::onSubscribed3;
-    r.onFailure = &MqttSource::onSubscribeFailed3;
+    o.retainAsPublished = true;  // keep the retain flag of live messages
+    o.retainHandling = 1;        // retained messages only for a new subscription
   }
-  const int rc = MQTTAsync_subscribe(client_.handle(), subscription_.c_str(), options_.qos, &r);
-  if (rc == MQTTASYNC_DISCONNECTED) {
+  const auto rc = client_.subscribe(subscription_, o, [this](bool ok, std::uint8_t code) {
+    if (!ok) {
+      subscribeFailed(code != 0 ? reasonName(code) : "subscribe_failed");
+      return;
+    }
+    setSubscribed(true);
+    log::info(
+        "mqtt_subscribed",
+        {{"client", client_.options().clientId}, {"filter", subscription_}, {"qos", options_.qos}});
+  });
+  if (rc == Client::Send::Disconnected) {
     return;  // onConnected subscribes again
   }
-  if (rc != MQTTASYNC_SUCCESS) {
-    subscribeFailed(MQTTAsync_strerror(rc));
+  if (rc != Client::Send::Ok) {
+    subscribeFailed("no_packet_id");
   }
-}
-
-void MqttSource::onSubscribed5(void* ctx, MQTTAsync_successData5* r) {
-  auto* self = static_cast<MqttSource*>(ctx);
-  if (r != nullptr && r->reasonCode >= 0x80) {
-    self->subscribeFailed(reasonName(r->reasonCode));
-    return;
-  }
-  self->setSubscribed(true);
-  log::info("mqtt_subscribed", {{"client", self->client_.options().clientId},
-                                {"filter", self->subscription_},
-                                {"qos", self->options_.qos}});
-}
-
-void MqttSource::onSubscribeFailed5(void* ctx, MQTTAsync_failureData5* r) {
-  auto* self = static_cast<MqttSource*>(ctx);
-  self->subscribeFailed(r != nullptr && r->reasonCode != 0 ? reasonName(r->reasonCode)
-                                                           : "subscribe_failed");
-}
-
-void MqttSource::onSubscribed3(void* ctx, MQTTAsync_successData* r) {
-  auto* self = static_cast<MqttSource*>(ctx);
-  if (r != nullptr && r->alt.qos == 0x80) {
-    self->subscribeFailed("subscription_refused");
-    return;
-  }
-  self->setSubscribed(true);
-  log::info("mqtt_subscribed", {{"client", self->client_.options().clientId},
-                                {"filter", self->subscription_},
-                                {"qos", self->options_.qos}});
-}
-
-void MqttSource::onSubscribeFailed3(void* ctx, MQTTAsync_failureData* /*r*/) {
-  static_cast<MqttSource*>(ctx)->subscribeFailed("subscribe_failed");
 }
 
 void MqttSource::subscribeFailed(const std::string& reason) {
@@ -366,22 +276,9 @@ void MqttSource::subscribeFailed(const std::string& reason) {
   });
 }
 
-void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noexcept {
+bool MqttSource::admit(pipeline::Message& msg) noexcept {
   receivedCount_.fetch_add(1, std::memory_order_relaxed);
-  pipeline::Message msg;
   msg.received = std::chrono::steady_clock::now();
-  msg.topic.assign(topic, topicLen > 0 ? static_cast<std::size_t>(topicLen) : std::strlen(topic));
-  if (m->payloadlen > 0) {
-    msg.payload.assign(static_cast<const char*>(m->payload),
-                       static_cast<std::size_t>(m->payloadlen));
-  }
-  msg.qos = static_cast<std::uint8_t>(m->qos);
-  msg.retain = m->retained != 0;
-  if (client_.v5()) {
-    msg.props = fromPaho(m->properties);
-  }
-  MQTTAsync_freeMessage(&m);
-  MQTTAsync_free(topic);
   if (tracker_ != nullptr) {
     msg.completion = pipeline::Completion(tracker_, nextToken_.fetch_add(1));
   }
@@ -404,7 +301,7 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
                      {{"client", client_.options().clientId}, {"topic", msg.topic}});
         }
         msg.completion.settle(pipeline::Outcome::Filtered);
-        return;
+        return false;
       }
     }
   }
@@ -415,11 +312,61 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
                                  {"retain", msg.retain ? "true" : "false"},
                                  {"bytes", msg.payload.size()}});
   }
-  if (options_.spool && appendToSpool(msg)) {
-    return;  // the feeder takes it from here, in order
+  return true;
+}
+
+void MqttSource::onMessages(std::vector<pipeline::Message>& batch) noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (admit(batch[i])) {
+      if (n != i) {
+        batch[n] = std::move(batch[i]);
+      }
+      ++n;
+    }
   }
-  // Never hold mu_ while pushing: the push may reach a sink that calls into Paho, whose callbacks
-  // (this one) take mu_. `pushing_` keeps pushes in order instead.
+  batch.resize(n);
+  if (batch.empty()) {
+    return;
+  }
+  if (options_.spool) {
+    const std::size_t taken = spoolBatch(batch);
+    if (taken == batch.size()) {
+      return;  // the feeder takes them from here, in order
+    }
+    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(taken));
+  }
+  pushDirect(batch);
+}
+
+std::size_t MqttSource::spoolBatch(std::vector<pipeline::Message>& batch) noexcept {
+  // One write(2) for the whole read (and one fdatasync under fsync: always), before the client
+  // sends the PUBACKs.
+  const pipeline::spool::BatchResult r = options_.spool->appendBatch(
+      std::span<const pipeline::Message>(batch.data(), batch.size()), &spoolIds_);
+  for (std::size_t i = 0; i < r.consumed; ++i) {
+    // Refused ones (drop_newest, larger than the spool allows) were counted by the spool.
+    batch[i].completion.settle(spoolIds_[i] != 0 ? pipeline::Outcome::Spooled
+                                                 : pipeline::Outcome::Dropped);
+  }
+  if (r.consumed < batch.size()) {
+    // The client acknowledges the messages once this callback returns, whatever happens: rather
+    // than lose them, send them the direct (in-memory) way, and say so.
+    std::uint64_t suppressed = 0;
+    if (spoolLog_.allow(&suppressed)) {
+      log::error("spool_append_failed", {{"client", client_.options().clientId},
+                                         {"status", std::string(toString(r.status))},
+                                         {"action", "forwarding from memory"},
+                                         {"count", batch.size() - r.consumed},
+                                         {"suppressed", suppressed}});
+    }
+  }
+  return r.consumed;
+}
+
+void MqttSource::pushDirect(std::vector<pipeline::Message>& batch) noexcept {
+  // Never hold mu_ while pushing: the push may reach a sink that calls into a client, whose
+  // callbacks take mu_. `pushing_` keeps pushes in order instead.
   bool direct = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -427,18 +374,20 @@ void MqttSource::onMessage(char* topic, int topicLen, MQTTAsync_message* m) noex
       pushing_ = true;
       direct = true;
     } else {
-      spillLocked(std::move(msg));
+      for (auto& m : batch) {
+        spillLocked(std::move(m));
+      }
     }
   }
   if (direct) {
-    pipeline::Batch batch;
-    batch.push_back(std::move(msg));
     const bool ok = ingress_.tryPush(options_.branch, batch);
     std::lock_guard<std::mutex> lk(mu_);
     pushing_ = false;
     if (!ok) {
       // Nothing else can have been queued meanwhile (arrivals come from this thread only).
-      spillLocked(std::move(batch.front()));
+      for (auto& m : batch) {
+        spillLocked(std::move(m));
+      }
     }
     return;
   }

@@ -1,6 +1,6 @@
 #pragma once
-// The MQTT source: one subscriber client per route branch. Messages are copied out of Paho's
-// receive callback into pipeline::Message and pushed into the route's Ingress without blocking.
+// The MQTT source: one subscriber client per route branch. Messages decoded by the client's I/O
+// thread are pushed into the route's Ingress (or appended to the spool) without blocking.
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "metrics/log.h"
 #include "metrics/route_metrics.h"
@@ -19,6 +20,7 @@
 #include "pipeline/message.h"
 #include "pipeline/spool/spool.h"
 #include "sources/mqtt/client.h"
+#include "sources/mqtt/timer.h"
 
 namespace mqb::sources {
 
@@ -38,10 +40,10 @@ struct SourceOptions {
   std::chrono::milliseconds overflowRetry{5};
 
   /// Durable path (issue 5). When set, every message that passes the loop check is appended to
-  /// this spool inside the receive callback (write(2) before the callback returns, and Paho sends
-  /// the PUBACK only after it returns: an acknowledged message is on disk), and a feeder thread of
-  /// this source reads the spool in order (replay of what a previous run left first) and pushes it
-  /// into the ingress. A record is acked in the spool when its message settles Delivered,
+  /// this spool inside the receive callback (write(2) before the callback returns, and the client
+  /// sends the PUBACK only after it returns: an acknowledged message is on disk), and a feeder
+  /// thread of this source reads the spool in order (replay of what a previous run left first) and
+  /// pushes it into the ingress. A record is acked in the spool when its message settles Delivered,
   /// Filtered or Spooled, or Dropped (a counted, final reason) while the source runs; a message
   /// dropped while stopping (DropReason::Shutdown) stays in the spool for the next run.
   std::shared_ptr<pipeline::spool::Spool> spool;
@@ -79,6 +81,8 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   /// What is subscribed: the filter or $share/<group>/<filter>.
   const std::string& subscription() const noexcept { return subscription_; }
   const Client& client() const noexcept { return client_; }
+  /// For requests on the subscriber's connection (the runtime unsubscribes a stale filter).
+  Client& client() noexcept { return client_; }
   std::size_t overflowSizeForTest() const;
   /// Messages this client received (before loop checks); e.g. to see shared-subscription spread.
   std::uint64_t receivedCount() const noexcept { return receivedCount_.load(); }
@@ -92,12 +96,14 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
  private:
   void onConnected(const ConnectInfo& info) noexcept override;
   void onConnectionLost() noexcept override;
-  void onMessage(char* topic, int topicLen, MQTTAsync_message* message) noexcept override;
-
-  static void onSubscribed5(void* ctx, MQTTAsync_successData5* r);
-  static void onSubscribeFailed5(void* ctx, MQTTAsync_failureData5* r);
-  static void onSubscribed3(void* ctx, MQTTAsync_successData* r);
-  static void onSubscribeFailed3(void* ctx, MQTTAsync_failureData* r);
+  void onMessages(std::vector<pipeline::Message>& batch) noexcept override;
+  /// Counts a received message, gives it its completion and applies the loop check; false when
+  /// it was filtered (settled already).
+  bool admit(pipeline::Message& msg) noexcept;
+  /// Spool path: appends the batch; returns how many the spool took (the rest goes direct).
+  std::size_t spoolBatch(std::vector<pipeline::Message>& batch) noexcept;
+  /// Pushes into the ingress (or the overflow), in order.
+  void pushDirect(std::vector<pipeline::Message>& batch) noexcept;
 
   void subscribe();
   void setSubscribed(bool on) noexcept;
@@ -108,9 +114,6 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   /// mu_. Returns false when it had to be dropped.
   bool spillLocked(pipeline::Message&& msg);
   void scheduleRetryLocked();
-  /// Spool path of onMessage. Returns false if the message could not be written (I/O error): it
-  /// then goes the direct way.
-  bool appendToSpool(pipeline::Message& msg) noexcept;
   void feederLoop() noexcept;
   void updateSpoolGauges() noexcept;
   void settle(std::uint64_t token, pipeline::Outcome outcome) noexcept override;
@@ -145,10 +148,7 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   std::atomic<bool> paused_{false};
   std::atomic<std::uint64_t> feederOutstanding_{0};  // pushed, not settled yet
   log::Every spoolLog_{std::chrono::seconds(5)};
+  std::vector<std::uint64_t> spoolIds_;  // I/O thread only (spoolBatch)
 };
-
-/// Copies Paho's v5 properties into the pipeline's form, dropping per-hop ones (subscription
-/// identifier, topic alias).
-pipeline::Properties fromPaho(const MQTTProperties& props);
 
 }  // namespace mqb::sources

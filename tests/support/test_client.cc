@@ -3,11 +3,93 @@
 #include <cstring>
 #include <memory>
 
-#include "sinks/mqtt/mqtt_sink.h"
 #include "sources/mqtt/client.h"
-#include "sources/mqtt/mqtt_source.h"
 
 namespace mqb::test {
+namespace {
+
+// The test client is Paho (an MQTT implementation independent of the bridge's own client), so it
+// converts the pipeline's v5 properties to and from Paho's form itself.
+
+void addData(MQTTProperties& props, enum MQTTPropertyCodes id, const std::string& v) {
+  MQTTProperty p;
+  std::memset(&p, 0, sizeof p);
+  p.identifier = id;
+  p.value.data.data = const_cast<char*>(v.data());
+  p.value.data.len = static_cast<int>(v.size());
+  MQTTProperties_add(&props, &p);
+}
+
+MQTTProperties toPaho(const pipeline::Properties& props) {
+  MQTTProperties out = MQTTProperties_initializer;
+  for (const auto& u : props.user) {
+    MQTTProperty p;
+    std::memset(&p, 0, sizeof p);
+    p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+    p.value.data.data = const_cast<char*>(u.key.data());
+    p.value.data.len = static_cast<int>(u.key.size());
+    p.value.value.data = const_cast<char*>(u.value.data());
+    p.value.value.len = static_cast<int>(u.value.size());
+    MQTTProperties_add(&out, &p);
+  }
+  if (props.contentType) {
+    addData(out, MQTTPROPERTY_CODE_CONTENT_TYPE, *props.contentType);
+  }
+  if (props.payloadFormat) {
+    MQTTProperty p;
+    std::memset(&p, 0, sizeof p);
+    p.identifier = MQTTPROPERTY_CODE_PAYLOAD_FORMAT_INDICATOR;
+    p.value.byte = *props.payloadFormat;
+    MQTTProperties_add(&out, &p);
+  }
+  if (props.messageExpirySeconds) {
+    MQTTProperty p;
+    std::memset(&p, 0, sizeof p);
+    p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
+    p.value.integer4 = *props.messageExpirySeconds;
+    MQTTProperties_add(&out, &p);
+  }
+  if (props.responseTopic) {
+    addData(out, MQTTPROPERTY_CODE_RESPONSE_TOPIC, *props.responseTopic);
+  }
+  if (props.correlationData) {
+    addData(out, MQTTPROPERTY_CODE_CORRELATION_DATA, *props.correlationData);
+  }
+  return out;
+}
+
+pipeline::Properties fromPaho(const MQTTProperties& props) {
+  pipeline::Properties out;
+  for (int i = 0; i < props.count; ++i) {
+    const MQTTProperty& p = props.array[i];
+    auto str = [](const MQTTLenString& s) { return std::string(s.data, s.len > 0 ? s.len : 0); };
+    switch (p.identifier) {
+      case MQTTPROPERTY_CODE_USER_PROPERTY:
+        out.user.push_back({str(p.value.data), str(p.value.value)});
+        break;
+      case MQTTPROPERTY_CODE_CONTENT_TYPE:
+        out.contentType = str(p.value.data);
+        break;
+      case MQTTPROPERTY_CODE_PAYLOAD_FORMAT_INDICATOR:
+        out.payloadFormat = p.value.byte;
+        break;
+      case MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL:
+        out.messageExpirySeconds = p.value.integer4;
+        break;
+      case MQTTPROPERTY_CODE_RESPONSE_TOPIC:
+        out.responseTopic = str(p.value.data);
+        break;
+      case MQTTPROPERTY_CODE_CORRELATION_DATA:
+        out.correlationData = str(p.value.data);
+        break;
+      default:  // subscription identifier, topic alias: per hop, never forwarded
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 struct TestClient::Op {
   explicit Op(TestClient* s) : self(s) {}
@@ -243,7 +325,7 @@ bool TestClient::publish(const std::string& topic, const std::string& payload, i
   m.qos = qos;
   m.retained = retain ? 1 : 0;
   if (options_.v5) {
-    m.properties = sinks::toPaho(props, "", "");
+    m.properties = toPaho(props);
   }
   const int rc = MQTTAsync_sendMessage(handle_, topic.c_str(), &m, &r);
   if (options_.v5) {
@@ -301,7 +383,7 @@ int TestClient::onMessage(void* ctx, char* topic, int topicLen, MQTTAsync_messag
   r.qos = m->qos;
   r.retain = m->retained != 0;
   if (self->options_.v5) {
-    r.props = sources::fromPaho(m->properties);
+    r.props = fromPaho(m->properties);
   }
   MQTTAsync_freeMessage(&m);
   MQTTAsync_free(topic);

@@ -1,31 +1,35 @@
-// v5 property conversion between Paho and the pipeline: per-hop properties are dropped, user
-// properties keep their order, the hop marker is added once, and the expiry can be replaced.
+// The sink's v5 property forwarding: what it hands the client is exactly what arrives on the
+// other side (encoded by sources/mqtt/wire, decoded the way the source's client decodes).
 
-#include <MQTTAsync.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "sinks/mqtt/mqtt_sink.h"
-#include "sources/mqtt/mqtt_source.h"
+#include "sources/mqtt/wire/codec.h"
 
 namespace mqb::sinks {
 namespace {
 
-class MqttProperties : public ::testing::Test {
- protected:
-  // Debian's Paho aborts if properties are built before the first client exists (NOTES §1.8).
-  void SetUp() override {
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-    ASSERT_EQ(MQTTAsync_createWithOptions(&client_, "tcp://127.0.0.1:1", "props-unit",
-                                          MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co),
-              MQTTASYNC_SUCCESS);
-  }
-  void TearDown() override { MQTTAsync_destroy(&client_); }
-  MQTTAsync client_ = nullptr;
-};
+using sources::wire::Version;
 
-TEST_F(MqttProperties, RoundTripKeepsOrderAndAddsTheMarkerOnce) {
+/// Encodes a PUBLISH the way the sink does and decodes it the way the source does.
+pipeline::Message roundTrip(const pipeline::Properties& props, const pipeline::UserProperty& marker,
+                            std::optional<std::uint32_t> expiry = std::nullopt) {
+  std::string bytes;
+  sources::wire::encodePublish(Version::V5, "t/1", "payload", 1, false, false, 7, &props,
+                               markerFor(props, marker), expiry, bytes);
+  sources::wire::Decoder d;
+  d.feed(bytes.data(), bytes.size());
+  sources::wire::Packet p{};
+  EXPECT_EQ(d.next(p), sources::wire::Decoder::Status::Ok);
+  pipeline::Message m;
+  std::uint16_t id = 0;
+  bool dup = false;
+  EXPECT_TRUE(sources::wire::parsePublish(Version::V5, p.flags, p.body, m, id, dup));
+  EXPECT_EQ(id, 7);
+  return m;
+}
+
+TEST(MqttProperties, RoundTripKeepsOrderAndAddsTheMarkerOnce) {
   pipeline::Properties in;
   in.user = {{"k", "1"}, {"j", "2"}, {"k", "3"}};
   in.contentType = "text/plain";
@@ -33,13 +37,12 @@ TEST_F(MqttProperties, RoundTripKeepsOrderAndAddsTheMarkerOnce) {
   in.messageExpirySeconds = 60;
   in.responseTopic = "r/t";
   in.correlationData = std::string("\x00\x7f", 2);
-  MQTTProperties p = toPaho(in, "hop", "conn-a", 42u);
-  pipeline::Properties out = sources::fromPaho(p);
-  MQTTProperties_free(&p);
+  const pipeline::UserProperty marker{"hop", "conn-a"};
+  const pipeline::Properties out = roundTrip(in, marker, 42u).props;
   ASSERT_EQ(out.user.size(), 4u);
   EXPECT_EQ(out.user[0], (pipeline::UserProperty{"k", "1"}));
   EXPECT_EQ(out.user[2], (pipeline::UserProperty{"k", "3"}));
-  EXPECT_EQ(out.user[3], (pipeline::UserProperty{"hop", "conn-a"}));
+  EXPECT_EQ(out.user[3], marker);
   EXPECT_EQ(out.contentType, "text/plain");
   EXPECT_EQ(out.payloadFormat, 1);
   EXPECT_EQ(out.messageExpirySeconds, 42u);  // the reduced value, not the original 60
@@ -47,26 +50,16 @@ TEST_F(MqttProperties, RoundTripKeepsOrderAndAddsTheMarkerOnce) {
   EXPECT_EQ(out.correlationData, std::string("\x00\x7f", 2));
 
   // Forwarding again does not stack a second marker.
-  MQTTProperties again = toPaho(out, "hop", "conn-a");
-  EXPECT_EQ(sources::fromPaho(again).user.size(), 4u);
-  MQTTProperties_free(&again);
+  EXPECT_EQ(markerFor(out, marker), nullptr);
+  EXPECT_EQ(roundTrip(out, marker).props.user.size(), 4u);
 }
 
-TEST_F(MqttProperties, PerHopPropertiesAreDropped) {
-  MQTTProperties p = MQTTProperties_initializer;
-  MQTTProperty sub;
-  std::memset(&sub, 0, sizeof sub);
-  sub.identifier = MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER;
-  sub.value.integer4 = 7;
-  MQTTProperties_add(&p, &sub);
-  MQTTProperty alias;
-  std::memset(&alias, 0, sizeof alias);
-  alias.identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS;
-  alias.value.integer2 = 3;
-  MQTTProperties_add(&p, &alias);
-  const pipeline::Properties out = sources::fromPaho(p);
-  MQTTProperties_free(&p);
-  EXPECT_TRUE(out.empty());
+TEST(MqttProperties, NoMarkerWithoutAValue) {
+  const pipeline::UserProperty none{"hop", ""};
+  EXPECT_EQ(markerFor({}, none), nullptr);
+  EXPECT_TRUE(roundTrip({}, none).props.empty());
+  const pipeline::UserProperty marker{"hop", "c"};
+  EXPECT_EQ(markerFor({}, marker), &marker);
 }
 
 }  // namespace
