@@ -623,27 +623,44 @@ class StreamTransport final : public Transport {
     }
   }
 
-  /// Plain/TLS read(): appends up to kMaxRead bytes straight into the tail of `in`.
+  /// Plain/TLS read(): appends up to kMaxRead bytes to `in`. Bytes are received into a scratch
+  /// buffer and appended, rather than received into a resized `in`: std::string::resize
+  /// zero-fills, and zeroing 64 KiB per read cost more than everything else per message (callgrind:
+  /// 31 % of the bridge's instructions).
   Io readStream(std::string& in) {
+    if (drained_) {
+      // The last recv() returned less than asked: the socket was empty then. poll() is
+      // level-triggered, so skipping the recv() that would say EAGAIN loses nothing.
+      drained_ = false;
+      want_ = POLLIN;
+      return Io::WouldBlock;
+    }
     std::size_t total = 0;
+    char* buf = scratch();
     while (total < kMaxRead) {
-      const std::size_t old = in.size();
-      // SSL_read returns at most one record (16 KiB): don't zero-fill more than that per step.
+      // SSL_read returns at most one record (16 KiB).
       const std::size_t room = ssl_ ? std::min(kMaxRead - total, kTlsRecord) : kMaxRead - total;
-      in.resize(old + room);
       std::size_t got = 0;
-      const Io r = rawRead(in.data() + old, room, got);
-      in.resize(old + got);
+      const Io r = rawRead(buf, room, got);
+      in.append(buf, got);
       if (r != Io::Ok) {
         // Bytes already appended are delivered first; a terminal state sticks for the next call.
         return total > 0 ? Io::Ok : r;
       }
       total += got;
       if (!ssl_) {
+        drained_ = got < room;
         break;  // one recv() per call; the caller comes back until WouldBlock
       }
     }
     return Io::Ok;
+  }
+
+  char* scratch() {
+    if (!scratch_) {
+      scratch_.reset(new char[kMaxRead]);  // uninitialised on purpose
+    }
+    return scratch_.get();
   }
 
   /// WebSocket read(): raw bytes -> frames -> payload of binary/continuation frames into `in`.
@@ -665,10 +682,8 @@ class StreamTransport final : public Transport {
         wsOff_ = 0;
         const std::size_t want = static_cast<std::size_t>(
             std::min<std::uint64_t>(payloadLeft_, static_cast<std::uint64_t>(kMaxRead)));
-        const std::size_t old = in.size();
-        in.resize(old + want);
-        r = rawRead(in.data() + old, want, got);
-        in.resize(old + got);
+        r = rawRead(scratch(), want, got);
+        in.append(scratch(), got);
         if (r == Io::Ok) {
           payloadLeft_ -= got;
           delivered += got;
@@ -682,10 +697,8 @@ class StreamTransport final : public Transport {
           wsIn_.erase(0, wsOff_);  // a partial header or control frame: a few bytes
           wsOff_ = 0;
         }
-        const std::size_t old = wsIn_.size();
-        wsIn_.resize(old + kMaxRead);
-        r = rawRead(wsIn_.data() + old, kMaxRead, got);
-        wsIn_.resize(old + got);
+        r = rawRead(scratch(), kMaxRead, got);
+        wsIn_.append(scratch(), got);
         if (r == Io::Ok) {
           continue;
         }
@@ -887,7 +900,9 @@ class StreamTransport final : public Transport {
   Io terminal_ = Io::Ok;  ///< Closed/Error once reached
   std::string error_;
   // WebSocket receive state
-  std::string wsIn_;  ///< raw received bytes not parsed yet (from wsOff_)
+  std::string wsIn_;                 ///< raw received bytes not parsed yet (from wsOff_)
+  std::unique_ptr<char[]> scratch_;  ///< kMaxRead bytes that recv()/SSL_read() write into
+  bool drained_ = false;             ///< plain TCP: the last recv() emptied the socket
   std::size_t wsOff_ = 0;
   bool inDataFrame_ = false;       ///< a binary/continuation frame's payload is being delivered
   std::uint64_t payloadLeft_ = 0;  ///< its payload bytes still to come
