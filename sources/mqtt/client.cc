@@ -162,6 +162,7 @@ bool Client::start() {
     open_ = false;
     wakePending_ = false;
     attempt_ = 0;
+    holdReads_.store(false);
     out_.clear();
     inflight_.clear();
   }
@@ -216,6 +217,35 @@ ConnectInfo Client::connectInfo() const {
   return info_;
 }
 
+void Client::kick() noexcept {
+  if (std::this_thread::get_id() == ioThread_) {
+    return;  // a callback: the I/O thread writes out_ right after it
+  }
+  if (ioMu_.try_lock()) {
+    directSend();
+    ioMu_.unlock();
+    return;
+  }
+  std::lock_guard<std::mutex> lk(mu_);  // the I/O thread is busy with the transport: tell it
+  wakeLocked();
+}
+
+void Client::directSend() noexcept {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!open_ || out_.empty()) {
+      return;  // not connected (the transport may be going away), or someone sent it already
+    }
+    directBuf_.swap(out_);
+  }
+  transport_->queue(directBuf_);
+  if (transport_->flush() != wire::Transport::Io::Ok) {
+    // The socket is full (or failed): the I/O thread polls for it and sees the error.
+    std::lock_guard<std::mutex> lk(mu_);
+    wakeLocked();
+  }
+}
+
 void Client::wakeLocked() {
   if (wakePending_ || std::this_thread::get_id() == ioThread_) {
     return;  // the I/O thread looks at out_ before it sleeps again
@@ -240,21 +270,25 @@ bool Client::allocIdLocked(std::uint16_t& id) {
 }
 
 Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (!open_ || closing_) {
-    return Send::Disconnected;
-  }
-  std::uint16_t id = 0;
-  if (p.qos > 0) {
-    if (!allocIdLocked(id)) {
-      return Send::NoPacketId;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!open_ || closing_) {
+      return Send::Disconnected;
     }
-    inflight_.emplace(id, Inflight{cookie, nullptr, false});
+    std::uint16_t id = 0;
+    if (p.qos > 0) {
+      if (!allocIdLocked(id)) {
+        return Send::NoPacketId;
+      }
+      inflight_.emplace(id, Inflight{cookie, nullptr, false});
+    }
+    const bool v5 = version_ == wire::Version::V5;
+    wire::encodePublish(version_, p.topic, p.payload, p.qos, p.retain, false, id,
+                        v5 ? p.props : nullptr, v5 ? p.marker : nullptr, p.expiry, out_);
   }
-  const bool v5 = version_ == wire::Version::V5;
-  wire::encodePublish(version_, p.topic, p.payload, p.qos, p.retain, false, id,
-                      v5 ? p.props : nullptr, v5 ? p.marker : nullptr, p.expiry, out_);
-  wakeLocked();
+  if (!p.defer) {
+    kick();
+  }
   return Send::Ok;
 }
 
@@ -266,32 +300,36 @@ std::size_t Client::publishSize(const Publish& p) const noexcept {
 
 Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeOptions& o,
                                Done done) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (!open_ || closing_) {
-    return Send::Disconnected;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!open_ || closing_) {
+      return Send::Disconnected;
+    }
+    std::uint16_t id = 0;
+    if (!allocIdLocked(id)) {
+      return Send::NoPacketId;
+    }
+    inflight_.emplace(id, Inflight{0, std::move(done), false});
+    wire::encodeSubscribe(version_, id, filter, o, out_);
   }
-  std::uint16_t id = 0;
-  if (!allocIdLocked(id)) {
-    return Send::NoPacketId;
-  }
-  inflight_.emplace(id, Inflight{0, std::move(done), false});
-  wire::encodeSubscribe(version_, id, filter, o, out_);
-  wakeLocked();
+  kick();
   return Send::Ok;
 }
 
 Client::Send Client::unsubscribe(const std::string& filter, Done done) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (!open_ || closing_) {
-    return Send::Disconnected;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!open_ || closing_) {
+      return Send::Disconnected;
+    }
+    std::uint16_t id = 0;
+    if (!allocIdLocked(id)) {
+      return Send::NoPacketId;
+    }
+    inflight_.emplace(id, Inflight{0, std::move(done), false});
+    wire::encodeUnsubscribe(version_, id, filter, out_);
   }
-  std::uint16_t id = 0;
-  if (!allocIdLocked(id)) {
-    return Send::NoPacketId;
-  }
-  inflight_.emplace(id, Inflight{0, std::move(done), false});
-  wire::encodeUnsubscribe(version_, id, filter, out_);
-  wakeLocked();
+  kick();
   return Send::Ok;
 }
 
@@ -586,6 +624,31 @@ bool Client::writeAll(Clock::time_point deadline) {
   }
 }
 
+void Client::drainUntilClosed(Clock::time_point deadline) {
+  // Closing a socket that still holds unread data makes the kernel send RST instead of FIN, and
+  // the broker then discards what it had not read yet: our last PUBACKs and the DISCONNECT. The
+  // broker would redeliver those messages (duplicates) and publish the will. So read (and drop)
+  // until the broker, having read the DISCONNECT, closes its end.
+  std::string discard;
+  for (;;) {
+    const auto io = transport_->read(discard);
+    discard.clear();
+    if (io == wire::Transport::Io::Closed || io == wire::Transport::Io::Error) {
+      return;
+    }
+    if (io == wire::Transport::Io::WouldBlock) {
+      const int ms = msUntil(deadline);
+      if (ms <= 0) {
+        return;
+      }
+      pollfd fd{transport_->fd(), POLLIN, 0};
+      if (poll(&fd, 1, ms) <= 0) {
+        return;
+      }
+    }
+  }
+}
+
 void Client::serve() {
   using Io = wire::Transport::Io;
   const auto keepAlive = std::chrono::seconds(std::max(0, options_.keepAliveSeconds));
@@ -614,61 +677,82 @@ void Client::serve() {
     }
     deliverBatch();
     // 2. Everything queued: our acks first, then what other threads (or callbacks) queued.
+    // ioMu_ before mu_, as in directSend(): whoever takes out_ also writes it, so publishes
+    // keep their order whichever thread sends them.
     bool closingNow;
+    const char* failed = nullptr;
+    short events = 0;
+    int fd = -1;
+    auto now = Clock::now();
     {
-      std::lock_guard<std::mutex> lk(mu_);
-      closingNow = closing_;
-      wakePending_ = false;
-      if (!out_.empty()) {
-        sendBuf_.swap(out_);
-      }
-    }
-    if (!acks_.empty()) {
-      transport_->queue(acks_);
-    }
-    if (!sendBuf_.empty()) {
-      transport_->queue(sendBuf_);
-    }
-    if (closingNow) {
-      std::chrono::milliseconds grace;
+      std::lock_guard<std::mutex> ioLock(ioMu_);
       {
         std::lock_guard<std::mutex> lk(mu_);
-        grace = stopTimeout_;
-        open_ = false;
-        inflight_.clear();
+        closingNow = closing_;
+        wakePending_ = false;
+        if (!out_.empty()) {
+          sendBuf_.swap(out_);
+        }
+        if (closingNow) {
+          open_ = false;  // from here on publishers neither queue nor touch the transport
+          inflight_.clear();
+        }
       }
-      std::string bye;
-      wire::encodeDisconnect(version_, 0, std::nullopt, bye);
-      transport_->queue(bye);
-      writeAll(Clock::now() + grace);
-      transport_->shutdown();
-      transport_.reset();
+      if (!acks_.empty()) {
+        transport_->queue(acks_);
+      }
+      if (!sendBuf_.empty()) {
+        transport_->queue(sendBuf_);
+      }
+      if (closingNow) {
+        std::chrono::milliseconds grace;
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          grace = stopTimeout_;
+        }
+        std::string bye;
+        wire::encodeDisconnect(version_, 0, std::nullopt, bye);
+        transport_->queue(bye);
+        if (writeAll(Clock::now() + grace)) {
+          transport_->shutdown();
+          drainUntilClosed(Clock::now() + std::min(grace, std::chrono::milliseconds(2000)));
+        }
+        transport_.reset();
+      } else {
+        if (keepAlive.count() > 0) {
+          if (pingOutstanding_ && now - pingSentAt_ > keepAlive) {
+            failed = "keep_alive_timeout";
+          } else if (!pingOutstanding_ && now - lastSent_ >= keepAlive) {
+            std::string ping;
+            wire::encodePingreq(ping);
+            transport_->queue(ping);
+            pingOutstanding_ = true;
+            pingSentAt_ = now;
+          }
+        }
+        if (failed == nullptr && transport_->hasPendingOutput()) {
+          const auto io = transport_->flush();
+          if (io == Io::Closed || io == Io::Error) {
+            failed = io == Io::Closed ? "connection_closed" : "socket_error";
+          }
+          lastSent_ = now;
+        }
+        events = transport_->pollEvents();
+        if (holdReads_.load(std::memory_order_acquire)) {
+          events = static_cast<short>(events & ~POLLIN);  // the listener asked for a pause
+        }
+        fd = transport_->fd();
+      }
+    }
+    if (closingNow) {
       if (connected_.exchange(false) && metrics_ && metrics_->connected) {
         metrics_->connected->Set(0);
       }
       return;
     }
-    auto now = Clock::now();
-    if (keepAlive.count() > 0) {
-      if (pingOutstanding_ && now - pingSentAt_ > keepAlive) {
-        dropConnection("keep_alive_timeout");
-        return;
-      }
-      if (!pingOutstanding_ && now - lastSent_ >= keepAlive) {
-        std::string ping;
-        wire::encodePingreq(ping);
-        transport_->queue(ping);
-        pingOutstanding_ = true;
-        pingSentAt_ = now;
-      }
-    }
-    if (transport_->hasPendingOutput()) {
-      const auto io = transport_->flush();
-      if (io == Io::Closed || io == Io::Error) {
-        dropConnection(io == Io::Closed ? "connection_closed" : "socket_error");
-        return;
-      }
-      lastSent_ = now;
+    if (failed != nullptr) {
+      dropConnection(failed);
+      return;
     }
     // 3. Sleep until the socket, another thread or the keep-alive needs us.
     int timeout = -1;
@@ -676,7 +760,7 @@ void Client::serve() {
       const auto next = pingOutstanding_ ? pingSentAt_ + keepAlive : lastSent_ + keepAlive;
       timeout = msUntil(next) + 1;
     }
-    pollfd fds[2] = {{transport_->fd(), transport_->pollEvents(), 0}, {wakeFd_, POLLIN, 0}};
+    pollfd fds[2] = {{fd, events, 0}, {wakeFd_, POLLIN, 0}};
     const int n = poll(fds, 2, timeout);
     if (n < 0) {
       if (errno == EINTR) {
@@ -688,8 +772,10 @@ void Client::serve() {
     if (fds[1].revents & POLLIN) {
       drainEventFd(wakeFd_);
     }
-    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+    if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
+        !holdReads_.load(std::memory_order_acquire)) {
       std::size_t budget = kReadBudget;
+      std::lock_guard<std::mutex> ioLock(ioMu_);
       for (;;) {
         const std::size_t before = decoder_.buffered();
         const auto io = transport_->read(decoder_.buffer());
@@ -697,8 +783,8 @@ void Client::serve() {
           break;
         }
         if (io == Io::Closed || io == Io::Error) {
-          dropConnection(io == Io::Closed ? "connection_closed" : "socket_error");
-          return;
+          failed = io == Io::Closed ? "connection_closed" : "socket_error";
+          break;
         }
         const std::size_t got = decoder_.buffered() - before;
         if (got >= budget) {
@@ -706,6 +792,10 @@ void Client::serve() {
         }
         budget -= got;
       }
+    }
+    if (failed != nullptr) {
+      dropConnection(failed);
+      return;
     }
   }
 }
@@ -850,11 +940,10 @@ void Client::dispatch(const wire::Packet& p) {
 }
 
 void Client::dropConnection(const std::string& reason) {
-  transport_.reset();
   std::vector<Done> failed;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    open_ = false;
+    open_ = false;  // first: a publisher that saw it open is done with the transport before...
     out_.clear();
     for (auto& [id, e] : inflight_) {
       if (e.done) {
@@ -862,6 +951,10 @@ void Client::dropConnection(const std::string& reason) {
       }
     }
     inflight_.clear();
+  }
+  {
+    std::lock_guard<std::mutex> io(ioMu_);  // ...we take ioMu_ to close it
+    transport_.reset();
   }
   sendBuf_.clear();
   acks_.clear();

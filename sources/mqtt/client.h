@@ -51,6 +51,9 @@ struct ClientOptions {
   int sessionExpirySeconds = 3600;
   /// Upper bound of QoS>0 messages awaiting acknowledgement (the sink's window).
   int maxInflight = 100;
+  /// v5: the Receive Maximum sent in CONNECT (at most this many QoS>0 PUBLISHes unacknowledged
+  /// from the broker at a time); 0 = not sent (65535).
+  std::uint16_t receiveMaximum = 0;
   /// Reconnect backoff: first delay, cap, and how long a connection must last before the backoff
   /// starts again from `minRetry`. Each delay is jittered to [d/2, d].
   std::chrono::milliseconds minRetry{200};
@@ -150,16 +153,26 @@ class Client {
     const pipeline::Properties* props = nullptr;     ///< v5 only; null = none
     const pipeline::UserProperty* marker = nullptr;  ///< one more user property (hop marker)
     std::optional<std::uint32_t> expiry;             ///< overrides props->messageExpirySeconds
+    /// Only queue it: the caller publishes more and calls flush() once (one send for all).
+    bool defer = false;
   };
   /// Queues a PUBLISH on the current connection. QoS 1: the broker's answer arrives through
   /// ClientListener::onPublished(cookie, ...) unless the connection is lost first.
   Send publish(const Publish& p, std::uint64_t cookie) noexcept;
+  /// Writes what deferred publishes queued (on this thread when the socket is free, else by
+  /// waking the I/O thread). Never blocks on the network.
+  void flush() noexcept { kick(); }
 
   /// Called with (ok, first reason code) when the SUBACK / UNSUBACK arrives, or with (false, 0)
   /// when the connection is lost first. Runs on the I/O thread.
   using Done = std::function<void(bool ok, std::uint8_t reasonCode)>;
   Send subscribe(const std::string& filter, const wire::SubscribeOptions& o, Done done);
   Send unsubscribe(const std::string& filter, Done done);
+
+  /// Stops reading from the broker (until the next start()): nothing more arrives, nothing more
+  /// is acknowledged, so the broker holds what is left for the session. Callable from a
+  /// callback. Used by the source's spool backpressure just before it stops the client.
+  void holdReading() noexcept { holdReads_.store(true, std::memory_order_release); }
 
   /// The exact size of a PUBLISH on this connection (for the broker's Maximum Packet Size).
   std::size_t publishSize(const Publish& p) const noexcept;
@@ -181,9 +194,15 @@ class Client {
   void deliverBatch();
   bool writeAll(std::chrono::steady_clock::time_point deadline);
   void dropConnection(const std::string& reason);
+  void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
   void waitBackoff();
   bool waitWake(std::chrono::milliseconds timeout);
   void wakeLocked();
+  /// After queueing into out_ from another thread: writes it right away on this thread when the
+  /// transport is free (no hand-off to the I/O thread), else wakes the I/O thread.
+  void kick() noexcept;
+  /// Caller holds ioMu_.
+  void directSend() noexcept;
   bool allocIdLocked(std::uint16_t& id);
   void handleConnected(const ConnectInfo& info);
   void handleFailure(const std::string& reason, const std::string& detail);
@@ -198,6 +217,7 @@ class Client {
 
   std::atomic<bool> running_{false};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> holdReads_{false};
   std::atomic<std::uint64_t> connections_{0};
   std::thread thread_;
   std::thread::id ioThread_;
@@ -217,8 +237,14 @@ class Client {
   int attempt_ = 0;
   std::chrono::steady_clock::time_point connectedAt_{};
 
-  // I/O thread only.
+  // The transport: created and destroyed by the I/O thread; every call on it holds ioMu_ (the
+  // I/O thread for reads, acks and flushes; a publishing thread for a direct send). Order:
+  // ioMu_ before mu_; publishers only ever try_lock it.
+  std::mutex ioMu_;
   std::unique_ptr<wire::Transport> transport_;
+  std::string directBuf_;  // guarded by ioMu_
+
+  // I/O thread only.
   wire::Decoder decoder_;
   std::string acks_;                      // PUBACKs etc. produced while dispatching
   std::vector<pipeline::Message> batch_;  // decoded PUBLISHes not yet delivered
