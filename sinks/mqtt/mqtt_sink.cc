@@ -204,6 +204,7 @@ void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
 
 void MqttSink::pump() noexcept {
   std::vector<Done> done;
+  bool sent = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (closed_) {
@@ -264,6 +265,7 @@ void MqttSink::pump() noexcept {
       pub.props = msg.props.empty() ? nullptr : &msg.props;
       pub.marker = markerFor(msg.props, marker_);
       pub.expiry = expiry;
+      pub.defer = true;  // one client_.flush() for everything this pump sends
       if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
         static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
         log::warnEvery(every, "mqtt_publish_too_large",
@@ -275,6 +277,7 @@ void MqttSink::pump() noexcept {
         continue;
       }
       const auto rc = client_.publish(pub, seq);
+      sent = sent || rc == sources::Client::Send::Ok;
       if (log::enabled(log::Level::Debug)) {
         log::debug("mqtt_publish", {{"client", client_.options().clientId},
                                     {"topic", msg.topic},
@@ -305,6 +308,10 @@ void MqttSink::pump() noexcept {
       if (done.size() >= 256) {
         // Settle outside the lock in bounded chunks (finish() takes mu_ itself).
         lk.unlock();
+        if (sent) {
+          client_.flush();
+          sent = false;
+        }
         finish(done);
         lk.lock();
         if (closed_) {
@@ -312,6 +319,9 @@ void MqttSink::pump() noexcept {
         }
       }
     }
+  }
+  if (sent) {
+    client_.flush();  // outside mu_: the send may take a moment
   }
   finish(done);
 }
