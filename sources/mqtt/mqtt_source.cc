@@ -3,6 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace mqb::sources {
@@ -19,7 +20,36 @@ MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::In
       subscription_(options_.shareGroup.empty()
                         ? options_.filter
                         : "$share/" + options_.shareGroup + "/" + options_.filter),
-      client_(std::move(client), this, clientMetrics) {}
+      client_(
+          [&] {
+            if (options_.spool && options_.pauseMessages > 0) {
+              // The broker never has more than this many unacknowledged PUBLISHes on their way
+              // to us: what arrives after the pause decision fits in the headroom below.
+              client.receiveMaximum = receiveMaximumFor(options_.pauseMessages);
+            }
+            return std::move(client);
+          }(),
+          this, clientMetrics) {
+  if (options_.pauseMessages > 0) {
+    pauseAtMessages_ = options_.pauseMessages - receiveMaximumFor(options_.pauseMessages);
+  }
+  if (options_.pauseBytes > 0) {
+    pauseAtBytes_ = options_.pauseBytes - options_.pauseBytes / 4;
+  }
+}
+
+std::uint16_t MqttSource::receiveMaximumFor(std::uint64_t pauseMessages) noexcept {
+  return static_cast<std::uint16_t>(std::clamp<std::uint64_t>(pauseMessages / 4, 1, 1024));
+}
+
+bool MqttSource::overPauseLimits() const noexcept {
+  if (pauseAtMessages_ == 0 && pauseAtBytes_ == 0) {
+    return false;
+  }
+  const pipeline::spool::SpoolSize sz = options_.spool->size();
+  return (pauseAtMessages_ != 0 && sz.messages >= pauseAtMessages_) ||
+         (pauseAtBytes_ != 0 && sz.bytes >= pauseAtBytes_);
+}
 
 MqttSource::~MqttSource() { stop(); }
 
@@ -61,6 +91,10 @@ void MqttSource::stopFeeding() {
     feeder_.join();  // no pause/resume after this: the client is ours alone
   }
   client_.stop();  // arrivals until here were appended: they wait in the spool for the next run
+  {
+    std::lock_guard<std::mutex> lk(feedPushMu_);
+    feedPending_.clear();  // read by the I/O thread but refused by the route: replayed next run
+  }
   setSubscribed(false);
   paused_.store(false);
   updateSpoolGauges();
@@ -93,8 +127,6 @@ void MqttSource::updateSpoolGauges() noexcept {
 
 void MqttSource::feederLoop() noexcept {
   pipeline::spool::Spool& spool = *options_.spool;
-  std::vector<pipeline::spool::Entry> entries;
-  pipeline::Batch batch;
   auto lastGauge = std::chrono::steady_clock::now();
   const std::uint64_t pm = options_.pauseMessages;
   const std::uint64_t pb = options_.pauseBytes;
@@ -108,7 +140,7 @@ void MqttSource::feederLoop() noexcept {
     }
     if (pm != 0 || pb != 0) {
       const pipeline::spool::SpoolSize sz = spool.size();
-      const bool over = (pm != 0 && sz.messages >= pm) || (pb != 0 && sz.bytes >= pb);
+      const bool over = pauseRequested_.load(std::memory_order_acquire) || overPauseLimits();
       const bool under =
           (pm == 0 || static_cast<double>(sz.messages) <= rf * static_cast<double>(pm)) &&
           (pb == 0 || static_cast<double>(sz.bytes) <= rf * static_cast<double>(pb));
@@ -118,6 +150,7 @@ void MqttSource::feederLoop() noexcept {
                                                 {"bytes", sz.bytes}});
         paused_.store(true, std::memory_order_release);
         client_.stop();  // the broker queues for the persistent session meanwhile
+        pauseRequested_.store(false, std::memory_order_release);
         setSubscribed(false);
       } else if (paused_.load() && under) {
         log::info("spool_drained_resuming_source", {{"client", client_.options().clientId},
@@ -132,40 +165,56 @@ void MqttSource::feederLoop() noexcept {
       lastGauge = now;
       updateSpoolGauges();
     }
-    if (batch.empty()) {
-      const std::size_t cap = ingress_.capacity();
-      const std::size_t used = ingress_.inflight();
-      const std::size_t room = cap > used ? cap - used : 0;
-      if (room == 0) {
-        std::unique_lock<std::mutex> lk(feedMu_);
-        feedCv_.wait_for(lk, std::chrono::milliseconds(5), [this] { return feedStop_; });
-        continue;
-      }
-      entries.clear();
-      if (spool.readNext(std::min(room, options_.feedBatch), entries) == 0) {
-        spool.waitForData(std::chrono::milliseconds(20));
-        continue;
-      }
-      batch.reserve(entries.size());
-      for (auto& e : entries) {
-        e.msg.completion = pipeline::Completion(this, e.id);
-        batch.push_back(std::move(e.msg));
-      }
+    Feed r;
+    {
+      std::lock_guard<std::mutex> lk(feedPushMu_);
+      r = feedOnceLocked();
     }
-    const std::size_t n = batch.size();
-    feederOutstanding_.fetch_add(n, std::memory_order_relaxed);
-    if (ingress_.tryPush(options_.branch, batch)) {
-      batch.clear();
+    if (r == Feed::Pushed) {
       continue;
     }
-    feederOutstanding_.fetch_sub(n, std::memory_order_relaxed);
-    std::unique_lock<std::mutex> lk(feedMu_);
+    if (r == Feed::Empty) {
+      spool.waitForData(std::chrono::milliseconds(20));
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(feedMu_);  // the route is full: a settle wakes us
     feedCv_.wait_for(lk, std::chrono::milliseconds(2), [this] { return feedStop_; });
   }
   // Records read but not pushed: their completions settle as Filtered now, which does not ack
   // (settleFinal_ is set): they are replayed by the next run.
-  batch.clear();
+  {
+    std::lock_guard<std::mutex> lk(feedPushMu_);
+    feedPending_.clear();
+  }
   updateSpoolGauges();
+}
+
+MqttSource::Feed MqttSource::feedOnceLocked() noexcept {
+  if (feedPending_.empty()) {
+    const std::size_t cap = ingress_.capacity();
+    const std::size_t used = ingress_.inflight();
+    const std::size_t room = cap > used ? cap - used : 0;
+    if (room == 0) {
+      return Feed::Full;
+    }
+    feedEntries_.clear();
+    if (options_.spool->readNext(std::min(room, options_.feedBatch), feedEntries_) == 0) {
+      return Feed::Empty;
+    }
+    feedPending_.reserve(feedEntries_.size());
+    for (auto& e : feedEntries_) {
+      e.msg.completion = pipeline::Completion(this, e.id);
+      feedPending_.push_back(std::move(e.msg));
+    }
+  }
+  const std::size_t n = feedPending_.size();
+  feederOutstanding_.fetch_add(n, std::memory_order_relaxed);
+  if (ingress_.tryPush(options_.branch, feedPending_)) {
+    feedPending_.clear();
+    return Feed::Pushed;
+  }
+  feederOutstanding_.fetch_sub(n, std::memory_order_relaxed);
+  return Feed::Full;
 }
 
 bool MqttSource::ready() const noexcept {
@@ -331,8 +380,23 @@ void MqttSource::onMessages(std::vector<pipeline::Message>& batch) noexcept {
   }
   if (options_.spool) {
     const std::size_t taken = spoolBatch(batch);
+    // Feed the route from here when the feeder thread is idle: in steady state the messages
+    // just written go on without a hand-off to another thread. Both read the spool in order
+    // under feedPushMu_, so order holds whoever pushes.
+    if (taken > 0 && !settleFinal_.load() && feedPushMu_.try_lock()) {
+      for (int i = 0; i < 4 && feedOnceLocked() == Feed::Pushed; ++i) {
+      }
+      feedPushMu_.unlock();
+    }
+    if (!paused_.load(std::memory_order_acquire) && overPauseLimits()) {
+      // Backpressure now, from this thread: read nothing more (so nothing more is acknowledged)
+      // and let the feeder disconnect the subscriber (its persistent session queues the rest).
+      client_.holdReading();
+      pauseRequested_.store(true, std::memory_order_release);
+      feedCv_.notify_one();
+    }
     if (taken == batch.size()) {
-      return;  // the feeder takes them from here, in order
+      return;  // the spool has them: they go on from there, in order
     }
     batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(taken));
   }

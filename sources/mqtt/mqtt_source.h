@@ -47,9 +47,11 @@ struct SourceOptions {
   /// Filtered or Spooled, or Dropped (a counted, final reason) while the source runs; a message
   /// dropped while stopping (DropReason::Shutdown) stays in the spool for the next run.
   std::shared_ptr<pipeline::spool::Spool> spool;
-  /// Backpressure for OverflowPolicy::Block (the spool itself is opened without limits): when the
-  /// spool holds this many messages / bytes (0 = no limit) the subscriber disconnects (its
-  /// persistent session makes the broker queue) and reconnects once the spool is below
+  /// Backpressure for OverflowPolicy::Block (the spool itself is opened without limits): the spool
+  /// never holds more than this many messages / bytes (0 = no limit). The subscriber announces a
+  /// Receive Maximum of a quarter of the message limit (at most 1024); once the spool reaches the
+  /// limit minus that headroom (minus a quarter, for bytes) it stops reading and disconnects (its
+  /// persistent session makes the broker queue), and reconnects once the spool is below
   /// `resumeFraction` of both limits.
   std::uint64_t pauseMessages = 0;
   std::uint64_t pauseBytes = 0;
@@ -115,6 +117,16 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   bool spillLocked(pipeline::Message&& msg);
   void scheduleRetryLocked();
   void feederLoop() noexcept;
+  enum class Feed { Pushed, Empty, Full };
+  /// Reads the next records of the spool (or retries the batch the route refused last time) and
+  /// pushes them. Caller holds feedPushMu_: the feeder thread, or the I/O thread right after it
+  /// spooled a batch.
+  Feed feedOnceLocked() noexcept;
+  /// The Receive Maximum the subscriber announces under a spool message limit (a quarter of it,
+  /// at most 1024): the headroom between the pause threshold and the limit.
+  static std::uint16_t receiveMaximumFor(std::uint64_t pauseMessages) noexcept;
+  /// The spool holds enough to pause the subscriber (limit minus headroom).
+  bool overPauseLimits() const noexcept;
   void updateSpoolGauges() noexcept;
   void settle(std::uint64_t token, pipeline::Outcome outcome) noexcept override;
 
@@ -146,9 +158,15 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   bool feedStop_ = false;                 // guarded by feedMu_
   std::atomic<bool> settleFinal_{false};  // stopping: Dropped no longer acks
   std::atomic<bool> paused_{false};
+  std::atomic<bool> pauseRequested_{false};  // the I/O thread stopped reading: stop the client
   std::atomic<std::uint64_t> feederOutstanding_{0};  // pushed, not settled yet
   log::Every spoolLog_{std::chrono::seconds(5)};
   std::vector<std::uint64_t> spoolIds_;  // I/O thread only (spoolBatch)
+  std::uint64_t pauseAtMessages_ = 0;    // 0: no limit
+  std::uint64_t pauseAtBytes_ = 0;
+  std::mutex feedPushMu_;  // guards the two below and the spool's read cursor
+  std::vector<pipeline::spool::Entry> feedEntries_;
+  pipeline::Batch feedPending_;  // read from the spool, refused by the route so far
 };
 
 }  // namespace mqb::sources
