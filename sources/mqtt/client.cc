@@ -1,6 +1,7 @@
 #include "sources/mqtt/client.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -108,6 +109,12 @@ void ClientListener::onMessages(std::vector<pipeline::Message>& batch) noexcept 
   }
 }
 void ClientListener::onPublished(std::uint64_t /*cookie*/, std::uint8_t /*reasonCode*/) noexcept {}
+void ClientListener::onPublishedBatch(
+    std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept {
+  for (const auto& [cookie, reasonCode] : results) {
+    onPublished(cookie, reasonCode);
+  }
+}
 
 std::string brokerUri(const config::BrokerConnection& broker) {
   std::string scheme;
@@ -336,6 +343,8 @@ Client::Send Client::unsubscribe(const std::string& filter, Done done) {
 // ---- I/O thread ---------------------------------------------------------------------------------
 
 void Client::run() noexcept {
+  // "mqb-io-<client id>" (15 bytes at most) names the thread in top, perf and /proc.
+  pthread_setname_np(pthread_self(), ("io-" + options_.clientId).substr(0, 15).c_str());
   {
     std::lock_guard<std::mutex> lk(mu_);
     ioThread_ = std::this_thread::get_id();
@@ -665,17 +674,20 @@ void Client::serve() {
       }
       if (st == wire::Decoder::Status::Error) {
         deliverBatch();  // what arrived intact is passed on (unacknowledged: it comes again)
+        deliverAcked();
         dropConnection("malformed_packet: " + decoder_.error());
         return;
       }
       dispatch(p);
       if (!lostReason_.empty()) {
         deliverBatch();
+        deliverAcked();
         dropConnection(lostReason_);
         return;
       }
     }
     deliverBatch();
+    deliverAcked();
     // 2. Everything queued: our acks first, then what other threads (or callbacks) queued.
     // ioMu_ before mu_, as in directSend(): whoever takes out_ also writes it, so publishes
     // keep their order whichever thread sends them.
@@ -800,6 +812,28 @@ void Client::serve() {
   }
 }
 
+void Client::deliverAcked() {
+  if (acked_.empty()) {
+    return;
+  }
+  published_.clear();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& [id, rc] : acked_) {
+      auto it = inflight_.find(id);
+      if (it == inflight_.end() || it->second.done) {
+        continue;  // not ours (or a protocol slip by the broker): nothing to settle
+      }
+      published_.emplace_back(it->second.cookie, rc);
+      inflight_.erase(it);
+    }
+  }
+  acked_.clear();
+  if (listener_ != nullptr && !published_.empty()) {
+    listener_->onPublishedBatch(published_);
+  }
+}
+
 void Client::deliverBatch() {
   if (batch_.empty()) {
     return;
@@ -821,8 +855,9 @@ void Client::deliverBatch() {
 void Client::dispatch(const wire::Packet& p) {
   using T = wire::PacketType;
   std::string err;
-  if (p.type != T::Publish) {
+  if (p.type != T::Publish && p.type != T::Puback && p.type != T::Pubcomp && p.type != T::Pubrec) {
     deliverBatch();  // keep the order of everything the broker sent
+    deliverAcked();
   }
   switch (p.type) {
     case T::Publish: {
@@ -872,19 +907,7 @@ void Client::dispatch(const wire::Packet& p) {
         }
         return;
       }
-      std::uint64_t cookie = 0;
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        auto it = inflight_.find(id);
-        if (it == inflight_.end() || it->second.done) {
-          return;  // not ours (or a protocol slip by the broker): nothing to settle
-        }
-        cookie = it->second.cookie;
-        inflight_.erase(it);
-      }
-      if (listener_ != nullptr) {
-        listener_->onPublished(cookie, rc);
-      }
+      acked_.emplace_back(id, rc);  // answered in one batch with the others of this read
       return;
     }
     case T::Suback:
@@ -960,6 +983,7 @@ void Client::dropConnection(const std::string& reason) {
   acks_.clear();
   batch_.clear();
   batchAcks_.clear();
+  acked_.clear();
   decoder_.reset();
   lostReason_.clear();
   pingOutstanding_ = false;

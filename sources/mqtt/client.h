@@ -102,6 +102,10 @@ class ClientListener {
   /// The broker answered a QoS 1 publish made with `cookie` (reasonCode >= 0x80: refused, v5
   /// only). QoS 0 publishes get no answer. The default ignores.
   virtual void onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept;
+  /// Every answer (cookie, reason code) of one socket read, in order. The default calls
+  /// onPublished() for each.
+  virtual void onPublishedBatch(
+      std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept;
 };
 
 /// The URI form of a broker connection for logs: tcp|ssl|ws|wss://host:port, IPv6 literals in
@@ -192,6 +196,8 @@ class Client {
   void dispatch(const wire::Packet& p);
   /// Hands the PUBLISHes decoded so far to the listener, then queues their acknowledgements.
   void deliverBatch();
+  /// Hands the QoS 1 answers decoded so far to the listener in one call.
+  void deliverAcked();
   bool writeAll(std::chrono::steady_clock::time_point deadline);
   void dropConnection(const std::string& reason);
   void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
@@ -249,6 +255,8 @@ class Client {
   std::string acks_;                      // PUBACKs etc. produced while dispatching
   std::vector<pipeline::Message> batch_;  // decoded PUBLISHes not yet delivered
   std::vector<std::pair<std::uint16_t, std::uint8_t>> batchAcks_;  // (packet id, qos) of those
+  std::vector<std::pair<std::uint16_t, std::uint8_t>> acked_;      // PUBACK/PUBCOMP (id, reason)
+  std::vector<std::pair<std::uint64_t, std::uint8_t>> published_;  // (cookie, reason) of those
   std::string sendBuf_;                                            // swapped with out_ under mu_
   std::chrono::steady_clock::time_point lastSent_{};
   std::chrono::steady_clock::time_point pingSentAt_{};
