@@ -118,6 +118,27 @@ void MqttSink::onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexce
   pump();
 }
 
+void MqttSink::onPublishedBatch(
+    std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept {
+  // One lock, one settle pass and one refill for every PUBACK of a read.
+  std::vector<Done> done;
+  done.reserve(results.size());
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& [cookie, reasonCode] : results) {
+      auto it = outstanding_.find(cookie);
+      if (it == outstanding_.end()) {
+        continue;  // stale (from a connection that is gone): already queued for re-sending
+      }
+      pipeline::Message msg = std::move(it->second);
+      outstanding_.erase(it);
+      resolveLocked(cookie, std::move(msg), reasonCode, done);
+    }
+  }
+  finish(done);
+  pump();
+}
+
 void MqttSink::resolveLocked(std::uint64_t /*seq*/, pipeline::Message&& msg,
                              std::uint8_t reasonCode, std::vector<Done>& done) {
   if (reasonCode < 0x80) {
