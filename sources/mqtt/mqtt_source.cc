@@ -3,6 +3,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -90,6 +92,7 @@ void MqttSource::stopFeeding() {
   if (feeder_.joinable()) {
     feeder_.join();  // no pause/resume after this: the client is ours alone
   }
+  flushAcks();
   client_.stop();  // arrivals until here were appended: they wait in the spool for the next run
   {
     std::lock_guard<std::mutex> lk(feedPushMu_);
@@ -106,10 +109,38 @@ void MqttSource::settle(std::uint64_t token, pipeline::Outcome outcome) noexcept
   // message must come back on the next run, so only deliveries ack.
   const bool ack = outcome == pipeline::Outcome::Delivered || !settleFinal_.load();
   if (ack) {
-    options_.spool->ack(token);
+    if (settleFinal_.load()) {
+      options_.spool->ack(token);  // stopping: nothing waits in a buffer
+    } else {
+      // Acks go to the spool in batches (one lock of the spool per batch instead of one per
+      // message, taken from the publisher's I/O thread while the subscriber's appends): an ack
+      // left in the buffer at a crash only means that message is replayed (a duplicate).
+      std::vector<std::uint64_t> full;
+      {
+        std::lock_guard<std::mutex> lk(ackMu_);
+        ackBuf_.push_back(token);
+        if (ackBuf_.size() >= kAckBatch) {
+          full.swap(ackBuf_);
+        }
+      }
+      if (!full.empty()) {
+        options_.spool->ack(std::span<const std::uint64_t>(full.data(), full.size()));
+      }
+    }
   }
   feederOutstanding_.fetch_sub(1, std::memory_order_relaxed);
   feedCv_.notify_one();
+}
+
+void MqttSource::flushAcks() noexcept {
+  std::vector<std::uint64_t> all;
+  {
+    std::lock_guard<std::mutex> lk(ackMu_);
+    all.swap(ackBuf_);
+  }
+  if (!all.empty()) {
+    options_.spool->ack(std::span<const std::uint64_t>(all.data(), all.size()));
+  }
 }
 
 void MqttSource::updateSpoolGauges() noexcept {
@@ -126,6 +157,7 @@ void MqttSource::updateSpoolGauges() noexcept {
 }
 
 void MqttSource::feederLoop() noexcept {
+  pthread_setname_np(pthread_self(), ("fd-" + client_.options().clientId).substr(0, 15).c_str());
   pipeline::spool::Spool& spool = *options_.spool;
   auto lastGauge = std::chrono::steady_clock::now();
   const std::uint64_t pm = options_.pauseMessages;
@@ -138,6 +170,7 @@ void MqttSource::feederLoop() noexcept {
         break;
       }
     }
+    flushAcks();  // at least every 20 ms (the longest wait below)
     if (pm != 0 || pb != 0) {
       const pipeline::spool::SpoolSize sz = spool.size();
       const bool over = pauseRequested_.load(std::memory_order_acquire) || overPauseLimits();

@@ -162,7 +162,11 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   std::atomic<std::uint64_t> feederOutstanding_{0};  // pushed, not settled yet
   log::Every spoolLog_{std::chrono::seconds(5)};
   std::vector<std::uint64_t> spoolIds_;  // I/O thread only (spoolBatch)
-  std::uint64_t pauseAtMessages_ = 0;    // 0: no limit
+  void flushAcks() noexcept;
+  static constexpr std::size_t kAckBatch = 128;
+  std::mutex ackMu_;
+  std::vector<std::uint64_t> ackBuf_;  // spool acks not handed to the spool yet
+  std::uint64_t pauseAtMessages_ = 0;  // 0: no limit
   std::uint64_t pauseAtBytes_ = 0;
   std::mutex feedPushMu_;  // guards the two below and the spool's read cursor
   std::vector<pipeline::spool::Entry> feedEntries_;
