@@ -26,8 +26,9 @@
 namespace mqb::sinks {
 
 struct SinkOptions {
-  /// QoS 1 messages awaiting PUBACK; the effective window is min(this, CONNACK Receive Maximum).
-  int maxInflight = 100;
+  /// QoS 1 messages awaiting PUBACK; the effective window is min(this, CONNACK Receive Maximum),
+  /// so the target broker's flow control is what normally decides (mosquitto: 20 by default).
+  int maxInflight = 1000;
   /// `never` strips the retain flag (for remotes that reject retained messages).
   config::RetainPolicy retain = config::RetainPolicy::Keep;
   /// v5 only: every published message carries user property hopMarkerKey=hopMarkerValue (the
