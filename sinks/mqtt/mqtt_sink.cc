@@ -102,22 +102,6 @@ void MqttSink::onConnectionLost() noexcept {
   pump();  // drops QoS 0 messages at the head
 }
 
-void MqttSink::onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept {
-  std::vector<Done> done;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    auto it = outstanding_.find(cookie);
-    if (it == outstanding_.end()) {
-      return;  // stale (from a connection that is gone): already queued for re-sending
-    }
-    pipeline::Message msg = std::move(it->second);
-    outstanding_.erase(it);
-    resolveLocked(cookie, std::move(msg), reasonCode, done);
-  }
-  finish(done);
-  pump();
-}
-
 void MqttSink::onPublishedBatch(
     std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept {
   // One lock, one settle pass and one refill for every PUBACK of a read.

@@ -83,7 +83,6 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
 
   void onConnected(const sources::ConnectInfo& info) noexcept override;
   void onConnectionLost() noexcept override;
-  void onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept override;
   void onPublishedBatch(
       std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept override;
 

@@ -305,8 +305,8 @@ std::size_t Client::publishSize(const Publish& p) const noexcept {
                            v5 ? p.marker : nullptr, p.expiry);
 }
 
-Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeOptions& o,
-                               Done done) {
+template <typename Encode>
+Client::Send Client::request(Done done, Encode encode) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!open_ || closing_) {
@@ -317,27 +317,21 @@ Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeO
       return Send::NoPacketId;
     }
     inflight_.emplace(id, Inflight{0, std::move(done), false});
-    wire::encodeSubscribe(version_, id, filter, o, out_);
+    encode(id);
   }
   kick();
   return Send::Ok;
 }
 
+Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeOptions& o,
+                               Done done) {
+  return request(std::move(done),
+                 [&](std::uint16_t id) { wire::encodeSubscribe(version_, id, filter, o, out_); });
+}
+
 Client::Send Client::unsubscribe(const std::string& filter, Done done) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!open_ || closing_) {
-      return Send::Disconnected;
-    }
-    std::uint16_t id = 0;
-    if (!allocIdLocked(id)) {
-      return Send::NoPacketId;
-    }
-    inflight_.emplace(id, Inflight{0, std::move(done), false});
-    wire::encodeUnsubscribe(version_, id, filter, out_);
-  }
-  kick();
-  return Send::Ok;
+  return request(std::move(done),
+                 [&](std::uint16_t id) { wire::encodeUnsubscribe(version_, id, filter, out_); });
 }
 
 // ---- I/O thread ---------------------------------------------------------------------------------

@@ -210,6 +210,9 @@ class Client {
   /// Caller holds ioMu_.
   void directSend() noexcept;
   bool allocIdLocked(std::uint16_t& id);
+  /// SUBSCRIBE / UNSUBSCRIBE: a packet id, the callback, `encode(id)` into out_, then kick().
+  template <typename Encode>
+  Send request(Done done, Encode encode);
   void handleConnected(const ConnectInfo& info);
   void handleFailure(const std::string& reason, const std::string& detail);
   void handleLost(const std::string& reason);
