@@ -33,12 +33,10 @@ int main(int argc, char** argv) {
     c.clientId = id;
     c.broker = b;
     c.persistentSession = persistent;
-    c.maxInflight = 100;
     return c;
   };
   o.source = client(local.connection(), "bench-sub", true);
   o.target = client(remote.connection(), "bench-pub", false);
-  o.target.maxInflight = window;
   o.sourceOptions.filter = "bench/#";
   o.sourceOptions.qos = qos;
   o.sourceOptions.overflowCapacity = static_cast<std::size_t>(n);

@@ -33,7 +33,6 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
       timer_(timer ? timer : &sources::Timer::shared()),
       client_(
           [&] {
-            client.maxInflight = std::max(1, options_.maxInflight);
             // Always a clean session: the sink re-sends unacknowledged messages itself.
             client.persistentSession = false;
             return std::move(client);
@@ -116,15 +115,15 @@ void MqttSink::onPublishedBatch(
       }
       pipeline::Message msg = std::move(it->second);
       outstanding_.erase(it);
-      resolveLocked(cookie, std::move(msg), reasonCode, done);
+      resolveLocked(std::move(msg), reasonCode, done);
     }
   }
   finish(done);
   pump();
 }
 
-void MqttSink::resolveLocked(std::uint64_t /*seq*/, pipeline::Message&& msg,
-                             std::uint8_t reasonCode, std::vector<Done>& done) {
+void MqttSink::resolveLocked(pipeline::Message&& msg, std::uint8_t reasonCode,
+                             std::vector<Done>& done) {
   if (reasonCode < 0x80) {
     done.push_back({std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
     return;

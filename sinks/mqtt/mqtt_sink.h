@@ -48,7 +48,7 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
  public:
   /// The client always uses a clean session (ClientOptions::persistentSession is forced off): the
   /// sink keeps unacknowledged messages itself and re-sends them after a reconnect.
-  /// ClientOptions::maxInflight is set from SinkOptions::maxInflight. Metrics may be null.
+  /// Metrics may be null.
   MqttSink(sources::ClientOptions client, SinkOptions options,
            metrics::RouteMetrics* routeMetrics = nullptr,
            metrics::ClientMetrics* clientMetrics = nullptr, const pipeline::Clock* clock = nullptr,
@@ -88,8 +88,7 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
 
   void pump() noexcept;
   /// Applies the broker's answer to an outstanding message; caller holds mu_.
-  void resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::uint8_t reasonCode,
-                     std::vector<Done>& done);
+  void resolveLocked(pipeline::Message&& msg, std::uint8_t reasonCode, std::vector<Done>& done);
   void finish(std::vector<Done>& done) noexcept;
   void wakeAtLocked(pipeline::SteadyTime at);
 

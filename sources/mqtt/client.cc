@@ -287,7 +287,7 @@ Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
       if (!allocIdLocked(id)) {
         return Send::NoPacketId;
       }
-      inflight_.emplace(id, Inflight{cookie, nullptr, false});
+      inflight_.emplace(id, Inflight{cookie, nullptr});
     }
     const bool v5 = version_ == wire::Version::V5;
     wire::encodePublish(version_, p.topic, p.payload, p.qos, p.retain, false, id,
@@ -316,7 +316,7 @@ Client::Send Client::request(Done done, Encode encode) {
     if (!allocIdLocked(id)) {
       return Send::NoPacketId;
     }
-    inflight_.emplace(id, Inflight{0, std::move(done), false});
+    inflight_.emplace(id, Inflight{0, std::move(done)});
     encode(id);
   }
   kick();
@@ -894,11 +894,7 @@ void Client::dispatch(const wire::Packet& p) {
         return;
       }
       if (p.type == T::Pubrec && rc < 0x80) {
-        wire::encodeAck(version_, T::Pubrel, id, 0, acks_);
-        std::lock_guard<std::mutex> lk(mu_);
-        if (auto it = inflight_.find(id); it != inflight_.end()) {
-          it->second.qos2 = true;
-        }
+        wire::encodeAck(version_, T::Pubrel, id, 0, acks_);  // the PUBCOMP answers it
         return;
       }
       acked_.emplace_back(id, rc);  // answered in one batch with the others of this read
@@ -987,14 +983,11 @@ void Client::dropConnection(const std::string& reason) {
   handleLost(reason);
 }
 
-bool Client::waitWake(std::chrono::milliseconds timeout) {
+void Client::waitWake(std::chrono::milliseconds timeout) {
   pollfd fd{wakeFd_, POLLIN, 0};
-  const int n = poll(&fd, 1, static_cast<int>(timeout.count()));
-  if (n > 0) {
+  if (poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
     drainEventFd(wakeFd_);
-    return true;
   }
-  return false;
 }
 
 void Client::waitBackoff() {

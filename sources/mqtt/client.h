@@ -49,8 +49,6 @@ struct ClientOptions {
   /// `persistentSession=false` for a clean session (publishers do not need one).
   bool persistentSession = true;
   int sessionExpirySeconds = 3600;
-  /// Upper bound of QoS>0 messages awaiting acknowledgement (the sink's window).
-  int maxInflight = 100;
   /// v5: the Receive Maximum sent in CONNECT (at most this many QoS>0 PUBLISHes unacknowledged
   /// from the broker at a time); 0 = not sent (65535).
   std::uint16_t receiveMaximum = 0;
@@ -184,8 +182,7 @@ class Client {
  private:
   struct Inflight {
     std::uint64_t cookie = 0;
-    Done done;          // subscribe / unsubscribe
-    bool qos2 = false;  // waiting for PUBCOMP after our PUBREL
+    Done done;  // subscribe / unsubscribe
   };
 
   void run() noexcept;
@@ -202,7 +199,7 @@ class Client {
   void dropConnection(const std::string& reason);
   void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
   void waitBackoff();
-  bool waitWake(std::chrono::milliseconds timeout);
+  void waitWake(std::chrono::milliseconds timeout);
   void wakeLocked();
   /// After queueing into out_ from another thread: writes it right away on this thread when the
   /// transport is free (no hand-off to the I/O thread), else wakes the I/O thread.
