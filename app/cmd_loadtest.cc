@@ -205,6 +205,8 @@ int loadtestCommand(const LoadtestOptions& o) {
   spec.connector = &connector;
   spec.route = &route;
   spec.registry = &pipeline::Registry::builtin();
+  // One synthetic thread feeds every branch: oneTBB's workers run the branches in parallel.
+  spec.execution = pipeline::Execution::Workers;
   spec.stages = spec.registry->parseStages(route, diag);
   const std::size_t branches = static_cast<std::size_t>(std::max(1, route.clientCount()));
   for (std::size_t b = 0; b < branches; ++b) {

@@ -1,9 +1,11 @@
 // pipeline_bench: the pipeline alone. synthetic source -> topic_rewrite -> qos -> rate_limit ->
 // null sink, on 1, 2 and 4 branches, with one flow-graph node per stage and with the stages fused
-// into one node. Prints messages/s and ns/message.
+// into one node, each run by the pushing thread (Execution::Caller, what mqbridge runs) and by
+// oneTBB's workers (Execution::Workers, what `mqbridge loadtest` runs). One synthetic thread feeds
+// every branch round-robin. Prints messages/s and ns/message.
 //
 //   pipeline_bench [--messages N] [--payload-bytes N] [--batch N] [--capacity N] [--runs N]
-//                  [--target T] [--branches N] [--custom-stage 0|1]
+//                  [--target T] [--branches N] [--custom-stage 0|1] [--execution caller|workers]
 //
 // --custom-stage 1 appends a custom stage to the route (set_properties adding a user property
 // `site: plant-a`, built through the registry like any configured stage), to measure what one
@@ -44,9 +46,9 @@ struct Result {
   std::uint64_t p50 = 0, p99 = 0;
 };
 
-Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payload,
-               std::size_t batch, std::size_t capacity, const std::string& target,
-               bool customStage) {
+Result runOnce(int branches, bool fuse, pipeline::Execution exec, std::uint64_t messages,
+               std::size_t payload, std::size_t batch, std::size_t capacity,
+               const std::string& target, bool customStage) {
   config::ConnectorSpec connector;
   config::RouteSpec route;
   route.name = "bench";
@@ -76,6 +78,7 @@ Result runOnce(int branches, bool fuse, std::uint64_t messages, std::size_t payl
   spec.route = &route;
   spec.capacity = capacity;
   spec.fuseStages = fuse;
+  spec.execution = exec;
   spec.registry = &pipeline::Registry::builtin();
   std::vector<sinks::null::NullSink*> nulls;
   for (int i = 0; i < branches; ++i) {
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   std::string target = "factory/{2}/data";
   int onlyBranches = 0;
   bool customStage = false;
+  std::string onlyExec;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const char* v = argv[i + 1];
@@ -152,6 +156,8 @@ int main(int argc, char** argv) {
       target = v;
     } else if (a == "--branches") {
       onlyBranches = std::atoi(v);
+    } else if (a == "--execution") {
+      onlyExec = v;
     } else if (a == "--custom-stage") {
       customStage = std::atoi(v) != 0;
     } else {
@@ -165,26 +171,34 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(messages), payload, batch, capacity, target.c_str(),
       std::thread::hardware_concurrency(), runs,
       customStage ? ", plus a custom set_properties stage" : "");
-  std::printf("%-9s %-9s %5s %13s %8s %12s %10s %10s\n", "branches", "nodes", "runs",
+  std::printf("%-9s %-8s %-9s %5s %13s %8s %12s %10s %10s\n", "branches", "exec", "nodes", "runs",
               "msg/s (best)", "ns/msg", "cpu ns/msg", "p50 us", "p99 us");
   for (int branches : {1, 2, 4}) {
     if (onlyBranches != 0 && branches != onlyBranches) {
       continue;
     }
-    for (bool fuse : {false, true}) {
-      Result best;
-      for (int r = 0; r < runs; ++r) {
-        Result x = runOnce(branches, fuse, messages, payload, batch, capacity, target, customStage);
-        if (best.seconds == 0 || x.seconds < best.seconds) {
-          best = x;
-        }
+    for (const char* execName : {"caller", "workers"}) {
+      if (!onlyExec.empty() && onlyExec != execName) {
+        continue;
       }
-      const double rate = static_cast<double>(best.messages) / best.seconds;
-      std::printf("%-9d %-9s %5d %13.0f %8.1f %12.1f %10.1f %10.1f\n", branches,
-                  fuse ? "fused" : "per-stage", runs, rate, 1e9 / rate,
-                  best.cpu * 1e9 / static_cast<double>(best.messages),
-                  static_cast<double>(best.p50) / 1e3, static_cast<double>(best.p99) / 1e3);
-      std::fflush(stdout);
+      const auto exec = std::string_view(execName) == "caller" ? pipeline::Execution::Caller
+                                                               : pipeline::Execution::Workers;
+      for (bool fuse : {false, true}) {
+        Result best;
+        for (int r = 0; r < runs; ++r) {
+          Result x = runOnce(branches, fuse, exec, messages, payload, batch, capacity, target,
+                             customStage);
+          if (best.seconds == 0 || x.seconds < best.seconds) {
+            best = x;
+          }
+        }
+        const double rate = static_cast<double>(best.messages) / best.seconds;
+        std::printf("%-9d %-8s %-9s %5d %13.0f %8.1f %12.1f %10.1f %10.1f\n", branches, execName,
+                    fuse ? "fused" : "per-stage", runs, rate, 1e9 / rate,
+                    best.cpu * 1e9 / static_cast<double>(best.messages),
+                    static_cast<double>(best.p50) / 1e3, static_cast<double>(best.p99) / 1e3);
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "pipeline/graph_builder.h"
 
 #include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
@@ -106,6 +107,12 @@ struct RouteGraph::Impl {
       Batch spill;
     };
     std::vector<NodeState> nodeStates;
+    // Execution::Caller: the branch's own single-slot arena, context and graph (declared before
+    // the nodes: destroyed after them). Execution::Workers: `graph` is the route's shared one.
+    std::unique_ptr<oneapi::tbb::task_arena> arena;
+    std::unique_ptr<oneapi::tbb::task_group_context> context;
+    std::unique_ptr<flow::graph> ownGraph;
+    flow::graph* graph = nullptr;
     std::vector<std::unique_ptr<SeqNode>> sequencers;
     std::vector<std::unique_ptr<StageNode>> stageNodes;
     std::unique_ptr<SinkNode> sinkNode;
@@ -114,6 +121,7 @@ struct RouteGraph::Impl {
   const config::ConnectorSpec* connector = nullptr;
   const config::RouteSpec* route = nullptr;
   std::size_t capacity = 0;
+  Execution execution = Execution::Caller;
   std::function<void(std::size_t, std::size_t)> hook;
 
   std::atomic<std::size_t> inflight{0};
@@ -127,7 +135,7 @@ struct RouteGraph::Impl {
   bool stopped = false;
 
   // Declaration order is destruction order in reverse: nodes (in branches) go before the graph,
-  // the graph before its context.
+  // the graph before its context. Execution::Workers only (Caller: one per branch).
   oneapi::tbb::task_group_context context{oneapi::tbb::task_group_context::isolated};
   flow::graph graph{context};
   std::vector<std::unique_ptr<Branch>> branches;
@@ -207,7 +215,17 @@ struct RouteGraph::Impl {
     Branch& b = *branches[pick()];
     admitGauge(b, n);
     const std::uint64_t seq = b.nextBatch.fetch_add(1, std::memory_order_relaxed);
-    b.sequencers.front()->try_put(Item{seq, owned});
+    if (execution == Execution::Workers) {
+      b.sequencers.front()->try_put(Item{seq, owned});
+      return true;
+    }
+    // Inside the branch's arena the put spawns into this thread's own task pool, and the wait
+    // runs every task it leads to (each node's successor is bypassed to the same thread) until
+    // the sink node is done. No worker slot exists, so no other thread is woken.
+    b.arena->execute([&b, seq, owned] {
+      b.sequencers.front()->try_put(Item{seq, owned});
+      b.graph->wait_for_all();
+    });
     return true;
   }
 
@@ -374,6 +392,7 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
   I.connector = spec.connector;
   I.route = spec.route;
   I.capacity = spec.capacity;
+  I.execution = spec.execution;
   I.hook = std::move(spec.beforeNodeForTest);
   const Clock* clock = spec.clock != nullptr ? spec.clock : &SystemClock::instance();
 
@@ -408,16 +427,31 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
         b.nodeStates[s].last = s + 1;
       }
     }
+    if (spec.execution == Execution::Caller) {
+      // One master slot and no worker slot: only the thread inside execute() runs tasks. The
+      // graph attaches to the arena it is constructed in. concurrent_wait: wait_for_all does not
+      // reset the context under another thread's wait.
+      b.arena = std::make_unique<oneapi::tbb::task_arena>(1, 1);
+      b.context = std::make_unique<oneapi::tbb::task_group_context>(
+          oneapi::tbb::task_group_context::isolated,
+          oneapi::tbb::task_group_context::default_traits |
+              oneapi::tbb::task_group_context::concurrent_wait);
+      b.arena->execute([&b] { b.ownGraph = std::make_unique<flow::graph>(*b.context); });
+      b.graph = b.ownGraph.get();
+    } else {
+      b.graph = &I.graph;
+    }
+    flow::graph& g = *b.graph;
     auto seqOf = [](const Item& it) -> std::size_t { return it.seq; };
     for (std::size_t node = 0; node < b.nodeStates.size(); ++node) {
-      b.sequencers.push_back(std::make_unique<SeqNode>(I.graph, seqOf));
+      b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
       b.stageNodes.push_back(std::make_unique<StageNode>(
-          I.graph, flow::serial,
+          g, flow::serial,
           [&I, &b, node](const Item& it) noexcept { return I.runStages(b, node, it); }));
     }
-    b.sequencers.push_back(std::make_unique<SeqNode>(I.graph, seqOf));
+    b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
     b.sinkNode = std::make_unique<SinkNode>(
-        I.graph, flow::serial, [&I, &b](const Item& it) noexcept { return I.runSink(b, it); });
+        g, flow::serial, [&I, &b](const Item& it) noexcept { return I.runSink(b, it); });
     for (std::size_t node = 0; node < b.stageNodes.size(); ++node) {
       flow::make_edge(*b.sequencers[node], *b.stageNodes[node]);
       flow::make_edge(*b.stageNodes[node], *b.sequencers[node + 1]);
@@ -438,6 +472,7 @@ RouteGraph::~RouteGraph() {
     b->sinkNode.reset();
     b->stageNodes.clear();
     b->sequencers.clear();
+    b->ownGraph.reset();
   }
 }
 
@@ -447,7 +482,9 @@ void RouteGraph::start() {
     return;
   }
   I.started = true;
-  I.graph.reserve_wait();  // an external producer feeds the graph (NOTES 2.1)
+  if (I.execution == Execution::Workers) {
+    I.graph.reserve_wait();  // an external producer feeds the graph (NOTES 2.1)
+  }
   for (auto& b : I.branches) {
     b->sink->start();
   }
@@ -465,9 +502,16 @@ bool RouteGraph::stop(std::chrono::milliseconds drain) {
   while (I.pushing.load(std::memory_order_seq_cst) != 0) {
     std::this_thread::yield();
   }
-  // 2. Drop the external reservation and let every admitted batch reach its sink node.
-  I.graph.release_wait();
-  I.graph.wait_for_all();
+  // 2. Drop the external reservation and let every admitted batch reach its sink node (Caller:
+  // every push ran to the sink before it returned; the wait only confirms it).
+  if (I.execution == Execution::Workers) {
+    I.graph.release_wait();
+    I.graph.wait_for_all();
+  } else {
+    for (auto& b : I.branches) {
+      b->arena->execute([&b] { b->graph->wait_for_all(); });
+    }
+  }
   // wait_for_all's acquire happens inside libtbb, which ThreadSanitizer does not see. The sink
   // nodes' last writes to our own state are RMWs of `items` (one release sequence): reading it
   // here with acquire makes the order visible, so tearing the graph down after stop() is not

@@ -13,6 +13,10 @@
 // sequence gap-free. Memory is bounded by an atomic in-flight message count per route: tryPush
 // refuses beyond `capacity`; sinks release messages through their ReleaseFn.
 //
+// Execution (RouteGraphSpec::execution): by default each branch is its own graph in a single-slot
+// arena, run by the thread that pushes (a subscriber's I/O thread); Execution::Workers runs one
+// graph on oneTBB's worker threads.
+//
 // Every node body is a noexcept trampoline: if anything in it throws (Stage::process itself is
 // noexcept, so in practice an allocation failure of the graph's own bookkeeping), the batch's
 // messages are settled Dropped, counted as DropReason::StageError and released, and the empty
@@ -34,6 +38,20 @@
 
 namespace mqb::pipeline {
 
+/// Where the node bodies of a route run.
+enum class Execution {
+  /// Each branch is a flow graph of its own in a single-slot oneTBB arena (no worker threads):
+  /// the thread that pushes a batch runs it through every node to the sink before tryPush
+  /// returns. A subscriber's I/O thread carries its messages to the publisher with no hand-off
+  /// and no worker spinning for the next task; branches fed by different threads (a shared
+  /// subscription: one subscriber per branch) run in parallel. A second thread pushing into a
+  /// busy branch waits for it (or has its batch run by the thread inside). Nodes must not block.
+  Caller,
+  /// One flow graph for the route, run by oneTBB's worker threads: tryPush only enqueues. For one
+  /// producer feeding many branches (the synthetic source of `mqbridge loadtest`).
+  Workers,
+};
+
 /// Everything needed to compile one route.
 struct RouteGraphSpec {
   const config::ConnectorSpec* connector = nullptr;  ///< must outlive the graph
@@ -54,6 +72,7 @@ struct RouteGraphSpec {
   /// Runs all stages of a branch in one serial node instead of one node per stage (fewer task
   /// hand-offs; see bench/pipeline_bench.cc for the measured difference).
   bool fuseStages = false;
+  Execution execution = Execution::Caller;
   /// Test hook: called at the start of every stage node body (branch, node index); may throw to
   /// exercise the node's exception trampoline.
   std::function<void(std::size_t branch, std::size_t node)> beforeNodeForTest;
@@ -81,10 +100,11 @@ class RouteGraph final : public Ingress {
 
   std::size_t branches() const noexcept override;
   /// Puts `batch` on `branch` (for sources that own a branch, e.g. one shared-subscription
-  /// subscriber per branch). Never blocks. False (batch untouched) when closed, when the route's
-  /// in-flight limit would be exceeded, or when branch is out of range; on success the batch is
-  /// moved from. A batch larger than capacity() is always refused. An empty batch is accepted and
-  /// ignored.
+  /// subscriber per branch). Never waits for room: false (batch untouched) when closed, when the
+  /// route's in-flight limit would be exceeded, or when branch is out of range; on success the
+  /// batch is moved from. Execution::Caller: the calling thread has run the batch through every
+  /// node to the sink when this returns. A batch larger than capacity() is always refused. An
+  /// empty batch is accepted and ignored.
   bool tryPush(std::size_t branch, Batch& batch) noexcept override;
   /// Like tryPush, on the next branch in round-robin order (for one producer feeding N branches).
   /// A refused batch does not advance the rotation.

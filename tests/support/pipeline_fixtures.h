@@ -79,6 +79,7 @@ class RecordingSink final : public pipeline::Sink {
   void write(pipeline::Batch&& batch) noexcept override {
     std::lock_guard<std::mutex> l(mu_);
     ++batches_;
+    lastWriter_ = std::this_thread::get_id();
     for (auto& m : batch) {
       seqs_.push_back(m.seq);
       payloads_.push_back(m.payload);
@@ -109,6 +110,11 @@ class RecordingSink final : public pipeline::Sink {
     }
   }
   std::size_t received() const { return received_.load(); }
+  /// The thread of the last write().
+  std::thread::id lastWriter() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return lastWriter_;
+  }
   std::vector<std::uint64_t> seqs() const {
     std::lock_guard<std::mutex> l(mu_);
     return seqs_;
@@ -127,6 +133,7 @@ class RecordingSink final : public pipeline::Sink {
   pipeline::ReleaseFn release_;
   mutable std::mutex mu_;
   std::size_t batches_ = 0;
+  std::thread::id lastWriter_;
   std::vector<std::uint64_t> seqs_;
   std::vector<std::string> payloads_;
   std::vector<std::string> topics_;

@@ -62,9 +62,10 @@ struct Built {
   std::unique_ptr<RouteGraph> graph;
 };
 
-std::unique_ptr<Built> build(int clients, std::size_t capacity, bool hold = false,
-                             std::optional<std::string> target = std::nullopt,
-                             std::function<void(RouteGraphSpec&)> tweak = {}) {
+std::unique_ptr<Built> buildWith(Execution execution, int clients, std::size_t capacity,
+                                 bool hold = false,
+                                 std::optional<std::string> target = std::nullopt,
+                                 std::function<void(RouteGraphSpec&)> tweak = {}) {
   auto b = std::make_unique<Built>();
   b->route = mqb::testing::makeRoute("r", clients, std::move(target));
   b->tms = std::vector<TestMetrics>(static_cast<std::size_t>(clients));
@@ -73,6 +74,7 @@ std::unique_ptr<Built> build(int clients, std::size_t capacity, bool hold = fals
   spec.route = &b->route;
   spec.capacity = capacity;
   spec.registry = &Registry::builtin();
+  spec.execution = execution;
   for (int i = 0; i < clients; ++i) {
     auto s = std::make_unique<RecordingSink>(hold);
     b->sinks.push_back(s.get());
@@ -100,12 +102,22 @@ Batch makeBatch(std::uint64_t firstId, std::size_t n, DeliveryTracker* tracker =
   return batch;
 }
 
+/// Every behaviour holds for both ways of running a route.
+class RouteGraphTest : public ::testing::TestWithParam<Execution> {
+ protected:
+  std::unique_ptr<Built> build(int clients, std::size_t capacity, bool hold = false,
+                               std::optional<std::string> target = std::nullopt,
+                               std::function<void(RouteGraphSpec&)> tweak = {}) {
+    return buildWith(GetParam(), clients, capacity, hold, std::move(target), std::move(tweak));
+  }
+};
+
 /// Pushes until accepted (bounded wait); the pipeline drains meanwhile.
 void pushAll(RouteGraph& g, std::size_t branch, Batch& batch) {
   ASSERT_TRUE(waitFor([&] { return g.tryPush(branch, batch); })) << "pipeline never drained";
 }
 
-TEST(RouteGraph, KeepsStrictOrderOnANonSharedRouteUnderConcurrency) {
+TEST_P(RouteGraphTest, KeepsStrictOrderOnANonSharedRouteUnderConcurrency) {
   for (bool fuse : {false, true}) {
     auto b =
         build(1, 5000, false, std::nullopt, [fuse](RouteGraphSpec& s) { s.fuseStages = fuse; });
@@ -138,7 +150,7 @@ TEST(RouteGraph, KeepsStrictOrderOnANonSharedRouteUnderConcurrency) {
   }
 }
 
-TEST(RouteGraph, TwoProducersOnOneBranchGetGapFreeSequenceAndKeepTheirOwnOrder) {
+TEST_P(RouteGraphTest, TwoProducersOnOneBranchGetGapFreeSequenceAndKeepTheirOwnOrder) {
   auto b = build(1, 2000);
   RouteGraph& g = *b->graph;
   g.start();
@@ -166,7 +178,7 @@ TEST(RouteGraph, TwoProducersOnOneBranchGetGapFreeSequenceAndKeepTheirOwnOrder) 
   }
 }
 
-TEST(RouteGraph, RoundRobinBalancesEvenlyAcrossBranches) {
+TEST_P(RouteGraphTest, RoundRobinBalancesEvenlyAcrossBranches) {
   auto b = build(3, 600);
   RouteGraph& g = *b->graph;
   ASSERT_EQ(g.branches(), 3u);
@@ -188,7 +200,7 @@ TEST(RouteGraph, RoundRobinBalancesEvenlyAcrossBranches) {
   }
 }
 
-TEST(RouteGraph, AStalledSinkCapsInFlightAndPushesBack) {
+TEST_P(RouteGraphTest, AStalledSinkCapsInFlightAndPushesBack) {
   auto b = build(2, 100, /*hold=*/true);
   RouteGraph& g = *b->graph;
   g.start();
@@ -224,7 +236,7 @@ TEST(RouteGraph, AStalledSinkCapsInFlightAndPushesBack) {
   EXPECT_EQ(g.inflight(), 0u);
 }
 
-TEST(RouteGraph, AThrowingNodeLosesOnlyItsBatchAndTheGraphKeepsRunning) {
+TEST_P(RouteGraphTest, AThrowingNodeLosesOnlyItsBatchAndTheGraphKeepsRunning) {
   std::atomic<int> calls{0};
   auto b = build(1, 1000, false, std::nullopt, [&calls](RouteGraphSpec& s) {
     s.beforeNodeForTest = [&calls](std::size_t, std::size_t node) {
@@ -259,7 +271,7 @@ TEST(RouteGraph, AThrowingNodeLosesOnlyItsBatchAndTheGraphKeepsRunning) {
   }
 }
 
-TEST(RouteGraph, UnresolvableTemplateIsCountedAndReleased) {
+TEST_P(RouteGraphTest, UnresolvableTemplateIsCountedAndReleased) {
   auto b = build(1, 100, false, std::string("out/{3}"));
   RouteGraph& g = *b->graph;
   g.start();
@@ -279,7 +291,7 @@ TEST(RouteGraph, UnresolvableTemplateIsCountedAndReleased) {
   EXPECT_EQ(g.inflight(), 0u);
 }
 
-TEST(RouteGraph, CustomStagesRunAfterTheBuiltinsWithFilterAndFanOut) {
+TEST_P(RouteGraphTest, CustomStagesRunAfterTheBuiltinsWithFilterAndFanOut) {
   Registry reg;
   reg.add(std::make_unique<OddFilterDupTenFactory>());
   config::Diagnostics d;
@@ -309,7 +321,7 @@ TEST(RouteGraph, CustomStagesRunAfterTheBuiltinsWithFilterAndFanOut) {
   }
 }
 
-TEST(RouteGraph, RefusesBeforeStartAndAfterStopAndRejectsBadSpecs) {
+TEST_P(RouteGraphTest, RefusesBeforeStartAndAfterStopAndRejectsBadSpecs) {
   auto b = build(1, 10);
   Batch batch = makeBatch(0, 1);
   EXPECT_FALSE(b->graph->tryPush(0, batch));
@@ -331,6 +343,96 @@ TEST(RouteGraph, RefusesBeforeStartAndAfterStopAndRejectsBadSpecs) {
             "routes.yaml:7:7: error: spec.routes[0]: internal: 1 sinks for 2 branches\n"
             "routes.yaml:7:7: error: spec.routes[0].target: invalid target \"a/{0}\": invalid "
             "placeholder \"{0}\" at column 3: levels are numbered from 1\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Execution, RouteGraphTest,
+                         ::testing::Values(Execution::Caller, Execution::Workers),
+                         [](const ::testing::TestParamInfo<Execution>& i) {
+                           return i.param == Execution::Caller ? "Caller" : "Workers";
+                         });
+
+TEST(RouteGraphCaller, ThePushingThreadCarriesTheBatchToTheSinkBeforeTryPushReturns) {
+  auto b = buildWith(Execution::Caller, 1, 100);
+  RouteGraph& g = *b->graph;
+  g.start();
+  CountingTracker tracker;
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < 20; ++i) {
+      Batch batch = makeBatch(i * 5, 5, &tracker);
+      ASSERT_TRUE(g.tryPush(0, batch));
+      // No wait: the sink has it already, written by this very thread.
+      EXPECT_EQ(b->sinks[0]->received(), (i + 1) * 5);
+      EXPECT_EQ(b->sinks[0]->lastWriter(), std::this_thread::get_id());
+    }
+  });
+  producer.join();
+  EXPECT_EQ(tracker.count(Outcome::Delivered), 100u);
+  EXPECT_EQ(g.inflight(), 0u);
+  EXPECT_TRUE(g.stop(std::chrono::seconds(5)));
+}
+
+/// Waits inside process() until `want` stages are inside at once (bounded): shows parallelism.
+class Rendezvous final : public Stage {
+ public:
+  static inline std::atomic<int> inside{0};
+  static inline std::atomic<int> met{0};
+  static inline int want = 2;
+  void process(Message&& m, Emitter& out) noexcept override {
+    inside.fetch_add(1);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (inside.load() < want && std::chrono::steady_clock::now() < end) {
+      std::this_thread::yield();
+    }
+    if (inside.load() >= want) {
+      met.fetch_add(1);
+    }
+    out.emit(std::move(m));
+  }
+};
+class RendezvousFactory final : public StageFactory {
+ public:
+  std::string_view type() const noexcept override { return "rendezvous"; }
+  std::string_view description() const noexcept override { return "test"; }
+  StageConfigPtr parse(const YAML::Node&, const std::string&, const std::string&,
+                       config::Diagnostics&) const override {
+    return std::make_shared<StageConfig>();
+  }
+  StagePtr create(const StageConfigPtr&, const StageContext&) const override {
+    return std::make_unique<Rendezvous>();
+  }
+};
+
+TEST(RouteGraphCaller, BranchesFedByDifferentThreadsRunInParallel) {
+  Registry reg;
+  reg.add(std::make_unique<RendezvousFactory>());
+  config::Diagnostics d;
+  config::StageSpec st;
+  st.type = "rendezvous";
+  st.path = "spec.routes[0].stages[0]";
+  auto custom = reg.parseStage(st, d);
+  ASSERT_NE(custom.factory, nullptr);
+  auto b = buildWith(Execution::Caller, 3, 100, false, std::nullopt,
+                     [&custom](RouteGraphSpec& s) { s.stages.push_back(custom); });
+  RouteGraph& g = *b->graph;
+  g.start();
+  Rendezvous::inside = 0;
+  Rendezvous::met = 0;
+  Rendezvous::want = 3;
+  std::vector<std::thread> producers;
+  for (std::size_t branch = 0; branch < 3; ++branch) {
+    producers.emplace_back([&g, branch] {
+      Batch batch = makeBatch(branch, 1);
+      EXPECT_TRUE(g.tryPush(branch, batch));
+    });
+  }
+  for (auto& t : producers) {
+    t.join();
+  }
+  EXPECT_EQ(Rendezvous::met.load(), 3) << "the three branches did not run at the same time";
+  for (auto* s : b->sinks) {
+    EXPECT_EQ(s->received(), 1u);
+  }
+  EXPECT_TRUE(g.stop(std::chrono::seconds(5)));
 }
 
 }  // namespace
