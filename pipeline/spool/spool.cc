@@ -1020,6 +1020,45 @@ std::size_t Spool::readNext(std::size_t max, std::vector<Entry>& out) noexcept {
   return added;
 }
 
+bool Spool::claim(std::uint64_t first, std::size_t n) noexcept {
+  if (n == 0) {
+    return false;
+  }
+  std::lock_guard rlk(readerMu_);
+  std::lock_guard lk(mu_);
+  if (closed_ || cursor_ > first || publishedId_ < first + n - 1 || segments_.empty()) {
+    return false;
+  }
+  // Between the cursor and `first` there may only be ids that are gone (acked, dropped, or
+  // before the oldest segment): a short, bounded look.
+  constexpr std::uint64_t kMaxGap = 256;
+  const std::uint64_t oldest = segments_.front()->firstId;
+  const std::uint64_t from = std::max(cursor_, oldest);
+  if (from < first && first - from > kMaxGap) {
+    return false;
+  }
+  for (std::uint64_t id = from; id < first; ++id) {
+    const Segment* s = findLocked(id);
+    if (s != nullptr && id < s->endId() && s->done[id - s->firstId] == 0) {
+      return false;  // unread
+    }
+  }
+  for (std::uint64_t id = first; id < first + n;) {  // none dropped (DropOldest) or expired since
+    const Segment* s = findLocked(id);
+    if (s == nullptr || id >= s->endId()) {
+      return false;
+    }
+    const std::uint64_t end = std::min<std::uint64_t>(s->endId(), first + n);
+    for (; id < end; ++id) {
+      if (s->done[id - s->firstId] != 0) {
+        return false;
+      }
+    }
+  }
+  cursor_ = first + n;
+  return true;
+}
+
 void Spool::rewind() noexcept {
   {
     std::lock_guard lk(mu_);

@@ -170,6 +170,13 @@ class Spool {
   /// skipped. Returns how many were appended (0: nothing to read now). At most ~4 MiB per call.
   std::size_t readNext(std::size_t max, std::vector<Entry>& out) noexcept;
 
+  /// For a producer that hands the messages it has just appended (ids first .. first + n - 1) to
+  /// the reader itself instead of having them read back: moves the read cursor past them if
+  /// nothing unread is before them (the cursor stands at `first`, or only acknowledged or dropped
+  /// records lie between) and they are all still there. False, and nothing changed, otherwise
+  /// (read them with readNext() then).
+  bool claim(std::uint64_t first, std::size_t n) noexcept;
+
   /// Moves the read cursor back to the oldest unacknowledged record, e.g. after the target
   /// disconnected with records in flight, so they are handed out again.
   void rewind() noexcept;

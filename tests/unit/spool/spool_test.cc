@@ -255,6 +255,53 @@ TEST(Spool, RewindHandsOutUnackedRecordsAgain) {
   EXPECT_EQ(idsOf(readAll(*s)), (std::vector<std::uint64_t>{1, 3, 4, 5}));
 }
 
+TEST(Spool, ClaimHandsAppendedRecordsToTheProducerOnlyWhenNothingUnreadIsBeforeThem) {
+  TempDir d;
+  Options o = baseOptions(d);
+  o.segmentBytes = 4096;  // claims across a segment boundary
+  SpoolPtr s = openOrFail(o);
+  std::vector<std::uint64_t> ids;
+  std::vector<Message> batch;
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    batch.push_back(numbered(n));
+  }
+  ASSERT_EQ(s->appendBatch(batch, &ids).accepted, 3u);
+  EXPECT_FALSE(s->claim(2, 2));  // id 1 is unread before them
+  EXPECT_TRUE(s->claim(1, 3));   // a fresh spool: the cursor stands before the first segment
+  std::vector<Entry> got;
+  EXPECT_EQ(s->readNext(10, got), 0u);  // claimed: not handed out again
+  EXPECT_FALSE(s->claim(1, 3));         // not twice
+  EXPECT_FALSE(s->claim(4, 1));         // not appended yet
+  // Records left unread stay with the reader; a claim behind them fails.
+  ASSERT_EQ(s->append(numbered(4)).id, 4u);
+  ASSERT_EQ(s->append(numbered(5)).id, 5u);
+  EXPECT_FALSE(s->claim(5, 1));
+  EXPECT_EQ(idsOf(readAll(*s)), (std::vector<std::uint64_t>{4, 5}));
+  // Many records, spanning several segments, in one claim.
+  batch.clear();
+  for (std::uint64_t n = 6; n <= 205; ++n) {
+    batch.push_back(numbered(n));
+  }
+  ASSERT_EQ(s->appendBatch(batch, &ids).accepted, 200u);
+  ASSERT_GT(filesWith(d.path(), ".seg").size(), 2u);
+  EXPECT_TRUE(s->claim(6, 200));
+  EXPECT_EQ(s->readNext(10, got), 0u);
+  // Claimed records are acked like read ones; a rewind hands out what is not acked.
+  for (std::uint64_t id = 1; id <= 205; ++id) {
+    if (id != 100) {
+      EXPECT_TRUE(s->ack(id));
+    }
+  }
+  EXPECT_EQ(s->size().messages, 1u);
+  s->rewind();
+  EXPECT_EQ(idsOf(readAll(*s)), (std::vector<std::uint64_t>{100}));
+  // After the rewind the cursor is past everything: a new append can be claimed again, and an
+  // acknowledged gap before it does not stand in the way.
+  ASSERT_EQ(s->append(numbered(206)).id, 206u);
+  EXPECT_TRUE(s->claim(206, 1));
+  EXPECT_FALSE(s->claim(207, 0));
+}
+
 // The last record of the last segment cut at every byte: every complete record survives, the
 // torn one is never returned, and the file is cut back to the last complete record.
 TEST(Spool, TornTailAtEveryOffsetKeepsAllCompleteRecords) {
