@@ -89,6 +89,7 @@ void MqttSource::stopFeeding() {
     feedStop_ = true;
   }
   feedCv_.notify_all();
+  dataCv_.notify_all();
   if (feeder_.joinable()) {
     feeder_.join();  // no pause/resume after this: the client is ours alone
   }
@@ -129,7 +130,15 @@ void MqttSource::settle(std::uint64_t token, pipeline::Outcome outcome) noexcept
     }
   }
   feederOutstanding_.fetch_sub(1, std::memory_order_relaxed);
-  feedCv_.notify_one();
+  if (feederFull_.load(std::memory_order_relaxed) && roomForBatch()) {
+    feedCv_.notify_one();
+  }
+}
+
+bool MqttSource::roomForBatch() const noexcept {
+  const std::size_t cap = ingress_.capacity();
+  const std::size_t used = ingress_.inflight();
+  return used < cap && cap - used >= std::min(options_.feedBatch, cap / 2);
 }
 
 void MqttSource::flushAcks() noexcept {
@@ -207,11 +216,20 @@ void MqttSource::feederLoop() noexcept {
       continue;
     }
     if (r == Feed::Empty) {
-      spool.waitForData(std::chrono::milliseconds(20));
+      // The I/O thread feeds what it appends itself and wakes us only for what it left behind:
+      // no wake-up per append. The timeout bounds a missed signal (and paces the checks above).
+      std::unique_lock<std::mutex> lk(feedMu_);
+      dataCv_.wait_for(lk, std::chrono::milliseconds(20),
+                       [this] { return feedStop_ || dataSignal_; });
+      dataSignal_ = false;
       continue;
     }
-    std::unique_lock<std::mutex> lk(feedMu_);  // the route is full: a settle wakes us
-    feedCv_.wait_for(lk, std::chrono::milliseconds(2), [this] { return feedStop_; });
+    // The route is full: a settle that leaves room for a batch wakes us.
+    feederFull_.store(true, std::memory_order_relaxed);
+    std::unique_lock<std::mutex> lk(feedMu_);
+    feedCv_.wait_for(lk, std::chrono::milliseconds(2),
+                     [this] { return feedStop_ || roomForBatch(); });
+    feederFull_.store(false, std::memory_order_relaxed);
   }
   // Records read but not pushed: their completions settle as Filtered now, which does not ack
   // (settleFinal_ is set): they are replayed by the next run.
@@ -413,27 +431,60 @@ void MqttSource::onMessages(std::vector<pipeline::Message>& batch) noexcept {
   }
   if (options_.spool) {
     const std::size_t taken = spoolBatch(batch);
+    const bool all = taken == batch.size();
     // Feed the route from here when the feeder thread is idle: in steady state the messages
-    // just written go on without a hand-off to another thread. Both read the spool in order
-    // under feedPushMu_, so order holds whoever pushes.
+    // just written go on without a hand-off to another thread. Both feed the spool's records in
+    // order under feedPushMu_, so order holds whoever pushes.
+    bool leftBehind = taken > 0;
     if (taken > 0 && !settleFinal_.load() && feedPushMu_.try_lock()) {
-      for (int i = 0; i < 4 && feedOnceLocked() == Feed::Pushed; ++i) {
+      if (all && feedPending_.empty() && contiguousIds(taken) &&
+          options_.spool->claim(spoolIds_[0], taken)) {
+        // Nothing unread before them: push the messages in hand instead of reading them back.
+        feedPending_.swap(batch);
+        for (std::size_t i = 0; i < taken; ++i) {
+          feedPending_[i].completion = pipeline::Completion(this, spoolIds_[i]);
+        }
+      }
+      Feed r = Feed::Pushed;
+      for (int i = 0; i < 4 && (r = feedOnceLocked()) == Feed::Pushed; ++i) {
       }
       feedPushMu_.unlock();
+      leftBehind = r != Feed::Empty;
+    }
+    if (leftBehind) {
+      wakeFeeder();  // records wait in the spool (or the route was full): the feeder goes on
     }
     if (!paused_.load(std::memory_order_acquire) && overPauseLimits()) {
       // Backpressure now, from this thread: read nothing more (so nothing more is acknowledged)
       // and let the feeder disconnect the subscriber (its persistent session queues the rest).
       client_.holdReading();
       pauseRequested_.store(true, std::memory_order_release);
-      feedCv_.notify_one();
+      wakeFeeder();
     }
-    if (taken == batch.size()) {
+    if (all) {
       return;  // the spool has them: they go on from there, in order
     }
     batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(taken));
   }
   pushDirect(batch);
+}
+
+bool MqttSource::contiguousIds(std::size_t n) const noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (spoolIds_[i] == 0 || spoolIds_[i] != spoolIds_[0] + i) {
+      return false;
+    }
+  }
+  return n > 0;
+}
+
+void MqttSource::wakeFeeder() noexcept {
+  {
+    std::lock_guard<std::mutex> lk(feedMu_);
+    dataSignal_ = true;
+  }
+  dataCv_.notify_one();
+  feedCv_.notify_one();
 }
 
 std::size_t MqttSource::spoolBatch(std::vector<pipeline::Message>& batch) noexcept {

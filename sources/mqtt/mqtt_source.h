@@ -104,6 +104,12 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   bool admit(pipeline::Message& msg) noexcept;
   /// Spool path: appends the batch; returns how many the spool took (the rest goes direct).
   std::size_t spoolBatch(std::vector<pipeline::Message>& batch) noexcept;
+  /// spoolIds_[0, n) are consecutive ids (nothing refused).
+  bool contiguousIds(std::size_t n) const noexcept;
+  /// Tells the feeder thread that records wait in the spool (or a pause was requested).
+  void wakeFeeder() noexcept;
+  /// The route has room for a feeder batch (half its capacity at most).
+  bool roomForBatch() const noexcept;
   /// Pushes into the ingress (or the overflow), in order.
   void pushDirect(std::vector<pipeline::Message>& batch) noexcept;
 
@@ -118,9 +124,9 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   void scheduleRetryLocked();
   void feederLoop() noexcept;
   enum class Feed { Pushed, Empty, Full };
-  /// Reads the next records of the spool (or retries the batch the route refused last time) and
-  /// pushes them. Caller holds feedPushMu_: the feeder thread, or the I/O thread right after it
-  /// spooled a batch.
+  /// Pushes feedPending_ (the batch the route refused last time, or what the I/O thread just
+  /// appended and claimed), else reads the next records of the spool and pushes them. Caller holds
+  /// feedPushMu_: the feeder thread, or the I/O thread right after it spooled a batch.
   Feed feedOnceLocked() noexcept;
   /// The Receive Maximum the subscriber announces under a spool message limit (a quarter of it,
   /// at most 1024): the headroom between the pause threshold and the limit.
@@ -155,7 +161,10 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   std::thread feeder_;
   std::mutex feedMu_;
   std::condition_variable feedCv_;        // a settle freed room in the route
+  std::condition_variable dataCv_;        // the I/O thread left records for the feeder
   bool feedStop_ = false;                 // guarded by feedMu_
+  bool dataSignal_ = false;               // guarded by feedMu_
+  std::atomic<bool> feederFull_{false};   // the feeder waits for room in the route
   std::atomic<bool> settleFinal_{false};  // stopping: Dropped no longer acks
   std::atomic<bool> paused_{false};
   std::atomic<bool> pauseRequested_{false};  // the I/O thread stopped reading: stop the client
