@@ -5,6 +5,7 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -110,6 +111,7 @@ struct RouteGraph::Impl {
     // Execution::Caller: the branch's own single-slot arena, context and graph (declared before
     // the nodes: destroyed after them). Execution::Workers: `graph` is the route's shared one.
     std::unique_ptr<oneapi::tbb::task_arena> arena;
+    std::mutex callerMu;  ///< one thread in `arena` at a time
     std::unique_ptr<oneapi::tbb::task_group_context> context;
     std::unique_ptr<flow::graph> ownGraph;
     flow::graph* graph = nullptr;
@@ -221,7 +223,10 @@ struct RouteGraph::Impl {
     }
     // Inside the branch's arena the put spawns into this thread's own task pool, and the wait
     // runs every task it leads to (each node's successor is bypassed to the same thread) until
-    // the sink node is done. No worker slot exists, so no other thread is woken.
+    // the sink node is done. No worker slot exists, so no other thread is woken. The branch's
+    // mutex lets one pusher in at a time: a second one sleeps on it instead of going through
+    // oneTBB's delegation, and the hand-over is one ThreadSanitizer sees (libtbb's is not).
+    std::lock_guard<std::mutex> lk(b.callerMu);
     b.arena->execute([&b, seq, owned] {
       b.sequencers.front()->try_put(Item{seq, owned});
       b.graph->wait_for_all();
@@ -509,6 +514,7 @@ bool RouteGraph::stop(std::chrono::milliseconds drain) {
     I.graph.wait_for_all();
   } else {
     for (auto& b : I.branches) {
+      std::lock_guard<std::mutex> lk(b->callerMu);
       b->arena->execute([&b] { b->graph->wait_for_all(); });
     }
   }

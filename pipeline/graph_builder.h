@@ -45,7 +45,8 @@ enum class Execution {
   /// returns. A subscriber's I/O thread carries its messages to the publisher with no hand-off
   /// and no worker spinning for the next task; branches fed by different threads (a shared
   /// subscription: one subscriber per branch) run in parallel. A second thread pushing into a
-  /// busy branch waits for it (or has its batch run by the thread inside). Nodes must not block.
+  /// busy branch waits for it (a mutex per branch). Nodes must not block, nor push into their own
+  /// branch.
   Caller,
   /// One flow graph for the route, run by oneTBB's worker threads: tryPush only enqueues. For one
   /// producer feeding many branches (the synthetic source of `mqbridge loadtest`).
