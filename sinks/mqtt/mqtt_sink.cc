@@ -35,6 +35,7 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
           [&] {
             // Always a clean session: the sink re-sends unacknowledged messages itself.
             client.persistentSession = false;
+            client.sendWindow = static_cast<std::size_t>(std::max(1, options_.maxInflight));
             return std::move(client);
           }(),
           this, clientMetrics) {

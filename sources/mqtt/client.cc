@@ -238,13 +238,18 @@ void Client::kick() noexcept {
 }
 
 void Client::directSend() noexcept {
+  std::size_t waiting = 0;
+  std::uint16_t receiveMaximum = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!open_ || out_.empty()) {
       return;  // not connected (the transport may be going away), or someone sent it already
     }
     directBuf_.swap(out_);
+    waiting = inflight_.size();
+    receiveMaximum = info_.receiveMaximum;
   }
+  lowerLowWaterLocked(waiting, receiveMaximum);
   transport_->queue(directBuf_);
   if (transport_->flush() != wire::Transport::Io::Ok) {
     // The socket is full (or failed): the I/O thread polls for it and sees the error.
@@ -325,8 +330,10 @@ Client::Send Client::request(Done done, Encode encode) {
 
 Client::Send Client::subscribe(const std::string& filter, const wire::SubscribeOptions& o,
                                Done done) {
-  return request(std::move(done),
-                 [&](std::uint16_t id) { wire::encodeSubscribe(version_, id, filter, o, out_); });
+  return request(std::move(done), [&](std::uint16_t id) {
+    subscribed_ = true;  // from now on every PUBLISH must wake the I/O thread
+    wire::encodeSubscribe(version_, id, filter, o, out_);
+  });
 }
 
 Client::Send Client::unsubscribe(const std::string& filter, Done done) {
@@ -472,6 +479,7 @@ bool Client::connectOnce() {
   const auto deadline = Clock::now() + options_.connectTimeout;
   wire::ConnectError err;
   transport_ = wire::connectTransport(to, deadline, wakeFd_, err);
+  lowWater_ = 1;  // a new socket
   if (!transport_) {
     scrub(cp.authData);
     if (cp.password) {
@@ -541,6 +549,7 @@ bool Client::connectOnce() {
         out_.clear();
         inflight_.clear();
         nextId_ = 1;
+        subscribed_ = false;
         info_ = info;
         connectedAt_ = Clock::now();
       }
@@ -689,6 +698,9 @@ void Client::serve() {
     const char* failed = nullptr;
     short events = 0;
     int fd = -1;
+    std::size_t waiting = 0;
+    bool subscribed = true;
+    std::uint16_t receiveMaximum = 0;
     auto now = Clock::now();
     {
       std::lock_guard<std::mutex> ioLock(ioMu_);
@@ -696,6 +708,9 @@ void Client::serve() {
         std::lock_guard<std::mutex> lk(mu_);
         closingNow = closing_;
         wakePending_ = false;
+        waiting = inflight_.size();
+        subscribed = subscribed_;
+        receiveMaximum = info_.receiveMaximum;
         if (!out_.empty()) {
           sendBuf_.swap(out_);
         }
@@ -748,6 +763,11 @@ void Client::serve() {
           events = static_cast<short>(events & ~POLLIN);  // the listener asked for a pause
         }
         fd = transport_->fd();
+        // A publisher's acknowledgements come one small packet at a time: wake for several.
+        const int lowWater = ackLowWater(waiting, subscribed, receiveMaximum);
+        if (lowWater != lowWater_) {
+          lowWater_ = transport_->setReceiveLowWater(lowWater) ? lowWater : 1;
+        }
       }
     }
     if (closingNow) {
@@ -803,6 +823,33 @@ void Client::serve() {
       dropConnection(failed);
       return;
     }
+  }
+}
+
+std::size_t Client::windowFor(std::uint16_t receiveMaximum) const noexcept {
+  const std::size_t rm = std::max<std::size_t>(1, receiveMaximum);
+  return options_.sendWindow == 0 ? rm : std::min(options_.sendWindow, rm);
+}
+
+int Client::ackLowWater(std::size_t waiting, bool subscribed, std::uint16_t receiveMaximum) const {
+  constexpr std::size_t kMinAck = 4;  // fixed header + packet id: PUBACK, PUBREC, PUBCOMP
+  constexpr std::size_t kMaxAcksPerWake = 32;
+  const std::size_t window = windowFor(receiveMaximum);
+  if (subscribed || pingOutstanding_ || waiting == 0 || waiting >= window) {
+    return 1;
+  }
+  const std::size_t acks =
+      std::min({waiting, std::max<std::size_t>(1, window / 4), kMaxAcksPerWake});
+  const std::size_t want = kMinAck * acks;
+  const std::size_t have = decoder_.buffered();  // part of one of them, already read
+  return want > have ? static_cast<int>(want - have) : 1;
+}
+
+void Client::lowerLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum) noexcept {
+  if (lowWater_ > 1 && transport_ && waiting >= windowFor(receiveMaximum)) {
+    // Linux re-checks the socket at once: a poll waiting on the old mark wakes if data is there.
+    transport_->setReceiveLowWater(1);
+    lowWater_ = 1;
   }
 }
 

@@ -52,6 +52,10 @@ struct ClientOptions {
   /// v5: the Receive Maximum sent in CONNECT (at most this many QoS>0 PUBLISHes unacknowledged
   /// from the broker at a time); 0 = not sent (65535).
   std::uint16_t receiveMaximum = 0;
+  /// At most this many QoS>0 PUBLISHes the owner keeps unacknowledged (its window; 0 = the
+  /// broker's Receive Maximum). While the window is not full, the I/O thread is woken for several
+  /// acknowledgements at a time rather than for each one (see ackLowWater).
+  std::size_t sendWindow = 0;
   /// Reconnect backoff: first delay, cap, and how long a connection must last before the backoff
   /// starts again from `minRetry`. Each delay is jittered to [d/2, d].
   std::chrono::milliseconds minRetry{200};
@@ -238,6 +242,7 @@ class Client {
   std::string out_;  // encoded packets not yet handed to the transport
   std::unordered_map<std::uint16_t, Inflight> inflight_;
   std::uint16_t nextId_ = 1;
+  bool subscribed_ = false;  // a SUBSCRIBE went out on this connection: PUBLISHes may come
   ConnectInfo info_;
   std::string lastState_;
   int attempt_ = 0;
@@ -261,9 +266,23 @@ class Client {
   std::chrono::steady_clock::time_point lastSent_{};
   std::chrono::steady_clock::time_point pingSentAt_{};
   bool pingOutstanding_ = false;
+  int lowWater_ = 1;  // the socket's SO_RCVLOWAT; guarded by ioMu_
   std::string lostReason_;
 
   std::unique_ptr<TokenFetcher> tokens_;
+
+  /// The owner's window: ClientOptions::sendWindow, at most the broker's Receive Maximum.
+  std::size_t windowFor(std::uint16_t receiveMaximum) const noexcept;
+  /// SO_RCVLOWAT for the next poll. A client that only waits for acknowledgements of `waiting`
+  /// packets (no subscription, no ping outstanding) and can still send (its window is not full)
+  /// is woken once several of them are there rather than for each one: 4 bytes (the smallest
+  /// PUBACK) times min(waiting, a quarter of the window, 32), less what the decoder already holds
+  /// of them. 1 otherwise. A full window must wake for every byte: a broker with Nagle's algorithm
+  /// on (mosquitto's default) sends its next acknowledgements only once our kernel acknowledges
+  /// the first segment, which the kernel delays (40 ms) while we neither read nor send.
+  int ackLowWater(std::size_t waiting, bool subscribed, std::uint16_t receiveMaximum) const;
+  /// A publisher filled the window: back to a wake-up per byte. ioMu_ held.
+  void lowerLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum) noexcept;
 };
 
 }  // namespace mqb::sources

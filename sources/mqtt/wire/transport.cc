@@ -464,6 +464,14 @@ class StreamTransport final : public Transport {
     return ev;
   }
 
+  bool setReceiveLowWater(int bytes) noexcept override {
+    if (ssl_ || ws_) {
+      return false;
+    }
+    const int v = std::max(1, bytes);
+    return setsockopt(fd_.get(), SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0;
+  }
+
   const std::string& error() const override { return error_; }
 
   void shutdown() noexcept override {

@@ -105,6 +105,12 @@ class Transport {
   /// wants to write to progress a read.
   virtual short pollEvents() const = 0;
 
+  /// Asks poll() to report POLLIN only once `bytes` (>= 1) are buffered in the kernel, or at EOF
+  /// or an error (SO_RCVLOWAT). Plain TCP only, where the socket's bytes are the caller's bytes:
+  /// with TLS or WebSocket a partly read record or frame could need fewer bytes than asked for,
+  /// so those return false and keep reporting every byte. Also false if setsockopt failed.
+  virtual bool setReceiveLowWater(int bytes) noexcept = 0;
+
   /// What went wrong after Error (or why Closed, when known); "" otherwise.
   virtual const std::string& error() const = 0;
 

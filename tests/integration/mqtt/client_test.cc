@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "sources/mqtt/client.h"
+#include "sources/mqtt/wire/codec.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"
 
 namespace mqb::test {
@@ -46,6 +49,14 @@ class Recorder final : public sources::ClientListener {
     acked.insert(cookie);
     reasons.push_back(reasonCode);
   }
+  void onPublishedBatch(
+      std::vector<std::pair<std::uint64_t, std::uint8_t>>& batch) noexcept override {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      ++ackBatches;
+    }
+    ClientListener::onPublishedBatch(batch);  // one onPublished each
+  }
   template <typename F>
   auto with(F f) {
     std::lock_guard<std::mutex> lk(mu);
@@ -61,7 +72,104 @@ class Recorder final : public sources::ClientListener {
   std::vector<pipeline::Message> messages;
   std::set<std::uint64_t> acked;
   std::vector<std::uint8_t> reasons;
+  int ackBatches = 0;
 };
+
+/// A scripted MQTT v5 server on a loopback port, for byte patterns mosquitto never produces. It
+/// accepts one connection, answers CONNECT with a CONNACK (Receive Maximum 100), then hands the
+/// socket to `script`. recvPackets() reads until n packets of the client have arrived.
+class ScriptedBroker {
+ public:
+  explicit ScriptedBroker(std::function<void(ScriptedBroker&)> script)
+      : script_(std::move(script)) {
+    lfd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(lfd_, 4), 0);
+    socklen_t len = sizeof a;
+    EXPECT_EQ(getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedBroker() {
+    thread_.join();
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+    close(lfd_);
+  }
+  int port() const { return port_; }
+  /// Reads until `n` more packets arrived (5 s at most); returns their types and bodies.
+  std::vector<std::pair<sources::wire::PacketType, std::string>> recvPackets(std::size_t n) {
+    std::vector<std::pair<sources::wire::PacketType, std::string>> got;
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (got.size() < n && std::chrono::steady_clock::now() < end) {
+      sources::wire::Packet p;
+      if (decoder_.next(p) == sources::wire::Decoder::Status::Ok) {
+        got.emplace_back(p.type, std::string(p.body));
+        continue;
+      }
+      pollfd pfd{fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 100) == 1) {
+        char buf[4096];
+        const ssize_t r = recv(fd_, buf, sizeof buf, 0);
+        if (r <= 0) {
+          break;
+        }
+        decoder_.feed(buf, static_cast<std::size_t>(r));
+      }
+    }
+    return got;
+  }
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  static std::string puback(std::uint16_t id) {
+    return std::string{'\x40', '\x02', static_cast<char>(id >> 8), static_cast<char>(id & 0xff)};
+  }
+
+ private:
+  void serve() {
+    pollfd pfd{lfd_, POLLIN, 0};
+    if (poll(&pfd, 1, 10000) != 1) {
+      return;
+    }
+    fd_ = accept(lfd_, nullptr, nullptr);
+    if (recvPackets(1).size() != 1) {
+      return;
+    }
+    send(std::string("\x20\x06\x00\x00\x03\x21\x00\x64", 8));  // CONNACK, Receive Maximum 100
+    script_(*this);
+  }
+
+  std::function<void(ScriptedBroker&)> script_;
+  int lfd_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  sources::wire::Decoder decoder_;
+};
+
+sources::ClientOptions scriptedOptions(int port, const std::string& id) {
+  sources::ClientOptions o;
+  o.clientId = id;
+  o.broker.host = "127.0.0.1";
+  o.broker.port = port;
+  o.keepAliveSeconds = 60;  // a missed wake-up would show as a wait of a minute, not a ping
+  o.connectTimeout = 5s;
+  return o;
+}
+
+sources::Client::Publish qos1(const std::string& payload) {
+  sources::Client::Publish p;
+  p.topic = "t";
+  p.payload = payload;
+  p.qos = 1;
+  return p;
+}
 
 sources::ClientOptions optionsFor(const MosquittoBroker& b, const std::string& id,
                                   config::MqttVersion v = config::MqttVersion::V5) {
@@ -201,6 +309,61 @@ TEST(MqttClient, ReconnectsAfterTheBrokerRestarts) {
   ASSERT_TRUE(waitFor([&] { return rec.with([&] { return rec.connects; }) >= 2; }, 15s));
   EXPECT_GE(rec.with([&] { return rec.losses; }), 1);
   EXPECT_TRUE(c.connected());
+}
+
+// A publisher that only waits for PUBACKs is woken for several at a time (SO_RCVLOWAT) and still
+// gets every one, however the broker's bytes are cut: here the first ack arrives in two pieces
+// 200 ms apart, the second straddles two writes, and the third comes alone.
+TEST(MqttClient, AcksCutAcrossWritesAreAllDeliveredWithoutWaitingForMore) {
+  ScriptedBroker server([](ScriptedBroker& s) {
+    ASSERT_EQ(s.recvPackets(3).size(), 3u);  // three PUBLISHes, ids 1, 2, 3
+    const std::string a1 = ScriptedBroker::puback(1), a2 = ScriptedBroker::puback(2);
+    s.send(a1.substr(0, 2));
+    std::this_thread::sleep_for(200ms);  // the test is about bytes that come apart in time
+    s.send(a1.substr(2) + a2.substr(0, 1));
+    std::this_thread::sleep_for(200ms);
+    s.send(a2.substr(1));
+    std::this_thread::sleep_for(200ms);
+    s.send(ScriptedBroker::puback(3));
+    s.recvPackets(1);  // the DISCONNECT (or EOF) at the end of the test
+  });
+  Recorder rec;
+  Client c(scriptedOptions(server.port(), "client-cut-acks"), &rec);
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(waitFor([&] { return c.connected(); }, 5s));
+  for (std::uint64_t cookie = 1; cookie <= 3; ++cookie) {
+    ASSERT_EQ(c.publish(qos1("m" + std::to_string(cookie)), cookie), Client::Send::Ok);
+  }
+  ASSERT_TRUE(waitFor([&] { return rec.with([&] { return rec.acked.size(); }) == 3; }, 5s))
+      << "acked " << rec.with([&] { return rec.acked.size(); }) << " of 3";
+  c.stop();
+}
+
+TEST(MqttClient, AcksTricklingInOneByOneWakeThePublisherForSeveralAtATime) {
+  static constexpr std::uint16_t kCount = 40;
+  ScriptedBroker server([](ScriptedBroker& s) {
+    ASSERT_EQ(s.recvPackets(kCount).size(), kCount);
+    for (std::uint16_t id = 1; id <= kCount; ++id) {  // one write per ack, like mosquitto
+      s.send(ScriptedBroker::puback(id));
+      std::this_thread::sleep_for(2ms);
+    }
+    s.recvPackets(1);
+  });
+  Recorder rec;
+  Client c(scriptedOptions(server.port(), "client-trickle"), &rec);
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(waitFor([&] { return c.connected(); }, 5s));
+  for (std::uint64_t cookie = 1; cookie <= kCount; ++cookie) {
+    Client::Publish p = qos1("m");
+    p.defer = true;
+    ASSERT_EQ(c.publish(p, cookie), Client::Send::Ok);
+  }
+  c.flush();
+  ASSERT_TRUE(waitFor([&] { return rec.with([&] { return rec.acked.size(); }) == kCount; }, 5s));
+  // Receive Maximum 100: woken after 25 acks (100 bytes), then for the last 15 together; without
+  // the low-water mark each of the 40 writes, 2 ms apart, is a wake-up and a batch of its own.
+  EXPECT_LE(rec.with([&] { return rec.ackBatches; }), 6);
+  c.stop();
 }
 
 TEST(MqttClient, StopInterruptsAConnectThatNeverCompletes) {
