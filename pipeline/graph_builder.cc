@@ -139,7 +139,7 @@ struct RouteGraph::Impl {
   // Declaration order is destruction order in reverse: nodes (in branches) go before the graph,
   // the graph before its context. Execution::Workers only (Caller: one per branch).
   oneapi::tbb::task_group_context context{oneapi::tbb::task_group_context::isolated};
-  flow::graph graph{context};
+  std::unique_ptr<flow::graph> graph;  ///< Execution::Workers only
   std::vector<std::unique_ptr<Branch>> branches;
 
   void admitGauge(Branch& b, std::size_t n) noexcept {
@@ -398,6 +398,9 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
   I.route = spec.route;
   I.capacity = spec.capacity;
   I.execution = spec.execution;
+  if (I.execution == Execution::Workers) {
+    I.graph = std::make_unique<flow::graph>(I.context);
+  }
   I.hook = std::move(spec.beforeNodeForTest);
   const Clock* clock = spec.clock != nullptr ? spec.clock : &SystemClock::instance();
 
@@ -444,7 +447,7 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
       b.arena->execute([&b] { b.ownGraph = std::make_unique<flow::graph>(*b.context); });
       b.graph = b.ownGraph.get();
     } else {
-      b.graph = &I.graph;
+      b.graph = I.graph.get();
     }
     flow::graph& g = *b.graph;
     auto seqOf = [](const Item& it) -> std::size_t { return it.seq; };
@@ -488,7 +491,7 @@ void RouteGraph::start() {
   }
   I.started = true;
   if (I.execution == Execution::Workers) {
-    I.graph.reserve_wait();  // an external producer feeds the graph (NOTES 2.1)
+    I.graph->reserve_wait();  // an external producer feeds the graph (NOTES 2.1)
   }
   for (auto& b : I.branches) {
     b->sink->start();
@@ -510,8 +513,8 @@ bool RouteGraph::stop(std::chrono::milliseconds drain) {
   // 2. Drop the external reservation and let every admitted batch reach its sink node (Caller:
   // every push ran to the sink before it returned; the wait only confirms it).
   if (I.execution == Execution::Workers) {
-    I.graph.release_wait();
-    I.graph.wait_for_all();
+    I.graph->release_wait();
+    I.graph->wait_for_all();
   } else {
     for (auto& b : I.branches) {
       std::lock_guard<std::mutex> lk(b->callerMu);

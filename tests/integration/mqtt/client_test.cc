@@ -75,6 +75,20 @@ class Recorder final : public sources::ClientListener {
   int ackBatches = 0;
 };
 
+/// A TCP socket listening on a free loopback port (for peers scripted by the test).
+int listenOnLoopback(int& port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
 /// A scripted MQTT v5 server on a loopback port, for byte patterns mosquitto never produces. It
 /// accepts one connection, answers CONNECT with a CONNACK (Receive Maximum 100), then hands the
 /// socket to `script`. recvPackets() reads until n packets of the client have arrived.
@@ -82,15 +96,7 @@ class ScriptedBroker {
  public:
   explicit ScriptedBroker(std::function<void(ScriptedBroker&)> script)
       : script_(std::move(script)) {
-    lfd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(lfd_, 4), 0);
-    socklen_t len = sizeof a;
-    EXPECT_EQ(getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    port_ = ntohs(a.sin_port);
+    lfd_ = listenOnLoopback(port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~ScriptedBroker() {
@@ -368,19 +374,10 @@ TEST(MqttClient, AcksTricklingInOneByOneWakeThePublisherForSeveralAtATime) {
 
 TEST(MqttClient, StopInterruptsAConnectThatNeverCompletes) {
   // A TCP peer that accepts and never answers: the client waits for a CONNACK that never comes.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  const int fd = listenOnLoopback(port);
   ASSERT_GE(fd, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 4), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  sources::ClientOptions o;
-  o.clientId = "client-blackhole";
-  o.broker.host = "127.0.0.1";
-  o.broker.port = ntohs(a.sin_port);
+  sources::ClientOptions o = scriptedOptions(port, "client-blackhole");
   o.connectTimeout = 30s;
   Recorder rec;
   Client c(o, &rec);

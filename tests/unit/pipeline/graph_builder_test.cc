@@ -41,18 +41,33 @@ class OddFilterDupTen final : public Stage {
     out.emit(std::move(m));
   }
 };
-class OddFilterDupTenFactory final : public StageFactory {
+/// A parameterless test stage type `type` that creates S.
+template <typename S>
+class TestStageFactory final : public StageFactory {
  public:
-  std::string_view type() const noexcept override { return "odd_filter"; }
+  explicit TestStageFactory(std::string_view type) : type_(type) {}
+  std::string_view type() const noexcept override { return type_; }
   std::string_view description() const noexcept override { return "test"; }
   StageConfigPtr parse(const YAML::Node&, const std::string&, const std::string&,
                        config::Diagnostics&) const override {
     return std::make_shared<StageConfig>();
   }
   StagePtr create(const StageConfigPtr&, const StageContext&) const override {
-    return std::make_unique<OddFilterDupTen>();
+    return std::make_unique<S>();
   }
+
+ private:
+  std::string_view type_;
 };
+
+/// The route's first custom stage, of a type registered in `reg`.
+ConfiguredStage customStage(Registry& reg, const char* type) {
+  config::Diagnostics d;
+  config::StageSpec spec;
+  spec.type = type;
+  spec.path = "spec.routes[0].stages[0]";
+  return reg.parseStage(spec, d);
+}
 
 struct Built {
   config::ConnectorSpec connector;
@@ -293,12 +308,8 @@ TEST_P(RouteGraphTest, UnresolvableTemplateIsCountedAndReleased) {
 
 TEST_P(RouteGraphTest, CustomStagesRunAfterTheBuiltinsWithFilterAndFanOut) {
   Registry reg;
-  reg.add(std::make_unique<OddFilterDupTenFactory>());
-  config::Diagnostics d;
-  config::StageSpec spec;
-  spec.type = "odd_filter";
-  spec.path = "spec.routes[0].stages[0]";
-  auto custom = reg.parseStage(spec, d);
+  reg.add(std::make_unique<TestStageFactory<OddFilterDupTen>>("odd_filter"));
+  auto custom = customStage(reg, "odd_filter");
   ASSERT_NE(custom.factory, nullptr);
   auto b = build(1, 1000, false, std::string("fixed"),
                  [&custom](RouteGraphSpec& s) { s.stages.push_back(custom); });
@@ -389,27 +400,11 @@ class Rendezvous final : public Stage {
     out.emit(std::move(m));
   }
 };
-class RendezvousFactory final : public StageFactory {
- public:
-  std::string_view type() const noexcept override { return "rendezvous"; }
-  std::string_view description() const noexcept override { return "test"; }
-  StageConfigPtr parse(const YAML::Node&, const std::string&, const std::string&,
-                       config::Diagnostics&) const override {
-    return std::make_shared<StageConfig>();
-  }
-  StagePtr create(const StageConfigPtr&, const StageContext&) const override {
-    return std::make_unique<Rendezvous>();
-  }
-};
 
 TEST(RouteGraphCaller, BranchesFedByDifferentThreadsRunInParallel) {
   Registry reg;
-  reg.add(std::make_unique<RendezvousFactory>());
-  config::Diagnostics d;
-  config::StageSpec st;
-  st.type = "rendezvous";
-  st.path = "spec.routes[0].stages[0]";
-  auto custom = reg.parseStage(st, d);
+  reg.add(std::make_unique<TestStageFactory<Rendezvous>>("rendezvous"));
+  auto custom = customStage(reg, "rendezvous");
   ASSERT_NE(custom.factory, nullptr);
   auto b = buildWith(Execution::Caller, 3, 100, false, std::nullopt,
                      [&custom](RouteGraphSpec& s) { s.stages.push_back(custom); });
