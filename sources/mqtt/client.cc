@@ -240,6 +240,7 @@ void Client::kick() noexcept {
 void Client::directSend() noexcept {
   std::size_t waiting = 0;
   std::uint16_t receiveMaximum = 0;
+  bool subscribed = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!open_ || out_.empty()) {
@@ -248,8 +249,9 @@ void Client::directSend() noexcept {
     directBuf_.swap(out_);
     waiting = inflight_.size();
     receiveMaximum = info_.receiveMaximum;
+    subscribed = subscribed_;
   }
-  lowerLowWaterLocked(waiting, receiveMaximum);
+  adjustLowWaterLocked(waiting, receiveMaximum, subscribed);
   transport_->queue(directBuf_);
   if (transport_->flush() != wire::Transport::Io::Ok) {
     // The socket is full (or failed): the I/O thread polls for it and sees the error.
@@ -480,6 +482,7 @@ bool Client::connectOnce() {
   wire::ConnectError err;
   transport_ = wire::connectTransport(to, deadline, wakeFd_, err);
   lowWater_ = 1;  // a new socket
+  lowWaterMayRise_ = false;
   if (!transport_) {
     scrub(cp.authData);
     if (cp.password) {
@@ -764,7 +767,10 @@ void Client::serve() {
         }
         fd = transport_->fd();
         // A publisher's acknowledgements come one small packet at a time: wake for several.
-        const int lowWater = ackLowWater(waiting, subscribed, receiveMaximum);
+        lowWaterMayRise_ = !subscribed && !pingOutstanding_;
+        lowWaterHave_ = decoder_.buffered();
+        const int lowWater =
+            lowWaterMayRise_ ? ackLowWater(waiting, receiveMaximum, lowWaterHave_) : 1;
         if (lowWater != lowWater_) {
           lowWater_ = transport_->setReceiveLowWater(lowWater) ? lowWater : 1;
         }
@@ -831,25 +837,42 @@ std::size_t Client::windowFor(std::uint16_t receiveMaximum) const noexcept {
   return options_.sendWindow == 0 ? rm : std::min(options_.sendWindow, rm);
 }
 
-int Client::ackLowWater(std::size_t waiting, bool subscribed, std::uint16_t receiveMaximum) const {
+int Client::ackLowWater(std::size_t waiting, std::uint16_t receiveMaximum,
+                        std::size_t have) const noexcept {
   constexpr std::size_t kMinAck = 4;  // fixed header + packet id: PUBACK, PUBREC, PUBCOMP
   constexpr std::size_t kMaxAcksPerWake = 32;
   const std::size_t window = windowFor(receiveMaximum);
-  if (subscribed || pingOutstanding_ || waiting == 0 || waiting >= window) {
+  if (waiting == 0 || waiting >= window) {
     return 1;
   }
   const std::size_t acks =
       std::min({waiting, std::max<std::size_t>(1, window / 4), kMaxAcksPerWake});
   const std::size_t want = kMinAck * acks;
-  const std::size_t have = decoder_.buffered();  // part of one of them, already read
   return want > have ? static_cast<int>(want - have) : 1;
 }
 
-void Client::lowerLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum) noexcept {
-  if (lowWater_ > 1 && transport_ && waiting >= windowFor(receiveMaximum)) {
-    // Linux re-checks the socket at once: a poll waiting on the old mark wakes if data is there.
-    transport_->setReceiveLowWater(1);
-    lowWater_ = 1;
+void Client::adjustLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum,
+                                  bool subscribed) noexcept {
+  if (!transport_) {
+    return;
+  }
+  if (subscribed || waiting >= windowFor(receiveMaximum)) {
+    lowWaterMayRise_ = false;
+    if (lowWater_ > 1) {
+      // Linux re-checks the socket at once: a poll waiting on the old mark wakes if data is there.
+      transport_->setReceiveLowWater(1);
+      lowWater_ = 1;
+    }
+    return;
+  }
+  if (!lowWaterMayRise_) {
+    return;
+  }
+  // The I/O thread set the mark for the packets in flight when it went to sleep, often only one
+  // or two; those sent since then let it sleep for more. Only doubling steps are worth a syscall.
+  const int want = ackLowWater(waiting, receiveMaximum, lowWaterHave_);
+  if (want >= 2 * lowWater_ && transport_->setReceiveLowWater(want)) {
+    lowWater_ = want;
   }
 }
 

@@ -145,6 +145,11 @@ class Client {
   /// CONNACK values of the current (or last) connection.
   ConnectInfo connectInfo() const;
   std::uint64_t connectionsForTest() const noexcept { return connections_.load(); }
+  /// The socket's current SO_RCVLOWAT as the client set it (1 = every byte wakes the I/O thread).
+  int receiveLowWaterForTest() {
+    std::lock_guard<std::mutex> lk(ioMu_);
+    return lowWater_;
+  }
 
   enum class Send : std::uint8_t {
     Ok,
@@ -266,23 +271,32 @@ class Client {
   std::chrono::steady_clock::time_point lastSent_{};
   std::chrono::steady_clock::time_point pingSentAt_{};
   bool pingOutstanding_ = false;
-  int lowWater_ = 1;  // the socket's SO_RCVLOWAT; guarded by ioMu_
+  // Guarded by ioMu_: the socket's SO_RCVLOWAT; whether publishers may raise it (the I/O thread
+  // waits for acknowledgements only) and the bytes the decoder held when the I/O thread set it.
+  int lowWater_ = 1;
+  bool lowWaterMayRise_ = false;
+  std::size_t lowWaterHave_ = 0;
   std::string lostReason_;
 
   std::unique_ptr<TokenFetcher> tokens_;
 
   /// The owner's window: ClientOptions::sendWindow, at most the broker's Receive Maximum.
   std::size_t windowFor(std::uint16_t receiveMaximum) const noexcept;
-  /// SO_RCVLOWAT for the next poll. A client that only waits for acknowledgements of `waiting`
-  /// packets (no subscription, no ping outstanding) and can still send (its window is not full)
-  /// is woken once several of them are there rather than for each one: 4 bytes (the smallest
-  /// PUBACK) times min(waiting, a quarter of the window, 32), less what the decoder already holds
-  /// of them. 1 otherwise. A full window must wake for every byte: a broker with Nagle's algorithm
-  /// on (mosquitto's default) sends its next acknowledgements only once our kernel acknowledges
-  /// the first segment, which the kernel delays (40 ms) while we neither read nor send.
-  int ackLowWater(std::size_t waiting, bool subscribed, std::uint16_t receiveMaximum) const;
-  /// A publisher filled the window: back to a wake-up per byte. ioMu_ held.
-  void lowerLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum) noexcept;
+  /// SO_RCVLOWAT for a client that only waits for acknowledgements of `waiting` packets (no
+  /// subscription, no ping outstanding) and can still send (its window is not full): it is woken
+  /// once several of them are there rather than for each one: 4 bytes (the smallest PUBACK) times
+  /// min(waiting, a quarter of the window, 32), less the `have` bytes the decoder already holds
+  /// of them. 1 otherwise. A full window must wake for every byte: a broker with Nagle's
+  /// algorithm on (mosquitto's default) sends its next acknowledgements only once our kernel
+  /// acknowledges the first segment, which the kernel delays (40 ms) while we neither read nor
+  /// send.
+  int ackLowWater(std::size_t waiting, std::uint16_t receiveMaximum,
+                  std::size_t have) const noexcept;
+  /// A thread sent: a full window or a new subscription goes back to a wake-up per byte; a window
+  /// that grew since the I/O thread went to sleep raises the mark (in doubling steps, each a
+  /// setsockopt). ioMu_ held.
+  void adjustLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaximum,
+                            bool subscribed) noexcept;
 };
 
 }  // namespace mqb::sources

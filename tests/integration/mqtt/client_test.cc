@@ -372,6 +372,45 @@ TEST(MqttClient, AcksTricklingInOneByOneWakeThePublisherForSeveralAtATime) {
   c.stop();
 }
 
+// The I/O thread sets the mark for the packets in flight when it goes to sleep, often one or two;
+// a publisher that sends more before their acknowledgements come raises it, so that the thread
+// still wakes for several at a time.
+TEST(MqttClient, PublishesSentWhileTheIoThreadSleepsRaiseItsLowWaterMark) {
+  static constexpr std::uint16_t kCount = 40;
+  std::atomic<bool> ackNow{false};
+  ScriptedBroker server([&ackNow](ScriptedBroker& s) {
+    ASSERT_EQ(s.recvPackets(kCount).size(), kCount);
+    ASSERT_TRUE(waitFor([&] { return ackNow.load(); }, 5s));
+    for (std::uint16_t id = 1; id <= kCount; ++id) {  // one write per ack, like mosquitto
+      s.send(ScriptedBroker::puback(id));
+      std::this_thread::sleep_for(2ms);
+    }
+    s.recvPackets(1);
+  });
+  Recorder rec;
+  Client c(scriptedOptions(server.port(), "client-raise"), &rec);
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(waitFor([&] { return c.connected(); }, 5s));
+  ASSERT_EQ(c.publish(qos1("m"), 1), Client::Send::Ok);
+  // One PUBLISH in flight: the mark is its PUBACK, 4 bytes.
+  ASSERT_TRUE(waitFor([&] { return c.receiveLowWaterForTest() == 4; }, 5s))
+      << "mark " << c.receiveLowWaterForTest();
+  for (std::uint64_t cookie = 2; cookie <= kCount; ++cookie) {
+    Client::Publish p = qos1("m");
+    p.defer = true;
+    ASSERT_EQ(c.publish(p, cookie), Client::Send::Ok);
+  }
+  c.flush();
+  // 40 in flight, Receive Maximum 100: a quarter of the window, 25 PUBACKs of 4 bytes.
+  EXPECT_TRUE(waitFor([&] { return c.receiveLowWaterForTest() == 100; }, 5s))
+      << "mark " << c.receiveLowWaterForTest();
+  ackNow = true;
+  ASSERT_TRUE(waitFor([&] { return rec.with([&] { return rec.acked.size(); }) == kCount; }, 5s));
+  // Woken after 25 acks, then for the last 15; a mark left at 4 bytes wakes for the first alone.
+  EXPECT_LE(rec.with([&] { return rec.ackBatches; }), 2);
+  c.stop();
+}
+
 TEST(MqttClient, StopInterruptsAConnectThatNeverCompletes) {
   // A TCP peer that accepts and never answers: the client waits for a CONNACK that never comes.
   int port = 0;
