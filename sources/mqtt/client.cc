@@ -857,7 +857,6 @@ void Client::adjustLowWaterLocked(std::size_t waiting, std::uint16_t receiveMaxi
     return;
   }
   if (subscribed || waiting >= windowFor(receiveMaximum)) {
-    lowWaterMayRise_ = false;
     if (lowWater_ > 1) {
       // Linux re-checks the socket at once: a poll waiting on the old mark wakes if data is there.
       transport_->setReceiveLowWater(1);

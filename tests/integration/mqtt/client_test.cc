@@ -345,26 +345,37 @@ TEST(MqttClient, AcksCutAcrossWritesAreAllDeliveredWithoutWaitingForMore) {
   c.stop();
 }
 
-TEST(MqttClient, AcksTricklingInOneByOneWakeThePublisherForSeveralAtATime) {
-  static constexpr std::uint16_t kCount = 40;
-  ScriptedBroker server([](ScriptedBroker& s) {
-    ASSERT_EQ(s.recvPackets(kCount).size(), kCount);
-    for (std::uint16_t id = 1; id <= kCount; ++id) {  // one write per ack, like mosquitto
-      s.send(ScriptedBroker::puback(id));
-      std::this_thread::sleep_for(2ms);
-    }
-    s.recvPackets(1);
-  });
-  Recorder rec;
-  Client c(scriptedOptions(server.port(), "client-trickle"), &rec);
-  ASSERT_TRUE(c.start());
-  ASSERT_TRUE(waitFor([&] { return c.connected(); }, 5s));
-  for (std::uint64_t cookie = 1; cookie <= kCount; ++cookie) {
+// The broker side of the trickle tests: PUBACKs for ids 1..n, one write each 2 ms apart (as
+// mosquitto writes them), then the DISCONNECT (or EOF) at the end of the test.
+void tricklePubacks(ScriptedBroker& s, std::uint16_t n) {
+  for (std::uint16_t id = 1; id <= n; ++id) {
+    s.send(ScriptedBroker::puback(id));
+    std::this_thread::sleep_for(2ms);  // the test is about acks that come apart in time
+  }
+  s.recvPackets(1);
+}
+
+// Queues QoS 1 PUBLISHes with cookies first..last without sending, then sends them in one go.
+void publishTogether(Client& c, std::uint64_t first, std::uint64_t last) {
+  for (std::uint64_t cookie = first; cookie <= last; ++cookie) {
     Client::Publish p = qos1("m");
     p.defer = true;
     ASSERT_EQ(c.publish(p, cookie), Client::Send::Ok);
   }
   c.flush();
+}
+
+TEST(MqttClient, AcksTricklingInOneByOneWakeThePublisherForSeveralAtATime) {
+  static constexpr std::uint16_t kCount = 40;
+  ScriptedBroker server([](ScriptedBroker& s) {
+    ASSERT_EQ(s.recvPackets(kCount).size(), kCount);
+    tricklePubacks(s, kCount);
+  });
+  Recorder rec;
+  Client c(scriptedOptions(server.port(), "client-trickle"), &rec);
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(waitFor([&] { return c.connected(); }, 5s));
+  ASSERT_NO_FATAL_FAILURE(publishTogether(c, 1, kCount));
   ASSERT_TRUE(waitFor([&] { return rec.with([&] { return rec.acked.size(); }) == kCount; }, 5s));
   // Receive Maximum 100: woken after 25 acks (100 bytes), then for the last 15 together; without
   // the low-water mark each of the 40 writes, 2 ms apart, is a wake-up and a batch of its own.
@@ -381,11 +392,7 @@ TEST(MqttClient, PublishesSentWhileTheIoThreadSleepsRaiseItsLowWaterMark) {
   ScriptedBroker server([&ackNow](ScriptedBroker& s) {
     ASSERT_EQ(s.recvPackets(kCount).size(), kCount);
     ASSERT_TRUE(waitFor([&] { return ackNow.load(); }, 5s));
-    for (std::uint16_t id = 1; id <= kCount; ++id) {  // one write per ack, like mosquitto
-      s.send(ScriptedBroker::puback(id));
-      std::this_thread::sleep_for(2ms);
-    }
-    s.recvPackets(1);
+    tricklePubacks(s, kCount);
   });
   Recorder rec;
   Client c(scriptedOptions(server.port(), "client-raise"), &rec);
@@ -395,12 +402,7 @@ TEST(MqttClient, PublishesSentWhileTheIoThreadSleepsRaiseItsLowWaterMark) {
   // One PUBLISH in flight: the mark is its PUBACK, 4 bytes.
   ASSERT_TRUE(waitFor([&] { return c.receiveLowWaterForTest() == 4; }, 5s))
       << "mark " << c.receiveLowWaterForTest();
-  for (std::uint64_t cookie = 2; cookie <= kCount; ++cookie) {
-    Client::Publish p = qos1("m");
-    p.defer = true;
-    ASSERT_EQ(c.publish(p, cookie), Client::Send::Ok);
-  }
-  c.flush();
+  ASSERT_NO_FATAL_FAILURE(publishTogether(c, 2, kCount));
   // 40 in flight, Receive Maximum 100: a quarter of the window, 25 PUBACKs of 4 bytes.
   EXPECT_TRUE(waitFor([&] { return c.receiveLowWaterForTest() == 100; }, 5s))
       << "mark " << c.receiveLowWaterForTest();
