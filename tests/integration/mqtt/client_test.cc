@@ -3,7 +3,6 @@
 // callbacks with their cookies, v3.1.1 and v5 on one broker, a stop() that interrupts a connect in
 // progress, reconnect after the broker restarts, and batched delivery of a burst.
 
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "sources/mqtt/client.h"
 #include "sources/mqtt/wire/codec.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"
+#include "tests/support/scripted_broker.h"
 
 namespace mqb::test {
 namespace {
@@ -73,90 +73,6 @@ class Recorder final : public sources::ClientListener {
   std::set<std::uint64_t> acked;
   std::vector<std::uint8_t> reasons;
   int ackBatches = 0;
-};
-
-/// A TCP socket listening on a free loopback port (for peers scripted by the test).
-int listenOnLoopback(int& port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(listen(fd, 4), 0);
-  socklen_t len = sizeof a;
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  port = ntohs(a.sin_port);
-  return fd;
-}
-
-/// A scripted MQTT v5 server on a loopback port, for byte patterns mosquitto never produces. It
-/// accepts one connection, answers CONNECT with a CONNACK (Receive Maximum 100), then hands the
-/// socket to `script`. recvPackets() reads until n packets of the client have arrived.
-class ScriptedBroker {
- public:
-  explicit ScriptedBroker(std::function<void(ScriptedBroker&)> script)
-      : script_(std::move(script)) {
-    lfd_ = listenOnLoopback(port_);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~ScriptedBroker() {
-    thread_.join();
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-    close(lfd_);
-  }
-  int port() const { return port_; }
-  /// Reads until `n` more packets arrived (5 s at most); returns their types and bodies.
-  std::vector<std::pair<sources::wire::PacketType, std::string>> recvPackets(std::size_t n) {
-    std::vector<std::pair<sources::wire::PacketType, std::string>> got;
-    const auto end = std::chrono::steady_clock::now() + 5s;
-    while (got.size() < n && std::chrono::steady_clock::now() < end) {
-      sources::wire::Packet p;
-      if (decoder_.next(p) == sources::wire::Decoder::Status::Ok) {
-        got.emplace_back(p.type, std::string(p.body));
-        continue;
-      }
-      pollfd pfd{fd_, POLLIN, 0};
-      if (poll(&pfd, 1, 100) == 1) {
-        char buf[4096];
-        const ssize_t r = recv(fd_, buf, sizeof buf, 0);
-        if (r <= 0) {
-          break;
-        }
-        decoder_.feed(buf, static_cast<std::size_t>(r));
-      }
-    }
-    return got;
-  }
-  void send(const std::string& bytes) {
-    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  static std::string puback(std::uint16_t id) {
-    return std::string{'\x40', '\x02', static_cast<char>(id >> 8), static_cast<char>(id & 0xff)};
-  }
-
- private:
-  void serve() {
-    pollfd pfd{lfd_, POLLIN, 0};
-    if (poll(&pfd, 1, 10000) != 1) {
-      return;
-    }
-    fd_ = accept(lfd_, nullptr, nullptr);
-    if (recvPackets(1).size() != 1) {
-      return;
-    }
-    send(std::string("\x20\x06\x00\x00\x03\x21\x00\x64", 8));  // CONNACK, Receive Maximum 100
-    script_(*this);
-  }
-
-  std::function<void(ScriptedBroker&)> script_;
-  int lfd_ = -1;
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  sources::wire::Decoder decoder_;
 };
 
 sources::ClientOptions scriptedOptions(int port, const std::string& id) {
