@@ -792,8 +792,23 @@ void Client::serve() {
       const auto next = pingOutstanding_ ? pingSentAt_ + keepAlive : lastSent_ + keepAlive;
       timeout = msUntil(next) + 1;
     }
+    // A paced sleep ends on a timer (or output, a hang-up, a wake), not on the first byte.
+    const std::int64_t paceUs = paceUs_.exchange(0, std::memory_order_relaxed);
+    const bool paced = paceUs > 0 && (events & POLLIN) != 0;
+    int n;
     pollfd fds[2] = {{fd, events, 0}, {wakeFd_, POLLIN, 0}};
-    const int n = poll(fds, 2, timeout);
+    if (paced) {
+      pacedSleeps_.fetch_add(1, std::memory_order_relaxed);
+      fds[0].events = static_cast<short>(events & ~POLLIN);
+      std::int64_t us = paceUs;
+      if (timeout >= 0) {
+        us = std::min<std::int64_t>(us, std::int64_t{timeout} * 1000);
+      }
+      const timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+      n = ppoll(fds, 2, &ts, nullptr);
+    } else {
+      n = poll(fds, 2, timeout);
+    }
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -804,7 +819,7 @@ void Client::serve() {
     if (fds[1].revents & POLLIN) {
       drainEventFd(wakeFd_);
     }
-    if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
+    if ((paced || (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) &&
         !holdReads_.load(std::memory_order_acquire)) {
       std::size_t budget = kReadBudget;
       std::lock_guard<std::mutex> ioLock(ioMu_);

@@ -150,6 +150,8 @@ class Client {
     std::lock_guard<std::mutex> lk(ioMu_);
     return lowWater_;
   }
+  /// Sleeps of the I/O thread that paceNextRead() stretched.
+  std::uint64_t pacedSleepsForTest() const noexcept { return pacedSleeps_.load(); }
 
   enum class Send : std::uint8_t {
     Ok,
@@ -184,6 +186,16 @@ class Client {
   /// is acknowledged, so the broker holds what is left for the session. Callable from a
   /// callback. Used by the source's spool backpressure just before it stops the client.
   void holdReading() noexcept { holdReads_.store(true, std::memory_order_release); }
+
+  /// Callable from onMessages(): the I/O thread's next sleep lasts `d` instead of ending at the
+  /// first byte, and the read after it takes whatever arrived meanwhile in one go (the PUBACKs
+  /// for it go out then too). For a listener whose route is backlogged, where what arrives next
+  /// waits behind that backlog anyway: one wake-up per `d` instead of one per packet or two. Only
+  /// the next sleep: a read that brings nothing, or no further call, goes back to waking for the
+  /// first byte. Output, a hang-up, stop() and the keep-alive still end the sleep at once.
+  void paceNextRead(std::chrono::microseconds d) noexcept {
+    paceUs_.store(d.count(), std::memory_order_relaxed);
+  }
 
   /// The exact size of a PUBLISH on this connection (for the broker's Maximum Packet Size).
   std::size_t publishSize(const Publish& p) const noexcept;
@@ -233,6 +245,8 @@ class Client {
   std::atomic<bool> running_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> holdReads_{false};
+  std::atomic<std::int64_t> paceUs_{0};  // paceNextRead(), taken by the I/O thread's next sleep
+  std::atomic<std::uint64_t> pacedSleeps_{0};
   std::atomic<std::uint64_t> connections_{0};
   std::thread thread_;
   std::thread::id ioThread_;

@@ -329,6 +329,71 @@ TEST(MqttClient, PublishesSentWhileTheIoThreadSleepsRaiseItsLowWaterMark) {
   c.stop();
 }
 
+// Stretches the I/O thread's next sleep after every batch it is handed, as the source does while
+// its route is backlogged.
+class PacingListener final : public sources::ClientListener {
+ public:
+  explicit PacingListener(std::chrono::microseconds pace) : pace_(pace) {}
+  void onConnected(const sources::ConnectInfo& info) noexcept override { rec.onConnected(info); }
+  void onConnectionLost() noexcept override { rec.onConnectionLost(); }
+  void onMessages(std::vector<pipeline::Message>& batch) noexcept override {
+    rec.onMessages(batch);
+    if (Client* c = client.load()) {
+      c->paceNextRead(pace_);
+    }
+  }
+
+  Recorder rec;
+  std::atomic<Client*> client{nullptr};
+
+ private:
+  std::chrono::microseconds pace_;
+};
+
+TEST(MqttClient, APacedSleepTakesWhatArrivedMeanwhileInOneRead) {
+  static constexpr int kCount = 20;
+  ScriptedBroker server([](ScriptedBroker& s) {
+    for (int i = 0; i < kCount; ++i) {
+      s.send(ScriptedBroker::publishQos0("t", cat("m", i)));
+      std::this_thread::sleep_for(10ms);  // the test is about packets that come apart in time
+    }
+    s.recvPackets(1);  // the DISCONNECT (or EOF) at the end of the test
+  });
+  PacingListener l(150ms);
+  Client c(scriptedOptions(server.port(), "client-paced"), &l);
+  l.client = &c;
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(
+      waitFor([&] { return l.rec.with([&] { return l.rec.messages.size(); }) == kCount; }, 5s));
+  l.rec.with([&] {
+    for (int i = 0; i < kCount; ++i) {
+      EXPECT_EQ(l.rec.messages[static_cast<std::size_t>(i)].payload, cat("m", i));
+    }
+    // 200 ms of packets 10 ms apart: read at the first, then after each 150 ms pause. Unpaced,
+    // every packet is a wake-up and a batch of its own.
+    EXPECT_LE(l.rec.batches, 4);
+    return 0;
+  });
+  EXPECT_GE(c.pacedSleepsForTest(), 2u);
+  c.stop();
+}
+
+TEST(MqttClient, StopEndsAPacedSleepAtOnce) {
+  ScriptedBroker server([](ScriptedBroker& s) {
+    s.send(ScriptedBroker::publishQos0("t", "m"));
+    s.recvPackets(1);
+  });
+  PacingListener l(60s);
+  Client c(scriptedOptions(server.port(), "client-paced-stop"), &l);
+  l.client = &c;
+  ASSERT_TRUE(c.start());
+  ASSERT_TRUE(waitFor([&] { return c.pacedSleepsForTest() == 1; }, 5s));
+  const auto t0 = std::chrono::steady_clock::now();
+  c.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(l.rec.with([&] { return l.rec.messages.size(); }), 1u);
+}
+
 TEST(MqttClient, StopInterruptsAConnectThatNeverCompletes) {
   // A TCP peer that accepts and never answers: the client waits for a CONNACK that never comes.
   int port = 0;
