@@ -107,8 +107,13 @@ void MqttSink::onPublishedBatch(
   // One lock, one settle pass and one refill for every PUBACK of a read.
   std::vector<Done> done;
   done.reserve(results.size());
+  bool pace = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    // A full window with more waiting, acknowledged a few at a time: the broker still has most
+    // of the window to work through, so the next read can wait for a batch of acknowledgements.
+    pace = results.size() < std::max<std::size_t>(1, window_ / 4) &&
+           outstanding_.size() >= window_ && !(queue_.empty() && retry_.empty());
     for (const auto& [cookie, reasonCode] : results) {
       auto it = outstanding_.find(cookie);
       if (it == outstanding_.end()) {
@@ -121,6 +126,9 @@ void MqttSink::onPublishedBatch(
   }
   finish(done);
   pump();
+  if (pace) {
+    client_.paceNextRead(kPace);
+  }
 }
 
 void MqttSink::resolveLocked(pipeline::Message&& msg, std::uint8_t reasonCode,

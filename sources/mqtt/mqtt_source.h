@@ -180,6 +180,12 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   std::mutex feedPushMu_;  // guards the two below and the spool's read cursor
   std::vector<pipeline::spool::Entry> feedEntries_;
   pipeline::Batch feedPending_;  // read from the spool, refused by the route so far
+  // Reads of fewer than kPaceBatch messages while the route has kPaceBacklog in flight: the
+  // subscriber reads every kPace instead of at each packet. What is in flight lasts longer than
+  // the pause up to 64k msg/s; beyond that, reads are large and not paced.
+  static constexpr std::size_t kPaceBatch = 32;
+  static constexpr std::size_t kPaceBacklog = 64;
+  static constexpr std::chrono::microseconds kPace{1000};
 };
 
 }  // namespace mqb::sources

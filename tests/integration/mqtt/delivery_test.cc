@@ -1,7 +1,7 @@
 // Connection life and delivery rules of the MQTT source and sink against real brokers: a remote
-// that is not up at start, hop-marker loop prevention (the spec's looping topic map), the
-// source's bounded overflow, the remote's Receive Maximum and Maximum Packet Size, QoS 0 while
-// disconnected, message expiry, and v5 property forwarding.
+// that is not up at start, paced reads while the route is backlogged, hop-marker loop prevention
+// (the spec's looping topic map), the source's bounded overflow, the remote's Receive Maximum and
+// Maximum Packet Size, QoS 0 while disconnected, message expiry, and v5 property forwarding.
 
 #include "pipeline/clock.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"
@@ -79,6 +79,46 @@ TEST(MqttDelivery, FrozenRemoteLosesNothingAndKeepsOrder) {
     ASSERT_EQ(got[50 + i].payload, cat("b", i));
   }
   EXPECT_TRUE(waitFor([&] { return route.metrics().forwarded() == 200; }));
+}
+
+TEST(MqttDelivery, BackloggedRouteReadsInPacedBatchesAndKeepsOrder) {
+  MosquittoBroker local;
+  MosquittoBroker remote;  // Receive Maximum 20: the sink's window
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start());
+  DirectRoute route(routeOptions(local, remote, "pace/#", std::nullopt, "pace"));
+  route.start();
+  ASSERT_TRUE(route.waitReady());
+  const sources::Client& source = route.sources()[0]->client();
+  const sources::Client& sink = route.sinks()[0]->client();
+  TestClient sub(testClientFor(remote, "remote-reader"));
+  ASSERT_TRUE(sub.connect());
+  ASSERT_TRUE(sub.subscribe("pace/#", 1));
+  TestClient pub(testClientFor(local, "local-writer"));
+  ASSERT_TRUE(pub.connect());
+  // A message at a time: nothing waits anywhere, every read happens at the first byte.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(pub.publish("pace/t", cat("a", i)));
+    ASSERT_TRUE(sub.waitForCount(static_cast<std::size_t>(i) + 1));
+  }
+  EXPECT_EQ(source.pacedSleepsForTest(), 0u);
+  EXPECT_EQ(sink.pacedSleepsForTest(), 0u);
+
+  remote.pause();  // SIGSTOP: the sink's window fills, the rest waits in the route
+  ASSERT_TRUE(pub.publishMany("pace/t", 400, "b"));
+  ASSERT_TRUE(waitFor([&] { return route.metrics().received() == 420; }));
+  // More than 64 in flight and reads of fewer than 32: the subscriber reads every millisecond.
+  EXPECT_GT(source.pacedSleepsForTest(), 0u);
+  remote.resume();
+  ASSERT_TRUE(sub.waitForCount(420, 20s)) << sub.receivedCount();
+  // A full window with more waiting, its PUBACKs coming a few at a time: paced too.
+  EXPECT_GT(sink.pacedSleepsForTest(), 0u);
+  auto got = sub.received();
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_EQ(got[20 + static_cast<std::size_t>(i)].payload, cat("b", i));
+  }
+  EXPECT_FALSE(sub.waitForCount(421, 300ms));
+  EXPECT_TRUE(waitFor([&] { return route.metrics().forwarded() == 420; }));
 }
 
 TEST(MqttDelivery, SpecLoopingTopicMapForwardsEachMessageOnce) {
