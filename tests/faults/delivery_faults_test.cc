@@ -107,6 +107,16 @@ std::size_t uniqueCount(const std::vector<ReceivedMessage>& got, int n, const st
   return tally(got, n, prefix).unique;
 }
 
+std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
+  std::set<int> out;
+  for (const auto& m : got) {
+    if (m.payload.compare(0, prefix.size(), prefix) == 0) {
+      out.insert(std::atoi(m.payload.c_str() + prefix.size()));
+    }
+  }
+  return out;
+}
+
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 /// Recovery after a fault: `resumed` = from the end of the fault until the reader got a message
@@ -163,9 +173,11 @@ class RemoteReader {
   std::size_t count() const { return kept_.size() + client_->receivedCount(); }
 
   /// Waits until every message "<prefix><0..n-1>" arrived, timing from `faultEnd` (when the
-  /// reader had `before` messages).
+  /// reader had `before` messages). Numbers in `excused` need not come (a killed broker lost
+  /// them: it acknowledged them and died before its reader had them).
   Recovery waitAll(int n, const std::string& prefix, Clock::time_point faultEnd, std::size_t before,
-                   std::chrono::seconds timeout = std::chrono::seconds(60)) {
+                   std::chrono::seconds timeout = std::chrono::seconds(60),
+                   const std::set<int>& excused = {}) {
     Recovery r;
     bool resumed = false;
     waitFor(
@@ -174,7 +186,16 @@ class RemoteReader {
             resumed = true;
             r.resumed = seconds(Clock::now() - faultEnd);
           }
-          return static_cast<int>(uniqueCount(all(), n, prefix)) == n;
+          if (excused.empty()) {
+            return static_cast<int>(uniqueCount(all(), n, prefix)) == n;
+          }
+          const std::set<int> got = numbers(all(), prefix);
+          for (int i = 0; i < n; ++i) {
+            if (got.count(i) == 0 && excused.count(i) == 0) {
+              return false;
+            }
+          }
+          return true;
         },
         timeout, std::chrono::milliseconds(20));
     r.complete = seconds(Clock::now() - faultEnd);
@@ -263,16 +284,6 @@ class Faults : public ::testing::Test {
   std::unique_ptr<BridgeProcess> bridge_;
 };
 
-std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
-  std::set<int> out;
-  for (const auto& m : got) {
-    if (m.payload.compare(0, prefix.size(), prefix) == 0) {
-      out.insert(std::atoi(m.payload.c_str() + prefix.size()));
-    }
-  }
-  return out;
-}
-
 std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
@@ -303,6 +314,14 @@ TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   while (beforeKill.count(prefix) != 0) {
     ++prefix;
   }
+  // Acknowledged by the broker but not at its reader when it died: mosquitto held them in memory
+  // only (its autosave is every 30 min). Waiting for them would only run into the timeout.
+  std::set<int> atRisk;
+  for (int i = prefix; i < acked; ++i) {
+    if (beforeKill.count(i) == 0) {
+      atRisk.insert(i);
+    }
+  }
   // Down until the bridge has spooled a backlog.
   EXPECT_TRUE(waitFor([&] { return spooled() >= 500; }, 30s));
   ASSERT_TRUE(remote_->start());
@@ -310,7 +329,7 @@ TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   const std::size_t c0 = reader.count();
   reader.reconnect();
   ASSERT_TRUE(pub.join());
-  const Recovery rec = reader.waitAll(n, "m", t0, c0, 30s);
+  const Recovery rec = reader.waitAll(n, "m", t0, c0, 30s, atRisk);
   const auto t = tally(reader.all(), n, "m");
   const std::set<int> got = numbers(reader.all(), "m");
   int brokerLoss = 0;
