@@ -187,12 +187,13 @@ class Client {
   /// callback. Used by the source's spool backpressure just before it stops the client.
   void holdReading() noexcept { holdReads_.store(true, std::memory_order_release); }
 
-  /// Callable from onMessages(): the I/O thread's next sleep lasts `d` instead of ending at the
-  /// first byte, and the read after it takes whatever arrived meanwhile in one go (the PUBACKs
-  /// for it go out then too). For a listener whose route is backlogged, where what arrives next
-  /// waits behind that backlog anyway: one wake-up per `d` instead of one per packet or two. Only
-  /// the next sleep: a read that brings nothing, or no further call, goes back to waking for the
-  /// first byte. Output, a hang-up, stop() and the keep-alive still end the sleep at once.
+  /// Callable from onMessages() or onPublishedBatch(): the I/O thread's next sleep lasts `d`
+  /// instead of ending at the first byte, and the read after it takes whatever arrived meanwhile
+  /// in one go (the PUBACKs for it go out then too). For a listener whose route is backlogged,
+  /// where what arrives next waits behind that backlog anyway: one wake-up per `d` instead of one
+  /// per packet or two. Only the next sleep: a read that brings nothing, or no further call, goes
+  /// back to waking for the first byte. Output, a hang-up, stop() and the keep-alive still end
+  /// the sleep at once.
   void paceNextRead(std::chrono::microseconds d) noexcept {
     paceUs_.store(d.count(), std::memory_order_relaxed);
   }
