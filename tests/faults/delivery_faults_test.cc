@@ -75,11 +75,13 @@ struct Tally {
   std::size_t duplicates = 0;
   std::size_t missing = 0;
   std::size_t outOfOrder = 0;  ///< first deliveries that came after a higher number
+  std::vector<int> seen;       ///< deliveries of each number
 };
 
 Tally tally(const std::vector<ReceivedMessage>& got, int n, const std::string& prefix) {
   Tally t;
-  std::vector<int> seen(static_cast<std::size_t>(n), 0);
+  std::vector<int>& seen = t.seen;
+  seen.assign(static_cast<std::size_t>(n), 0);
   int highest = -1;
   for (const auto& m : got) {
     if (m.payload.compare(0, prefix.size(), prefix) != 0) {
@@ -107,14 +109,16 @@ std::size_t uniqueCount(const std::vector<ReceivedMessage>& got, int n, const st
   return tally(got, n, prefix).unique;
 }
 
-std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
-  std::set<int> out;
-  for (const auto& m : got) {
-    if (m.payload.compare(0, prefix.size(), prefix) == 0) {
-      out.insert(std::atoi(m.payload.c_str() + prefix.size()));
+/// Every number "<prefix><0..n-1>" arrived, but perhaps those in `excused`.
+bool allArrived(const std::vector<ReceivedMessage>& got, int n, const std::string& prefix,
+                const std::set<int>& excused) {
+  const Tally t = tally(got, n, prefix);
+  for (int i = 0; i < n; ++i) {
+    if (t.seen[static_cast<std::size_t>(i)] == 0 && excused.count(i) == 0) {
+      return false;
     }
   }
-  return out;
+  return true;
 }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -186,16 +190,7 @@ class RemoteReader {
             resumed = true;
             r.resumed = seconds(Clock::now() - faultEnd);
           }
-          if (excused.empty()) {
-            return static_cast<int>(uniqueCount(all(), n, prefix)) == n;
-          }
-          const std::set<int> got = numbers(all(), prefix);
-          for (int i = 0; i < n; ++i) {
-            if (got.count(i) == 0 && excused.count(i) == 0) {
-              return false;
-            }
-          }
-          return true;
+          return allArrived(all(), n, prefix, excused);
         },
         timeout, std::chrono::milliseconds(20));
     r.complete = seconds(Clock::now() - faultEnd);
@@ -283,6 +278,16 @@ class Faults : public ::testing::Test {
   std::unique_ptr<MosquittoBroker> remote_;
   std::unique_ptr<BridgeProcess> bridge_;
 };
+
+std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
+  std::set<int> out;
+  for (const auto& m : got) {
+    if (m.payload.compare(0, prefix.size(), prefix) == 0) {
+      out.insert(std::atoi(m.payload.c_str() + prefix.size()));
+    }
+  }
+  return out;
+}
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
