@@ -766,13 +766,17 @@ void Client::serve() {
           events = static_cast<short>(events & ~POLLIN);  // the listener asked for a pause
         }
         fd = transport_->fd();
-        // A publisher's acknowledgements come one small packet at a time: wake for several.
-        lowWaterMayRise_ = !subscribed && !pingOutstanding_;
+        // A publisher's acknowledgements come one small packet at a time: wake for several. A
+        // paced sleep does not wait for POLLIN at all: leave the mark as it is (no syscall).
+        const bool pacing = paceUs_.load(std::memory_order_relaxed) > 0;
+        lowWaterMayRise_ = !subscribed && !pingOutstanding_ && !pacing;
         lowWaterHave_ = decoder_.buffered();
-        const int lowWater =
-            lowWaterMayRise_ ? ackLowWater(waiting, receiveMaximum, lowWaterHave_) : 1;
-        if (lowWater != lowWater_) {
-          lowWater_ = transport_->setReceiveLowWater(lowWater) ? lowWater : 1;
+        if (!pacing) {
+          const int lowWater =
+              lowWaterMayRise_ ? ackLowWater(waiting, receiveMaximum, lowWaterHave_) : 1;
+          if (lowWater != lowWater_) {
+            lowWater_ = transport_->setReceiveLowWater(lowWater) ? lowWater : 1;
+          }
         }
       }
     }
