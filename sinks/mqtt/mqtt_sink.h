@@ -116,10 +116,13 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   bool closed_ = false;  // stop() is tearing the client down: no more sends
   std::set<sources::Timer::Id> timers_;
   pipeline::SteadyTime wakeAt_{};
-  // How long the client's I/O thread may sleep between reads of acknowledgements while the
-  // window is full and backlogged (see onPublishedBatch()): a window of 100 still allows 100k
-  // msg/s, and the pause ends as soon as a quarter of the window comes back per read.
+  std::chrono::steady_clock::time_point lastAcks_{};  // the previous read that brought PUBACKs
+  // How long the client's I/O thread may sleep between reads of acknowledgements (see
+  // onPublishedBatch()): while the window is full and backlogged (a window of 100 still allows
+  // 100k msg/s, and the pause ends as soon as a quarter of the window comes back per read), and
+  // while they come back one or two at a time less than kSteadyAcks apart with more in flight.
   static constexpr std::chrono::microseconds kPace{1000};
+  static constexpr std::chrono::microseconds kSteadyAcks{2000};
 };
 
 /// The hop marker to add to a message's properties: `marker`, or null when it has no value or the

@@ -96,13 +96,15 @@ TEST(MqttDelivery, BackloggedRouteReadsInPacedBatchesAndKeepsOrder) {
   ASSERT_TRUE(sub.subscribe("pace/#", 1));
   TestClient pub(testClientFor(local, "local-writer"));
   ASSERT_TRUE(pub.connect());
-  // A message at a time: nothing waits anywhere, every read happens at the first byte.
+  // A message at a time: nothing waits in the route, the subscriber reads at the first byte. (The
+  // publisher may pace: the next message often leaves before the PUBACK of the one before is read,
+  // which is a flow; MqttSinkPacing covers that rule.)
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(pub.publish("pace/t", cat("a", i)));
     ASSERT_TRUE(sub.waitForCount(static_cast<std::size_t>(i) + 1));
   }
   EXPECT_EQ(source.pacedSleepsForTest(), 0u);
-  EXPECT_EQ(sink.pacedSleepsForTest(), 0u);
+  const auto sinkPacedBefore = sink.pacedSleepsForTest();
 
   remote.pause();  // SIGSTOP: the sink's window fills, the rest waits in the route
   ASSERT_TRUE(pub.publishMany("pace/t", 400, "b"));
@@ -112,7 +114,7 @@ TEST(MqttDelivery, BackloggedRouteReadsInPacedBatchesAndKeepsOrder) {
   remote.resume();
   ASSERT_TRUE(sub.waitForCount(420, 20s)) << sub.receivedCount();
   // A full window with more waiting, its PUBACKs coming a few at a time: paced too.
-  EXPECT_GT(sink.pacedSleepsForTest(), 0u);
+  EXPECT_GT(sink.pacedSleepsForTest(), sinkPacedBefore);
   auto got = sub.received();
   for (int i = 0; i < 400; ++i) {
     ASSERT_EQ(got[20 + static_cast<std::size_t>(i)].payload, cat("b", i));
