@@ -120,8 +120,8 @@ void MqttSink::onPublishedBatch(
     // a wake-up each; a read a millisecond later takes them together. The window stays open
     // meanwhile, so nothing waits for it (a millisecond is a tenth of a window of 100 at 10k
     // msg/s). Only while they keep coming: a lone message's PUBACK is read at once.
-    const bool steady = lastAcks_ != std::chrono::steady_clock::time_point{} &&
-                        now - lastAcks_ < kSteadyAcks;
+    const bool steady =
+        lastAcks_ != std::chrono::steady_clock::time_point{} && now - lastAcks_ < kSteadyAcks;
     lastAcks_ = now;
     const std::size_t before = outstanding_.size();
     for (const auto& [cookie, reasonCode] : results) {

@@ -68,8 +68,7 @@ TEST(MqttSinkPacing, PubacksOfASteadyFlowAreReadInPacedBatchesALoneOneAtOnce) {
     sink.write(one(settled, token));
     std::this_thread::sleep_for(200us);  // the input: a steady flow of 5,000 msg/s at most
   }
-  ASSERT_TRUE(waitFor([&] { return settled.total() == kLone + kSteady; }, 10s))
-      << settled.total();
+  ASSERT_TRUE(waitFor([&] { return settled.total() == kLone + kSteady; }, 10s)) << settled.total();
   EXPECT_GT(sink.client().pacedSleepsForTest(), 10u);
   EXPECT_LT(sink.maxOutstandingForTest(), 100u);  // paced with the window open
   sink.stop();
