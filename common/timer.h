@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-namespace mqb::sources {
+namespace mqb::common {
 
 /// One thread running short callbacks at given steady-clock times. Thread-safe.
 /// Callbacks must be short and must not block on the network; they may call Paho APIs (they do not
@@ -53,4 +53,4 @@ class Timer {
   std::thread thread_;
 };
 
-}  // namespace mqb::sources
+}  // namespace mqb::common

@@ -1,6 +1,6 @@
-#include "sources/mqtt/timer.h"
+#include "common/timer.h"
 
-namespace mqb::sources {
+namespace mqb::common {
 
 Timer::Timer() : thread_([this] { run(); }) {}
 
@@ -90,4 +90,4 @@ void Timer::run() {
   }
 }
 
-}  // namespace mqb::sources
+}  // namespace mqb::common
