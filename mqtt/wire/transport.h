@@ -25,7 +25,9 @@
 #include <string>
 #include <vector>
 
-namespace mqb::sources::wire {
+#include "mqtt/failure.h"
+
+namespace mqb::mqtt::wire {
 
 /// Where and how to connect.
 struct TransportOptions {
@@ -52,13 +54,12 @@ struct TransportOptions {
   bool verifyPeer = true;
 };
 
-/// Why a connect failed.
+/// Why a connect failed: DnsFailed, TcpConnectFailed, ConnectTimeout, Aborted, TlsSetupFailed
+/// (bad CA/cert/key file; detail names the file), TlsHandshakeFailed (detail: "certificate verify
+/// failed: <X509 verify error>" or OpenSSL's error queue) or WebSocketUpgradeFailed (detail: the
+/// status line or what was wrong with the response).
 struct ConnectError {
-  /// One of: "dns_failed", "tcp_connect_failed", "timeout", "aborted", "tls_setup_failed" (bad
-  /// CA/cert/key file; detail names the file), "tls_handshake_failed" (detail: "certificate verify
-  /// failed: <X509 verify error>" or OpenSSL's error queue), "websocket_upgrade_failed" (detail:
-  /// the status line or what was wrong with the response).
-  std::string reason;
+  Cause cause = Cause::TcpConnectFailed;
   /// Human-readable detail for logs (never contains secrets).
   std::string detail;
 };
@@ -101,6 +102,9 @@ class Transport {
   /// True while queued output has not been fully written.
   virtual bool hasPendingOutput() const = 0;
 
+  /// Bytes queued and not written yet (WebSocket framing included).
+  virtual std::size_t pendingOutput() const = 0;
+
   /// poll() events to wait for now: POLLIN always, plus POLLOUT when output is pending or TLS
   /// wants to write to progress a read.
   virtual short pollEvents() const = 0;
@@ -114,6 +118,10 @@ class Transport {
   /// What went wrong after Error (or why Closed, when known); "" otherwise.
   virtual const std::string& error() const = 0;
 
+  /// After Error or Closed: ConnectionClosed (an orderly close: EOF, close_notify, a WebSocket
+  /// close frame), WebSocketProtocolError, or SocketError (anything else).
+  virtual Cause failureCause() const = 0;
+
   /// Best-effort orderly shutdown (WebSocket close frame, then TLS close_notify), non-blocking:
   /// whatever the socket does not take now is dropped. The destructor then closes the socket.
   virtual void shutdown() noexcept = 0;
@@ -122,17 +130,11 @@ class Transport {
 /// Resolves `o.host` (getaddrinfo; tries each address in turn), connects TCP (non-blocking
 /// connect + poll), sets TCP_NODELAY, does the TLS handshake and/or the WebSocket upgrade.
 /// Blocks the calling thread at most until `deadline` (a deadline already passed fails with
-/// "timeout" at once); returns early with reason "aborted" as soon as `abortFd` (an eventfd or
-/// pipe read end, -1 = none) becomes readable (it is polled, never read). Returns nullptr and fills
+/// ConnectTimeout at once); returns early with Aborted as soon as `abortFd` (an eventfd or pipe
+/// read end, -1 = none) becomes readable (it is polled, never read). Returns nullptr and fills
 /// `err` on failure. The returned transport's socket is non-blocking.
 std::unique_ptr<Transport> connectTransport(const TransportOptions& o,
                                             std::chrono::steady_clock::time_point deadline,
                                             int abortFd, ConnectError& err);
 
-/// base64 (RFC 4648, with padding) of `data`; exposed for tests.
-std::string base64Encode(const unsigned char* data, std::size_t len);
-
-/// The Sec-WebSocket-Accept value a server must answer for `key` (RFC 6455 section 4.2.2).
-std::string websocketAccept(const std::string& key);
-
-}  // namespace mqb::sources::wire
+}  // namespace mqb::mqtt::wire
