@@ -1,66 +1,76 @@
 #pragma once
-// systemAssignedManagedIdentity: fetches an access token for an audience from the Azure Arc /
-// IMDS token endpoint with a tiny blocking HTTP/1.1 GET on its own thread (never on a Paho or
-// timer thread), and caches it until shortly before it expires.
+// systemAssignedManagedIdentity: an access token for an audience from the Azure Arc or IMDS token
+// endpoint (HTTP through libcurl), cached until shortly before it expires.
+//
+// The endpoint is trusted only as far as it must be: every answer is bounded (64 KiB of body, one
+// overall deadline that covers name lookup and both requests of an Arc challenge), the Arc
+// challenge may only name a `.key` file of at most 4 KiB directly inside the Arc agent's token
+// directory (anything else is refused: its content is never sent), no proxy and no redirect is
+// followed, and a fetch in progress ends within ~100 ms of abort().
 
+#include <atomic>
 #include <chrono>
-#include <functional>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
-namespace mqb::sources {
+namespace mqb::mqtt::auth {
 
-/// Result of one HTTP GET (exposed for tests).
-struct HttpResponse {
-  int status = 0;
-  std::string wwwAuthenticate;
-  std::string body;
+struct TokenFetcherOptions {
+  /// Empty = from the environment: IDENTITY_ENDPOINT (Azure Arc), else IMDS_ENDPOINT, else
+  /// http://169.254.169.254 (IMDS; path /metadata/identity/oauth2/token).
+  std::string endpoint;
+  std::string audience;
+  /// Where the Arc agent writes challenge keys (the Azure SDKs' rule on Linux).
+  std::string arcKeyDirectory = "/var/opt/azcmagent/tokens";
+  /// One deadline for the whole fetch.
+  std::chrono::milliseconds timeout{10000};
 };
 
-/// GET http://host:port/path with the given extra header lines ("Name: value\r\n" each). Plain
-/// HTTP only, 5 s timeouts. Returns nullopt and sets `error` on transport errors.
-std::optional<HttpResponse> httpGet(const std::string& url, const std::string& headers,
-                                    std::string& error);
+/// Largest response body read from the endpoint.
+inline constexpr std::size_t kMaxTokenResponseBytes = 64 * 1024;
+/// Largest Arc challenge key file.
+inline constexpr std::size_t kMaxArcKeyBytes = 4096;
 
 /// Thread-safe.
 class TokenFetcher {
  public:
-  /// `endpoint` empty = from the environment: IDENTITY_ENDPOINT (Azure Arc), else IMDS_ENDPOINT,
-  /// else http://169.254.169.254 (IMDS; path /metadata/identity/oauth2/token).
-  TokenFetcher(std::string endpoint, std::string audience);
-  ~TokenFetcher();
+  explicit TokenFetcher(TokenFetcherOptions options);
   TokenFetcher(const TokenFetcher&) = delete;
   TokenFetcher& operator=(const TokenFetcher&) = delete;
 
-  /// The cached token if it is valid for at least another minute (or 10% of its lifetime).
+  /// The cached token if it is still good (see Token::validSeconds).
   std::optional<std::string> cached();
-  /// The token of the last completed fetch, once (even if it is already short of its expiry), so
-  /// a fetch is always followed by one attempt with its result and never by a refetch loop.
-  std::optional<std::string> takeFresh();
-  /// Starts one fetch in the background unless one is running; `done(ok, detail)` is called on
-  /// the fetcher's thread when it finishes (detail never contains the token).
-  void fetchAsync(std::function<void(bool, const std::string&)> done);
-  /// Joins the fetch thread (the HTTP request finishes or times out first).
-  void stop();
+  /// One blocking fetch, bounded by options.timeout; caches and returns the token, or nullopt
+  /// with `error` (never containing the token or a key). Returns at once after abort().
+  std::optional<std::string> fetch(std::string& error);
+  /// Makes a running fetch() (on another thread) give up within ~100 ms, and every later one at
+  /// once, until resume().
+  void abort() noexcept { aborted_.store(true); }
+  void resume() noexcept { aborted_.store(false); }
 
-  /// One synchronous fetch (what the thread runs). Returns the token or nullopt with `error`.
-  std::optional<std::string> fetchNow(std::string& error);
-
- private:
+  /// The URL fetched (endpoint with api-version and resource).
   std::string url() const;
 
-  std::string endpoint_;
-  std::string audience_;
+ private:
+  struct Response {
+    long status = 0;
+    std::string wwwAuthenticate;
+    std::string body;
+  };
+  /// One GET with the fetch's deadline; false with `error` on a transport failure.
+  bool get(const std::string& authorization, std::chrono::steady_clock::time_point deadline,
+           Response& out, std::string& error);
+  /// Reads the key an Arc challenge names, if it is one the rules above allow.
+  std::optional<std::string> arcKey(const std::string& path, std::string& error) const;
+
+  TokenFetcherOptions options_;
   bool arc_ = false;
+  std::atomic<bool> aborted_{false};
   std::mutex mu_;
   std::optional<std::string> token_;
-  bool fresh_ = false;
   std::chrono::steady_clock::time_point refreshAt_{};
-  std::thread thread_;
-  bool running_ = false;
-  bool stopped_ = false;
 };
 
-}  // namespace mqb::sources
+}  // namespace mqb::mqtt::auth
