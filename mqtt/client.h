@@ -1,16 +1,18 @@
 #pragma once
-// mqbridge's own MQTT client connection, shared by the MQTT source (subscriber), the MQTT sink
-// (publisher) and the status publisher: URI, protocol version (3.1.1 / 5), TCP, TLS and WebSocket
-// transports (sources/mqtt/wire/transport.h), authentication, keep-alive, reconnect with backoff,
-// CONNACK limits.
+// mqbridge's MQTT client: one connection to one broker, MQTT 3.1.1 or 5, over TCP, TLS, WebSocket
+// or secure WebSocket (wire/transport.h), with credentials read from files at every attempt,
+// keep-alive, reconnect with backoff and the broker's CONNACK limits applied. The guarantees it
+// gives against a peer that misbehaves are listed in mqtt/README.md.
 //
 // Threading: each client has one I/O thread of its own. It connects (blocking, bounded by the
 // connect timeout, interruptible by stop()), then runs a poll() loop that reads whole socket
-// buffers, decodes every packet in them (sources/mqtt/wire/codec.h) and writes everything queued
-// meanwhile with one send per wake-up. Listener callbacks run on that thread, one at a time; API
-// calls (publish, subscribe, ...) are thread-safe, never block on the network and may be made from
-// a callback. Nothing is shared between clients: no global lock, no global thread (the reasons
-// the bridge no longer uses Paho, bench/RESULTS.md "Bridge A/B").
+// buffers, decodes every packet in them (wire/codec.h) and writes everything queued meanwhile
+// with one send per wake-up. Listener callbacks run on that thread, one at a time; API calls
+// (publish, subscribe, ...) are thread-safe, never block on the network and may be made from a
+// callback. Nothing is shared between clients: no global lock, no global thread.
+//
+// Depends on nothing of the bridge: plain options in, messages, typed failures and observer
+// events out.
 
 #include <atomic>
 #include <chrono>
@@ -23,35 +25,88 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include "config/model.h"
-#include "metrics/route_metrics.h"
-#include "pipeline/message.h"
-#include "sources/mqtt/wire/codec.h"
+#include "mqtt/failure.h"
+#include "mqtt/message.h"
+#include "mqtt/wire/codec.h"
 
-namespace mqb::sources {
+namespace mqb::mqtt {
 
+namespace auth {
 class TokenFetcher;
+}
 namespace wire {
 class Transport;
 }
 
-/// Everything one MQTT connection needs. Filled by the runtime from ConnectorSpec/RouteSpec, or by
-/// tests by hand.
+using wire::Version;
+
+/// Where the broker is.
+struct Endpoint {
+  std::string host;  ///< DNS name, IPv4 or IPv6 literal (without brackets)
+  std::uint16_t port = 0;
+  bool tls = false;
+  bool websocket = false;
+  std::string websocketPath = "/mqtt";
+  std::vector<std::string> caFiles;  ///< trusted CA PEM files; empty = the system trust store
+};
+
+/// tcp|ssl|ws|wss://host:port, IPv6 literals in brackets (for logs).
+std::string uriOf(const Endpoint& e);
+
+/// How the client proves who it is. Files are read at every connection attempt, so rotated
+/// files are picked up by the next one.
+struct Credentials {
+  enum class Kind {
+    Anonymous,
+    UsernamePassword,  ///< usernameFile, passwordFile (a trailing newline is not part of them)
+    X509,              ///< certFile, keyFile, intermediateFile (optional, may be absent)
+    KubernetesToken,   ///< tokenFile, sent as v5 enhanced authentication K8S-SAT
+    ManagedIdentity,   ///< audience: a token fetched over HTTP, sent as v5 OAUTH2-JWT
+  };
+  Kind kind = Kind::Anonymous;
+  std::string usernameFile;
+  std::string passwordFile;
+  std::string certFile;
+  std::string keyFile;
+  std::string intermediateFile;
+  std::string tokenFile;
+  std::string audience;
+  /// ManagedIdentity: token endpoint ("" = from the environment, see auth/token_fetcher.h) and
+  /// the directory an Azure Arc challenge key must be in.
+  std::string identityEndpoint;
+  std::string arcKeyDirectory = "/var/opt/azcmagent/tokens";
+};
+
+/// The Maximum Packet Size a client announces and enforces unless told otherwise.
+inline constexpr std::uint32_t kDefaultMaximumPacketSize = 16u << 20;
+/// Output a client queues before publish() says Busy and reading stops.
+inline constexpr std::size_t kDefaultMaxOutputBytes = 4u << 20;
+
+/// Everything one MQTT connection needs.
 struct ClientOptions {
   std::string clientId;
-  config::BrokerConnection broker;
-  config::MqttVersion version = config::MqttVersion::V5;
+  Endpoint endpoint;
+  Credentials credentials;
+  Version version = Version::V5;
+  /// Our keep-alive; a v5 CONNACK's Server Keep Alive replaces it for that connection.
   int keepAliveSeconds = 60;
-  /// Persistent session: v5 clean start off + this expiry, v3 cleansession=0. Set
-  /// `persistentSession=false` for a clean session (publishers do not need one).
+  /// Persistent session: v5 clean start off + this expiry, v3 cleansession=0.
   bool persistentSession = true;
   int sessionExpirySeconds = 3600;
   /// v5: the Receive Maximum sent in CONNECT (at most this many QoS>0 PUBLISHes unacknowledged
-  /// from the broker at a time); 0 = not sent (65535).
+  /// from the broker at a time); 0 = not sent (65535). A broker exceeding it is disconnected.
   std::uint16_t receiveMaximum = 0;
+  /// Largest packet accepted from the broker, announced in a v5 CONNECT. A larger PUBLISH is
+  /// discarded as it arrives (never buffered), acknowledged and reported through
+  /// ClientListener::onRefused; any other larger packet ends the connection.
+  std::uint32_t maximumPacketSize = kDefaultMaximumPacketSize;
+  /// Bound of output not yet taken by the socket: beyond it publish() answers Busy and the
+  /// client stops reading (a peer that never reads cannot make it queue without end).
+  std::size_t maxOutputBytes = kDefaultMaxOutputBytes;
   /// At most this many QoS>0 PUBLISHes the owner keeps unacknowledged (its window; 0 = the
   /// broker's Receive Maximum). While the window is not full, the I/O thread is woken for several
   /// acknowledgements at a time rather than for each one (see ackLowWater).
@@ -61,13 +116,11 @@ struct ClientOptions {
   std::chrono::milliseconds minRetry{200};
   std::chrono::milliseconds maxRetry{30000};
   std::chrono::milliseconds stableAfter{10000};
+  /// Bounds each attempt: name lookup, TCP, TLS, WebSocket, token fetch, CONNACK.
   std::chrono::seconds connectTimeout{10};
   /// For logs only ("<connector>/<route>/<side>").
   std::string name;
-  /// systemAssignedManagedIdentity: token endpoint override (tests); default from the environment
-  /// (IDENTITY_ENDPOINT, then IMDS_ENDPOINT, then http://169.254.169.254).
-  std::string identityEndpoint;
-  /// Last will (empty topic: none). Used by the connector's status client ("offline").
+  /// Last will (empty topic: none).
   struct Will {
     std::string topic;
     std::string payload;
@@ -76,13 +129,24 @@ struct ClientOptions {
   } will;
 };
 
-/// What the broker told us in CONNACK.
+/// What the broker told us in CONNACK (defaults for v3 and for absent properties).
 struct ConnectInfo {
   bool sessionPresent = false;
-  std::uint16_t receiveMaximum = 65535;  ///< 65535 when absent (v5) or for v3
-  std::uint32_t maximumPacketSize = 0;   ///< 0 = no limit announced
+  std::uint16_t receiveMaximum = 65535;
+  std::uint32_t maximumPacketSize = 0;  ///< 0 = no limit announced
+  std::uint8_t maximumQos = 2;          ///< publish at most this QoS
+  bool retainAvailable = true;          ///< false: publish without the retain flag
+  int keepAliveSeconds = 0;             ///< in effect (Server Keep Alive or ours)
   bool v5 = true;
 };
+
+/// Why an incoming PUBLISH was acknowledged but not delivered as a message.
+enum class Refusal : std::uint8_t {
+  InvalidTopic,       ///< its topic is not a valid topic name (wire::PublishStatus)
+  InvalidProperties,  ///< a property breaks the rules (wire::PublishStatus)
+  TooLarge,           ///< over ClientOptions::maximumPacketSize (payload discarded unread)
+};
+std::string_view name(Refusal r) noexcept;
 
 /// Callbacks of one client. All run on the client's I/O thread (never concurrently for one
 /// client); they must not block, must not throw, and must not call Client::stop().
@@ -90,40 +154,54 @@ class ClientListener {
  public:
   virtual ~ClientListener() = default;
   virtual void onConnected(const ConnectInfo& info) noexcept = 0;
-  /// The connection went. QoS 1 publishes still awaiting their PUBACK are forgotten by the client
-  /// (no onPublished for them): the listener sends them again after the reconnect.
-  virtual void onConnectionLost() noexcept = 0;
-  /// A PUBLISH from the broker: topic, payload, qos, retain and the forwardable v5 properties are
-  /// set. For QoS 1 the PUBACK is sent after this returns (so whatever the listener did with the
-  /// message — a spool write — happened before the broker hears it is safe). The default ignores.
-  virtual void onMessage(pipeline::Message&& message) noexcept;
+  /// The connection went, for `why`. QoS>0 publishes still awaiting their answer are forgotten by
+  /// the client (no onPublished for them): the listener sends them again after the reconnect.
+  virtual void onConnectionLost(const Failure& why) noexcept = 0;
+  /// A PUBLISH from the broker. For QoS 1 the PUBACK is sent after this returns (so whatever the
+  /// listener did with the message, a spool write, happened before the broker hears it is safe).
+  /// QoS 2: delivered once per packet id, however often the broker re-sends it before PUBREL.
+  /// The default ignores.
+  virtual void onMessage(Message&& message) noexcept;
   /// Every PUBLISH decoded from one read, in order (at most a few hundred): lets a listener write
-  /// them to its spool with one write(2). The PUBACKs follow once this returns. The default calls
-  /// onMessage() for each.
-  virtual void onMessages(std::vector<pipeline::Message>& batch) noexcept;
-  /// The broker answered a QoS 1 publish made with `cookie` (reasonCode >= 0x80: refused, v5
+  /// them to its spool with one write(2). The acknowledgements follow once this returns. The
+  /// default calls onMessage() for each.
+  virtual void onMessages(std::vector<Message>& batch) noexcept;
+  /// A PUBLISH that cannot be delivered as it is (see Refusal; for TooLarge the payload is
+  /// empty). It is acknowledged once this returns (v5 with a failure reason code), so the broker
+  /// does not send it again: whatever the listener keeps of it must be kept before returning.
+  /// Called in order with onMessages(). The default drops it.
+  virtual void onRefused(Message&& message, Refusal why, const std::string& detail) noexcept;
+  /// The broker answered a QoS>0 publish made with `cookie` (reasonCode >= 0x80: refused, v5
   /// only). QoS 0 publishes get no answer. The default ignores.
   virtual void onPublished(std::uint64_t cookie, std::uint8_t reasonCode) noexcept;
   /// Every answer (cookie, reason code) of one socket read, in order. The default calls
   /// onPublished() for each.
   virtual void onPublishedBatch(
       std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept;
+  /// publish() answered Busy since the last call, and the output has drained to half its bound.
+  virtual void onWritable() noexcept;
 };
 
-/// The URI form of a broker connection for logs: tcp|ssl|ws|wss://host:port, IPv6 literals in
-/// brackets.
-std::string brokerUri(const config::BrokerConnection& broker);
-
-/// Human name of an MQTT v5 reason code, for logs and bounded metric labels.
-std::string reasonName(int mqttReasonCode);
+/// What a client did, for metrics. Called on the client's I/O thread (onStopped: on the thread
+/// that called stop()); must not block or throw.
+class ClientObserver {
+ public:
+  virtual ~ClientObserver() = default;
+  virtual void onConnectAttempt() noexcept {}
+  /// `reconnect`: not the client's first connection.
+  virtual void onConnected(bool reconnect) noexcept { (void)reconnect; }
+  virtual void onConnectFailed(const Failure& why) noexcept { (void)why; }
+  virtual void onConnectionLost(const Failure& why) noexcept { (void)why; }
+  /// stop() ended a connection.
+  virtual void onStopped() noexcept {}
+};
 
 /// One MQTT client with its connection life. Thread-safe. Not copyable.
 class Client {
  public:
-  /// `listener` (may be null) must outlive the client (or stop() must have returned). `metrics`
-  /// may be null.
-  Client(ClientOptions options, ClientListener* listener,
-         metrics::ClientMetrics* metrics = nullptr);
+  /// `listener` and `observer` (each may be null) must outlive the client (or stop() must have
+  /// returned).
+  Client(ClientOptions options, ClientListener* listener, ClientObserver* observer = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -140,7 +218,7 @@ class Client {
   /// Between start() and stop().
   bool running() const noexcept { return running_.load(std::memory_order_acquire); }
   bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
-  bool v5() const noexcept { return options_.version == config::MqttVersion::V5; }
+  bool v5() const noexcept { return options_.version == Version::V5; }
   const ClientOptions& options() const noexcept { return options_; }
   /// CONNACK values of the current (or last) connection.
   ConnectInfo connectInfo() const;
@@ -157,19 +235,20 @@ class Client {
     Ok,
     Disconnected,  ///< not connected now: nothing was queued
     NoPacketId,    ///< 65535 QoS>0 packets already await an answer
+    Busy,          ///< the output is at its bound: try again after ClientListener::onWritable()
   };
   struct Publish {
     std::string_view topic;
     std::string_view payload;
     std::uint8_t qos = 0;
     bool retain = false;
-    const pipeline::Properties* props = nullptr;     ///< v5 only; null = none
-    const pipeline::UserProperty* marker = nullptr;  ///< one more user property (hop marker)
-    std::optional<std::uint32_t> expiry;             ///< overrides props->messageExpirySeconds
+    const Properties* props = nullptr;     ///< v5 only; null = none
+    const UserProperty* marker = nullptr;  ///< one more user property (hop marker)
+    std::optional<std::uint32_t> expiry;   ///< overrides props->messageExpirySeconds
     /// Only queue it: the caller publishes more and calls flush() once (one send for all).
     bool defer = false;
   };
-  /// Queues a PUBLISH on the current connection. QoS 1: the broker's answer arrives through
+  /// Queues a PUBLISH on the current connection. QoS>0: the broker's answer arrives through
   /// ClientListener::onPublished(cookie, ...) unless the connection is lost first.
   Send publish(const Publish& p, std::uint64_t cookie) noexcept;
   /// Writes what deferred publishes queued (on this thread when the socket is free, else by
@@ -189,11 +268,11 @@ class Client {
 
   /// Callable from onMessages() or onPublishedBatch(): the I/O thread's next sleep lasts `d`
   /// instead of ending at the first byte, and the read after it takes whatever arrived meanwhile
-  /// in one go (the PUBACKs for it go out then too). For a listener whose route is backlogged,
-  /// where what arrives next waits behind that backlog anyway: one wake-up per `d` instead of one
-  /// per packet or two. Only the next sleep: a read that brings nothing, or no further call, goes
-  /// back to waking for the first byte. Output, a hang-up, stop() and the keep-alive still end
-  /// the sleep at once.
+  /// in one go (the acknowledgements for it go out then too). For a listener whose route is
+  /// backlogged, where what arrives next waits behind that backlog anyway: one wake-up per `d`
+  /// instead of one per packet or two. Only the next sleep: a read that brings nothing, or no
+  /// further call, goes back to waking for the first byte. Output, a hang-up, stop() and the
+  /// keep-alive still end the sleep at once.
   void paceNextRead(std::chrono::microseconds d) noexcept {
     paceUs_.store(d.count(), std::memory_order_relaxed);
   }
@@ -202,24 +281,17 @@ class Client {
   std::size_t publishSize(const Publish& p) const noexcept;
 
  private:
+  enum class Request : std::uint8_t { Publish, Subscribe, Unsubscribe };
   struct Inflight {
+    Request kind = Request::Publish;
+    std::uint8_t qos = 0;   // Publish
+    bool released = false;  // Publish QoS 2: PUBREC came, PUBREL sent
     std::uint64_t cookie = 0;
-    Done done;  // subscribe / unsubscribe
+    Done done;  // Subscribe / Unsubscribe
   };
 
+  // client.cc: the API side and the I/O thread's outer loop.
   void run() noexcept;
-  /// One connection attempt on the I/O thread; true once CONNACK accepted it.
-  bool connectOnce();
-  /// Serves a connection until it is lost or the client closes.
-  void serve();
-  void dispatch(const wire::Packet& p);
-  /// Hands the PUBLISHes decoded so far to the listener, then queues their acknowledgements.
-  void deliverBatch();
-  /// Hands the QoS 1 answers decoded so far to the listener in one call.
-  void deliverAcked();
-  bool writeAll(std::chrono::steady_clock::time_point deadline);
-  void dropConnection(const std::string& reason);
-  void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
   void waitBackoff();
   void waitWake(std::chrono::milliseconds timeout);
   void wakeLocked();
@@ -231,17 +303,56 @@ class Client {
   bool allocIdLocked(std::uint16_t& id);
   /// SUBSCRIBE / UNSUBSCRIBE: a packet id, the callback, `encode(id)` into out_, then kick().
   template <typename Encode>
-  Send request(Done done, Encode encode);
-  void handleConnected(const ConnectInfo& info);
-  void handleFailure(const std::string& reason, const std::string& detail);
-  void handleLost(const std::string& reason);
-  void setState(const std::string& state, const std::string& detail, bool failure);
+  Send request(Request kind, Done done, Encode encode);
   bool closing() const;
+  /// Output queued anywhere (out_ and the transport's); mu_ held.
+  std::size_t queuedOutputLocked() const noexcept;
+
+  // connect.cc: one connection attempt.
+  /// On the I/O thread; true once CONNACK accepted it.
+  bool connectOnce();
+  std::optional<Failure> prepareConnect(wire::ConnectPacket& cp);
+  std::optional<Failure> awaitConnack(std::chrono::steady_clock::time_point deadline,
+                                      ConnectInfo& info);
+  bool writeAll(std::chrono::steady_clock::time_point deadline);
+  void handleConnected(const ConnectInfo& info);
+  void handleFailure(const Failure& f);
+
+  // session.cc: serving an established connection.
+  void serve();
+  /// Decodes and dispatches everything buffered; false once the connection must go.
+  bool processInput();
+  /// Hands queued output to the transport, applies keep-alive and write-stall rules; the poll
+  /// events to wait for.
+  bool writeOutput(bool closingNow, short& events, int& fd);
+  /// Sleeps until the socket, another thread or a timer needs us, then reads.
+  bool sleepAndRead(short events, int fd);
+  void finishClosing();
+  void dropConnection(Failure f);
+  void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
+  void handleLost(const Failure& f);
+
+  // dispatch.cc: one received packet.
+  void dispatch(const wire::Packet& p);
+  void onPublish(const wire::Packet& p);
+  void onOversized(const wire::Packet& p);
+  void onPublisherAck(const wire::Packet& p);
+  void onSubscribeAck(const wire::Packet& p);
+  void onPubrel(const wire::Packet& p);
+  /// Reports a PUBLISH the listener gets through onRefused() and acknowledges it.
+  void refuse(Message&& m, const wire::PublishHeader& h, Refusal why, const std::string& detail);
+  /// Hands the PUBLISHes decoded so far to the listener, then queues their acknowledgements.
+  void deliverBatch();
+  /// Hands the QoS>0 answers decoded so far to the listener in one call.
+  void deliverAcked();
+  void fail(Cause cause, std::string detail);
+
+  void setState(const std::string& state, const Failure* f);
 
   ClientOptions options_;
   ClientListener* listener_;
-  metrics::ClientMetrics* metrics_;
-  wire::Version version_;
+  ClientObserver* observer_;
+  Version version_;
 
   std::atomic<bool> running_{false};
   std::atomic<bool> connected_{false};
@@ -249,6 +360,10 @@ class Client {
   std::atomic<std::int64_t> paceUs_{0};  // paceNextRead(), taken by the I/O thread's next sleep
   std::atomic<std::uint64_t> pacedSleeps_{0};
   std::atomic<std::uint64_t> connections_{0};
+  /// When anything was last handed to the socket, by any thread (steady_clock ticks).
+  std::atomic<std::chrono::steady_clock::rep> lastSent_{0};
+  /// The transport's unwritten output as of its last flush (read by publishers under mu_).
+  std::atomic<std::size_t> transportPending_{0};
   std::thread thread_;
   std::thread::id ioThread_;
   int wakeFd_ = -1;
@@ -258,6 +373,7 @@ class Client {
   bool open_ = false;     // a connection is established (publish/subscribe may queue)
   bool closing_ = false;  // stop() asked the I/O thread to finish
   bool wakePending_ = false;
+  bool writableWanted_ = false;  // publish() said Busy: tell the listener when output drains
   std::chrono::milliseconds stopTimeout_{1000};
   std::string out_;  // encoded packets not yet handed to the transport
   std::unordered_map<std::uint16_t, Inflight> inflight_;
@@ -277,23 +393,27 @@ class Client {
 
   // I/O thread only.
   wire::Decoder decoder_;
-  std::string acks_;                      // PUBACKs etc. produced while dispatching
-  std::vector<pipeline::Message> batch_;  // decoded PUBLISHes not yet delivered
+  std::string acks_;            // PUBACKs etc. produced while dispatching
+  std::vector<Message> batch_;  // decoded PUBLISHes not yet delivered
   std::vector<std::pair<std::uint16_t, std::uint8_t>> batchAcks_;  // (packet id, qos) of those
   std::vector<std::pair<std::uint16_t, std::uint8_t>> acked_;      // PUBACK/PUBCOMP (id, reason)
   std::vector<std::pair<std::uint64_t, std::uint8_t>> published_;  // (cookie, reason) of those
   std::string sendBuf_;                                            // swapped with out_ under mu_
-  std::chrono::steady_clock::time_point lastSent_{};
+  std::unordered_set<std::uint16_t> qos2In_;  // QoS 2 PUBLISHes delivered, PUBREL not yet seen
+  std::size_t unackedIn_ = 0;  // QoS>0 PUBLISHes received since our last acknowledgements went
+  std::chrono::steady_clock::time_point lastReceived_{};
+  std::chrono::steady_clock::time_point lastWriteProgress_{};
   std::chrono::steady_clock::time_point pingSentAt_{};
+  std::chrono::milliseconds keepAlive_{0};  // in effect on this connection
   bool pingOutstanding_ = false;
+  std::optional<Failure> failure_;  // set while dispatching: the connection must go
   // Guarded by ioMu_: the socket's SO_RCVLOWAT; whether publishers may raise it (the I/O thread
   // waits for acknowledgements only) and the bytes the decoder held when the I/O thread set it.
   int lowWater_ = 1;
   bool lowWaterMayRise_ = false;
   std::size_t lowWaterHave_ = 0;
-  std::string lostReason_;
 
-  std::unique_ptr<TokenFetcher> tokens_;
+  std::unique_ptr<auth::TokenFetcher> tokens_;
 
   /// The owner's window: ClientOptions::sendWindow, at most the broker's Receive Maximum.
   std::size_t windowFor(std::uint16_t receiveMaximum) const noexcept;
@@ -314,4 +434,4 @@ class Client {
                             bool subscribed) noexcept;
 };
 
-}  // namespace mqb::sources
+}  // namespace mqb::mqtt

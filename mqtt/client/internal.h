@@ -1,0 +1,34 @@
+#pragma once
+// Small helpers shared by the client's implementation files (client.cc, connect.cc,
+// session.cc, dispatch.cc). Not part of the client's API.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace mqb::mqtt {
+
+using Clock = std::chrono::steady_clock;
+
+namespace detail {
+
+/// Milliseconds until `t`, clamped to [0, 60 s] (a poll() timeout).
+inline int msUntil(Clock::time_point t) {
+  const auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(d, 0, 60'000));
+}
+
+inline void drainEventFd(int fd) {
+  std::uint64_t v = 0;
+  while (read(fd, &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
+  }
+}
+
+/// Overwrites a secret before its memory is released.
+inline void scrub(std::string& s) { std::fill(s.begin(), s.end(), '\0'); }
+
+}  // namespace detail
+}  // namespace mqb::mqtt
