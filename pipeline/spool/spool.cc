@@ -1,5 +1,7 @@
 #include "pipeline/spool/spool.h"
 
+#include "common/files.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -13,7 +15,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "metrics/log.h"
+#include "common/log.h"
 #include "pipeline/spool/crc32c.h"
 
 namespace mqb::pipeline::spool {
@@ -84,7 +86,7 @@ bool parseName(const std::string& name, const char* ext, std::uint64_t& id) {
   return ec == std::errc() && p == b + kNameDigits;
 }
 
-std::string errnoText(int e) { return std::strerror(e); }
+using common::errnoText;
 
 // Times read back from disk are trusted only as far as their checksum: no overflow on odd values.
 std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
@@ -186,19 +188,7 @@ std::string_view toString(AppendStatus s) noexcept {
 
 std::string spoolDir(std::string_view stateDir, std::string_view connector, std::string_view route,
                      std::uint32_t branch) {
-  auto component = [](std::string_view name) {
-    std::string c(name.empty() ? std::string_view("_") : name);
-    for (char& ch : c) {
-      if (ch == '/' || ch == '\0') {
-        ch = '_';
-      }
-    }
-    if (c[0] == '.') {
-      c[0] = '_';
-    }
-    return c;
-  };
-  return (fs::path(stateDir) / component(connector) / component(route) / std::to_string(branch))
+  return (fs::path(common::routeStateDir(stateDir, connector, route)) / std::to_string(branch))
       .string();
 }
 
@@ -235,12 +225,11 @@ std::unique_ptr<Spool> Spool::open(Options opts, std::string& error) {
 bool Spool::recover(std::string& error) {
   const fs::path dir(opts_.dir);
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
+  if (!common::makePrivateDirs(opts_.dir, ec)) {  // messages may be sensitive: 0700
     error = "spool: cannot create " + opts_.dir + ": " + ec.message();
     return false;
   }
-  lockFd_ = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lockFd_ = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, common::kPrivateFileMode);
   if (lockFd_ < 0) {
     error = "spool: cannot open " + (dir / "LOCK").string() + ": " + errnoText(errno);
     return false;
@@ -446,7 +435,8 @@ bool Spool::openActive(std::string& error) {
   seg->path = (dir / segName(seg->firstId, ".seg")).string();
   seg->ackPath = (dir / segName(seg->firstId, ".ack")).string();
   ::unlink(seg->ackPath.c_str());
-  const int fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd =
+      ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, common::kPrivateFileMode);
   if (fd < 0) {
     error = "spool: cannot create " + seg->path + ": " + errnoText(errno);
     return false;
@@ -607,8 +597,8 @@ bool Spool::flushAcksLocked() noexcept {
         return;
       }
       if (!cur->ackFile) {
-        const int fd =
-            ::open(cur->ackPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        const int fd = ::open(cur->ackPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                              common::kPrivateFileMode);
         if (fd >= 0) {
           cur->ackFile = std::make_unique<File>(fd);
         }
