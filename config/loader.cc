@@ -356,6 +356,9 @@ class Parser {
       }
       g.finish();
     }
+    if (auto m = f.integer("maxPacketSize", false, 64, 268435460)) {
+      b.maxPacketSize = static_cast<std::uint32_t>(*m);
+    }
     auth(f, b.auth);
     f.finish();
   }
@@ -409,6 +412,13 @@ class Parser {
       }
       if (!t->empty()) {
         c.statusTopic = *t;
+      }
+    }
+    if (auto t = s.str("deadLetterTopic"); t && !t->empty()) {
+      if (auto e = topic::nameError(*t); !e.empty()) {
+        s.error("deadLetterTopic", e);
+      } else {
+        c.deadLetterTopic = *t;
       }
     }
     if (auto h = s.str("hopMarker")) {
@@ -891,6 +901,9 @@ void resolveBroker(const LoadOptions& o, BrokerConnection& b, Diagnostics& diag)
         checkExists(diag, a.where, apath + ".usernamePassword.secretName", a.passwordFile,
                     "Secret \"" + a.secretName + "\": password", "--secrets-dir");
       }
+      break;
+    case AuthSpec::Kind::SystemAssignedManagedIdentity:
+      a.arcKeyDir = o.arcKeyDir;
       break;
     case AuthSpec::Kind::Kubernetes:
       a.tokenFile = o.saTokenFile;

@@ -28,6 +28,8 @@ struct LoadOptions {
   std::string secretsDir = "/var/run/secrets/mqbridge";  ///< <dir>/<secretName>/...
   std::string configmapsDir = "/var/run/configmaps";     ///< <dir>/<configMapName>/*.pem|*.crt
   std::string saTokenFile = "/var/run/secrets/tokens/mq-sat";  ///< kubernetes: {}
+  /// systemAssignedManagedIdentity: where an Azure Arc token challenge's key file must be.
+  std::string arcKeyDir = "/var/opt/azcmagent/tokens";
   /// Also check that referenced certificate, key, CA, username/password and token files exist
   /// and (for PEM) parse. `run` sets it; `validate` only with --check-files.
   bool checkFiles = false;

@@ -43,7 +43,8 @@ struct AuthSpec {
   std::string usernameFile;      ///< <secrets-dir>/NAME/username
   std::string passwordFile;      ///< <secrets-dir>/NAME/password
   std::string tokenFile;         ///< kubernetes: service account token, re-read on reconnect
-  Location where;  ///< of secretName / the method if it has one, else of `authentication`
+  std::string arcKeyDir;  ///< systemAssignedManagedIdentity: Azure Arc challenge key directory
+  Location where;         ///< of secretName / the method if it has one, else of `authentication`
 };
 
 struct BrokerConnection {
@@ -53,6 +54,7 @@ struct BrokerConnection {
   Transport transport = Transport::Mqtt;  ///< remote only in the spec; extension on local
   TlsSpec tls;
   AuthSpec auth;
+  std::uint32_t maxPacketSize = 16u << 20;  ///< extension: largest packet accepted from it
   Location where;
   std::string path;  ///< YAML path, "spec.remoteBrokerConnection" / "spec.localBrokerConnection"
 };
@@ -106,6 +108,7 @@ struct ConnectorSpec {
   // Extensions:
   std::optional<RateLimitSpec> rateLimit;  ///< default for routes of this connector
   std::string statusTopic;                 ///< retained online/offline on the local broker
+  std::string deadLetterTopic;             ///< dead letters republished under it ("" = off)
   std::string hopMarker = "mqbridge-hop";  ///< v5 user property that marks bridged messages
   int keepAliveSeconds = 60;
   int sessionExpirySeconds = 3600;

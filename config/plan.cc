@@ -44,6 +44,9 @@ void printBroker(std::ostream& os, const char* label, const BrokerConnection& b,
   if (!b.auth.secretName.empty()) {
     os << " from Secret " << b.auth.secretName;
   }
+  if (b.maxPacketSize != BrokerConnection{}.maxPacketSize) {
+    os << ", packets up to " << b.maxPacketSize << " bytes";
+  }
   os << ')' << (defaulted ? " [default]" : "") << '\n';
 }
 
@@ -144,6 +147,9 @@ void Plan::print(std::ostream& os, const PrintOptions& options) const {
         os << ' ' << statusClientId(c, i);
       }
       os << '\n';
+    }
+    if (!c.deadLetterTopic.empty()) {
+      os << "  dead letters: also published on local " << c.deadLetterTopic << "/<route>\n";
     }
     if (cp.routes.empty()) {
       os << "  (no routes)\n";

@@ -189,6 +189,13 @@ Field broker(const std::string& name, bool remote) {
                          .matching(kObjectName),
                  })
               .req(),
+          integer("maxPacketSize",
+                  "Largest MQTT packet accepted from this broker, in bytes, announced in an "
+                  "MQTT v5 CONNECT; a larger message is discarded unread and counted.")
+              .ext()
+              .min(64)
+              .max(268435460)
+              .def("16777216"),
           object("authentication", "Exactly one authentication method.",
                  {
                      object("systemAssignedManagedIdentity",
@@ -244,6 +251,11 @@ Resource makeConnector() {
           string("statusTopic",
                  "Local topic for a retained online/offline status message (no wildcards).")
               .ext(),
+          string("deadLetterTopic",
+                 "Local topic under which every dead-lettered message is also published, as "
+                 "<deadLetterTopic>/<route> (no wildcards); empty: off.")
+              .ext()
+              .def("\"\""),
           string("hopMarker",
                  "MQTT v5 user property that marks bridged messages to break routing loops.")
               .ext()
