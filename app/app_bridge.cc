@@ -1,5 +1,8 @@
 #include "app/app_bridge.h"
 
+#include "app/app_client_options.h"
+#include "app/app_deadletter.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,11 +18,11 @@
 #include "app/app_kube.h"
 #include "app/app_session.h"
 #include "app/version.h"
+#include "common/log.h"
 #include "config/plan.h"
 #include "metrics/http_server.h"
-#include "metrics/log.h"
+#include "mqtt/client.h"
 #include "pipeline/registry.h"
-#include "sources/mqtt/client.h"
 
 namespace mqb::app {
 namespace {
@@ -49,19 +52,6 @@ std::string_view directionLabel(config::Direction d) {
 
 const char* sideName(bool remote) { return remote ? "remote" : "local"; }
 
-sources::ClientOptions clientOptions(const config::ConnectorSpec& c,
-                                     const config::BrokerConnection& broker,
-                                     const std::string& clientId, const std::string& name) {
-  sources::ClientOptions o;
-  o.clientId = clientId;
-  o.broker = broker;
-  o.version = c.protocol;
-  o.keepAliveSeconds = c.keepAliveSeconds;
-  o.sessionExpirySeconds = c.sessionExpirySeconds;
-  o.name = name;
-  return o;
-}
-
 void appendRate(std::ostringstream& os, const std::optional<config::RateLimitSpec>& r) {
   if (!r) {
     os << "-";
@@ -78,7 +68,7 @@ void appendBroker(std::ostringstream& os, const config::BrokerConnection& b) {
     os << f << ',';
   }
   os << '|' << static_cast<int>(b.auth.kind) << '|' << b.auth.audience << '|' << b.auth.secretName
-     << '|' << b.auth.tokenFile << ';';
+     << '|' << b.auth.tokenFile << '|' << b.auth.arcKeyDir << '|' << b.maxPacketSize << ';';
 }
 
 /// The route's spool settings: the route's fields over the connector's over the defaults.
@@ -140,7 +130,7 @@ std::string routeFingerprint(const config::ConnectorSpec& c, const config::Route
   std::ostringstream os;
   os << "connector:" << c.name << '|' << static_cast<int>(c.protocol) << '|' << c.clientIdPrefix
      << '|' << c.hopMarker << '|' << c.keepAliveSeconds << '|' << c.sessionExpirySeconds << '|'
-     << c.bridgeInstances << '|';
+     << c.bridgeInstances << '|' << c.deadLetterTopic << '|';
   appendRate(os, c.rateLimit);
   os << "\nremote:";
   appendBroker(os, c.remote);
@@ -174,7 +164,7 @@ std::string statusTopicFor(const config::ConnectorSpec& c, int instance) {
 /// Publishes "online" (retained) on the connector's status topic on the local broker when
 /// connected; the broker publishes the will, "offline" (retained), when the bridge vanishes; a
 /// clean stop publishes "offline" itself.
-class StatusPublisher final : private sources::ClientListener {
+class StatusPublisher final : private mqtt::ClientListener {
  public:
   StatusPublisher(const config::ConnectorSpec& c, int instance)
       : topic_(statusTopicFor(c, instance)), client_(makeOptions(c, instance), this) {}
@@ -196,8 +186,8 @@ class StatusPublisher final : private sources::ClientListener {
   const std::string& topic() const { return topic_; }
 
  private:
-  static sources::ClientOptions makeOptions(const config::ConnectorSpec& c, int instance) {
-    sources::ClientOptions o =
+  static mqtt::ClientOptions makeOptions(const config::ConnectorSpec& c, int instance) {
+    mqtt::ClientOptions o =
         clientOptions(c, c.local, config::statusClientId(c, instance), c.name + "/status/local");
     o.persistentSession = false;
     o.will.topic = statusTopicFor(c, instance);
@@ -206,10 +196,10 @@ class StatusPublisher final : private sources::ClientListener {
     o.will.qos = 1;
     return o;
   }
-  void onConnected(const sources::ConnectInfo&) noexcept override { publish("online"); }
-  void onConnectionLost() noexcept override {}
+  void onConnected(const mqtt::ConnectInfo&) noexcept override { publish("online"); }
+  void onConnectionLost(const mqtt::Failure&) noexcept override {}
   void publish(std::string_view payload) noexcept {
-    sources::Client::Publish p;
+    mqtt::Client::Publish p;
     p.topic = topic_;
     p.payload = payload;
     p.qos = 1;
@@ -218,11 +208,25 @@ class StatusPublisher final : private sources::ClientListener {
   }
 
   std::string topic_;
-  sources::Client client_;
+  mqtt::Client client_;
   bool stopped_ = false;
 };
 
 Bridge::Bridge(RunOptions options) : options_(std::move(options)) {}
+
+deadletter::RouteLetters::Notify Bridge::deadLetterNotify(const config::ConnectorSpec& c) {
+  if (c.deadLetterTopic.empty() || instanceFor(c) < 0) {
+    return nullptr;
+  }
+  // One publisher per connector and local broker, shared by its routes (each holds a reference,
+  // so a reload that changes it leaves the old one to the routes still running on it).
+  const std::string key = c.name + "|" + c.deadLetterTopic + "|" + c.local.endpoint;
+  std::shared_ptr<DeadLetterPublisher>& p = deadLetterPublishers_[key];
+  if (!p) {
+    p = std::make_shared<DeadLetterPublisher>(c, instanceIndex_);
+  }
+  return [p](const deadletter::Record& r) { p->publish(r); };
+}
 
 Bridge::~Bridge() {
   for (auto& [key, r] : routes_) {
@@ -312,6 +316,20 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
   spec.stages = pipeline::Registry::builtin().parseStages(rs, diag);
   const int n = rs.clientCount();
   std::vector<metrics::ClientMetrics*> subMetrics(static_cast<std::size_t>(n), nullptr);
+  // One dead-letter store per route, shared by its branches' subscribers and publishers.
+  std::shared_ptr<deadletter::RouteLetters> letters;
+  {
+    std::string error;
+    const std::string dlDir = deadletter::directoryFor(options_.stateDir, cs.name, rs.name);
+    auto store = deadletter::Store::open(dlDir, deadletter::Limits{}, error);
+    if (!store) {
+      log::error("deadletter_open_failed", {{"route", rr->key}, {"dir", dlDir}, {"error", error}});
+      return nullptr;
+    }
+    letters = std::make_shared<deadletter::RouteLetters>(
+        std::shared_ptr<deadletter::Store>(std::move(store)), cs.name, rs.name,
+        toRemote ? "local-to-remote" : "remote-to-local", deadLetterNotify(cs));
+  }
   for (int b = 0; b < n; ++b) {
     const std::string branch = std::to_string(b);
     metrics::RouteMetrics& routeMetrics = metrics_->bindRoute(cs.name, rs.name, dir, branch);
@@ -326,13 +344,14 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
         metrics_->bindClient(cs.name, rs.name, dir, sideName(toRemote), "pub-" + branch, false);
     subMetrics[static_cast<std::size_t>(b)] =
         &metrics_->bindClient(cs.name, rs.name, dir, sideName(!toRemote), "sub-" + branch, true);
-    sources::ClientOptions co =
+    mqtt::ClientOptions co =
         clientOptions(cs, targetBroker, id, rr->key + "/" + sideName(toRemote) + "/pub-" + branch);
     co.persistentSession = false;
     sinks::SinkOptions so;
     so.retain = rs.retain;
     so.hopMarkerKey = cs.hopMarker;
     so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
+    so.deadLetters = letters;
     auto sink =
         std::make_unique<sinks::MqttSink>(std::move(co), std::move(so), &routeMetrics, &pubMetrics);
     rr->sinks.push_back(sink.get());
@@ -360,8 +379,8 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
                      : pipeline::spool::FlushPolicy::Interval;
       sp.flushInterval = std::chrono::milliseconds(spoolCfg.fsyncIntervalMs);
       if (spoolCfg.overflow == config::SpoolSpec::Overflow::Block) {
-        // The spool takes everything the subscriber delivers (Paho has acked it by then); the
-        // source pauses its subscriber at the limits instead.
+        // The spool takes everything the subscriber delivers (the client acknowledges it right
+        // after); the source pauses its subscriber at the limits instead.
         so.pauseBytes = spoolCfg.maxBytes;
         so.pauseMessages = spoolCfg.maxMessages;
       } else {
@@ -395,10 +414,10 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
     so.branch = static_cast<std::size_t>(b);
     so.hopMarkerKey = cs.hopMarker;
     so.hopMarkerValue = cs.protocol == config::MqttVersion::V5 ? cs.name : "";
+    so.deadLetters = letters;
     const std::string branch = std::to_string(b);
-    sources::ClientOptions co =
-        clientOptions(cs, sourceBroker, config::clientId(cs, rs, b),
-                      rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
+    mqtt::ClientOptions co = clientOptions(cs, sourceBroker, config::clientId(cs, rs, b),
+                                           rr->key + "/" + sideName(!toRemote) + "/sub-" + branch);
     co.persistentSession = true;
     rr->sources.push_back(std::make_unique<sources::MqttSource>(
         std::move(co), std::move(so), *rr->graph, branchMetrics,

@@ -13,6 +13,7 @@
 
 #include "app/commands.h"
 #include "config/model.h"
+#include "deadletter/route_letters.h"
 #include "metrics/metrics.h"
 #include "pipeline/graph_builder.h"
 #include "sinks/mqtt/mqtt_sink.h"
@@ -35,6 +36,9 @@ struct RunningRoute {
 /// The status client of one connector: retained "online" on connect, "offline" as its will.
 class StatusPublisher;
 
+/// The dead-letter topic publisher of one connector (app_deadletter.h).
+class DeadLetterPublisher;
+
 /// Resources from the Kubernetes API server (app_kube.h), when run with --kube.
 class KubeConfigSource;
 
@@ -55,6 +59,9 @@ class Bridge {
                                            const config::RouteSpec& r,
                                            const std::vector<int>& clientIndices);
   void stopRoute(RunningRoute& r, std::chrono::milliseconds drain);
+  /// What a route of `c` calls for each dead letter: publish it on the connector's
+  /// deadLetterTopic, or nothing when there is none.
+  deadletter::RouteLetters::Notify deadLetterNotify(const config::ConnectorSpec& c);
   void applyStatusPublishers(const config::BridgeConfig& cfg);
   int instanceFor(const config::ConnectorSpec& c) const;
   std::string configStamp() const;
@@ -65,6 +72,7 @@ class Bridge {
   std::unique_ptr<metrics::Metrics> metrics_;
   std::map<std::string, std::unique_ptr<RunningRoute>> routes_;
   std::map<std::string, std::unique_ptr<StatusPublisher>> status_;
+  std::map<std::string, std::shared_ptr<DeadLetterPublisher>> deadLetterPublishers_;
   std::unique_ptr<KubeConfigSource> kube_;  ///< set in --kube mode
   std::string stamp_;
   std::mutex failedMutex_;

@@ -55,6 +55,7 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
   lo.secretsDir = o.secretsDir;
   lo.configmapsDir = o.configmapsDir;
   lo.saTokenFile = o.saTokenFile;
+  lo.arcKeyDir = o.arcKeyDir;
   lo.checkFiles = checkFiles;
   config::LoadResult r = config::load(lo);
   diag.append(r.diagnostics);

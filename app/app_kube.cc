@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "app/app_config.h"
+#include "common/log.h"
 #include "config/loader.h"
-#include "metrics/log.h"
 
 namespace mqb::app {
 namespace {
@@ -453,6 +453,7 @@ config::BridgeConfig KubeConfigSource::load(const ConfigOptions& files, config::
     lo.secretsDir = files.secretsDir;
     lo.configmapsDir = files.configmapsDir;
     lo.saTokenFile = files.saTokenFile;
+    lo.arcKeyDir = files.arcKeyDir;
     lo.checkFiles = true;
     config::Loader loader(lo);
     std::size_t added = 0;

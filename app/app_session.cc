@@ -4,7 +4,7 @@
 #include <memory>
 #include <mutex>
 
-#include "metrics/log.h"
+#include "common/log.h"
 
 namespace mqb::app {
 namespace {
@@ -35,7 +35,7 @@ std::map<std::string, std::string> planSubscriptions(const config::Plan& plan) {
 }
 
 bool unsubscribeSource(sources::MqttSource& source, std::chrono::milliseconds timeout) {
-  sources::Client& c = source.client();
+  mqtt::Client& c = source.client();
   if (!c.connected()) {
     return false;
   }
@@ -43,7 +43,7 @@ bool unsubscribeSource(sources::MqttSource& source, std::chrono::milliseconds ti
   // v5 UNSUBACK reason >= 0x80 is a failure (0x11: there was no such subscription).
   const auto rc = c.unsubscribe(source.subscription(),
                                 [pending](bool ok, std::uint8_t) { pending->finish(ok ? 1 : -1); });
-  if (rc != sources::Client::Send::Ok) {
+  if (rc != mqtt::Client::Send::Ok) {
     return false;
   }
   std::unique_lock<std::mutex> lock(pending->mu);

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "metrics/log.h"
+#include "common/log.h"
 
 namespace mqb::app {
 namespace {
@@ -62,11 +62,11 @@ std::vector<std::string> instanceArgs(const RunOptions& o, int i) {
     const int port = std::atoi(metrics.c_str() + colon + 1);
     metrics = metrics.substr(0, colon + 1) + std::to_string(port == 0 ? 0 : port + i);
   }
-  a.insert(a.end(),
-           {"--secrets-dir", o.config.secretsDir, "--configmaps-dir", o.config.configmapsDir,
-            "--sa-token-file", o.config.saTokenFile, "--metrics-address", metrics, "--state-dir",
-            o.stateDir + "/" + std::to_string(i), "--drain-seconds", std::to_string(o.drainSeconds),
-            "--instance-index", std::to_string(i)});
+  a.insert(a.end(), {"--secrets-dir", o.config.secretsDir, "--configmaps-dir",
+                     o.config.configmapsDir, "--sa-token-file", o.config.saTokenFile,
+                     "--arc-key-dir", o.config.arcKeyDir, "--metrics-address", metrics,
+                     "--state-dir", o.stateDir + "/" + std::to_string(i), "--drain-seconds",
+                     std::to_string(o.drainSeconds), "--instance-index", std::to_string(i)});
   if (o.logLevel) {
     a.insert(a.end(), {"--log-level", *o.logLevel});
   }

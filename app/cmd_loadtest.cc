@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/app_client_options.h"
 #include "app/commands.h"
 #include "app/version.h"
 #include "config/diagnostics.h"
@@ -51,13 +52,10 @@ SinkFactory routeSinkFactory(const config::ConnectorSpec& connector, const confi
     metrics::RouteMetrics& rm = metrics.bindRoute(
         connector.name, route.name, toRemote ? "local_to_remote" : "remote_to_local", b);
     bound.push_back(&rm);
-    sources::ClientOptions co;
-    co.clientId = config::clientId(connector, route, static_cast<int>(branch)) + "-loadtest";
-    co.broker = toRemote ? connector.remote : connector.local;
-    co.version = connector.protocol;
-    co.keepAliveSeconds = connector.keepAliveSeconds;
-    co.sessionExpirySeconds = connector.sessionExpirySeconds;
-    co.name = connector.name + "/" + route.name + "/loadtest-pub-" + b;
+    mqtt::ClientOptions co =
+        clientOptions(connector, toRemote ? connector.remote : connector.local,
+                      config::clientId(connector, route, static_cast<int>(branch)) + "-loadtest",
+                      connector.name + "/" + route.name + "/loadtest-pub-" + b);
     co.persistentSession = false;
     sinks::SinkOptions so;
     so.retain = route.retain;

@@ -4,7 +4,7 @@
 #include "app/app_config.h"
 #include "app/app_supervisor.h"
 #include "app/commands.h"
-#include "metrics/log.h"
+#include "common/log.h"
 
 namespace mqb::app {
 

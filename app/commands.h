@@ -15,6 +15,7 @@ struct ConfigOptions {
   std::string secretsDir = "/var/run/secrets/mqbridge";  ///< x509 / usernamePassword secrets
   std::string configmapsDir = "/var/run/configmaps";     ///< trusted CA ConfigMaps
   std::string saTokenFile = "/var/run/secrets/tokens/mq-sat";  ///< kubernetes: {} token
+  std::string arcKeyDir = "/var/opt/azcmagent/tokens";  ///< Azure Arc challenge key directory
 };
 
 /// Where `mqbridge run --kube` finds the API server (defaults: the pod's service account).

@@ -46,7 +46,10 @@ void addConfigOptions(po::options_description& d, ConfigOptions& c, bool require
       "configmaps-dir", po::value(&c.configmapsDir)->default_value(c.configmapsDir),
       "where ConfigMaps are mounted: <dir>/<configMapName>/*.pem|*.crt")(
       "sa-token-file", po::value(&c.saTokenFile)->default_value(c.saTokenFile),
-      "service account token for `authentication: kubernetes: {}`");
+      "service account token for `authentication: kubernetes: {}`")(
+      "arc-key-dir", po::value(&c.arcKeyDir)->default_value(c.arcKeyDir),
+      "systemAssignedManagedIdentity on Azure Arc: the only directory a token endpoint's "
+      "challenge may name a key file in (a .key file of at most 4 KiB)");
 }
 
 /// Parses `args` into `vm`; returns an exit code if the command should stop (help or error).

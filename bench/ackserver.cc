@@ -28,11 +28,11 @@
 #include <string>
 #include <vector>
 
-#include "sources/mqtt/wire/codec.h"
+#include "mqtt/wire/codec.h"
 
 namespace {
 
-namespace wire = mqb::sources::wire;
+namespace wire = mqb::mqtt::wire;
 
 volatile sig_atomic_t gStop = 0;
 void onSignal(int) { gStop = 1; }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "app/app_client_options.h"
 #include "tests/support/direct_route.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -29,9 +30,9 @@ int main(int argc, char** argv) {
   }
   test::DirectRouteOptions o;
   auto client = [](const config::BrokerConnection& b, const char* id, bool persistent) {
-    sources::ClientOptions c;
+    mqtt::ClientOptions c;
     c.clientId = id;
-    c.broker = b;
+    c.endpoint = app::endpointOf(b);
     c.persistentSession = persistent;
     return c;
   };

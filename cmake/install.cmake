@@ -31,6 +31,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/config/diagnostics.h ${PROJECT_SOURCE_DIR}/c
         DESTINATION ${MQB_INSTALL_INCLUDEDIR}/config)
 install(FILES ${PROJECT_SOURCE_DIR}/metrics/route_metrics.h
         DESTINATION ${MQB_INSTALL_INCLUDEDIR}/metrics)
+install(FILES ${PROJECT_SOURCE_DIR}/mqtt/message.h DESTINATION ${MQB_INSTALL_INCLUDEDIR}/mqtt)
 
 install(TARGETS mqb_stage_api EXPORT mqbridgeTargets)
 install(EXPORT mqbridgeTargets NAMESPACE mqbridge:: DESTINATION ${MQB_INSTALL_CMAKEDIR})

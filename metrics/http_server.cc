@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "metrics/log.h"
+#include "common/log.h"
 
 namespace mqb::metrics {
 

@@ -44,6 +44,11 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                        "Messages not forwarded, by reason.")),
       retried_(counter(*registry_, "mqbridge_messages_retried_total",
                        "Deliveries retried after a failure or reconnect.")),
+      adjusted_(counter(*registry_, "mqbridge_messages_adjusted_total",
+                        "Messages published with a lower QoS or without the retain flag because "
+                        "the target broker's CONNACK asked for it, by adjustment.")),
+      deadLettered_(counter(*registry_, "mqbridge_deadletter_messages_total",
+                            "Messages set aside in the route's dead-letter store, by reason.")),
       inflight_(gauge(*registry_, "mqbridge_messages_inflight",
                       "Messages received and not yet acknowledged by the target or dropped.")),
       latency_(prometheus::BuildHistogram()
@@ -117,6 +122,16 @@ RouteMetrics& Metrics::bindRoute(std::string_view connector, std::string_view ro
   m->latency = &latency_.Add(labels, latencyBuckets());
   m->rateLimitWaitSeconds = &rateLimitWait_.Add(labels);
   m->lastDeliveryTimestamp = &lastDelivery_.Add(labels);
+  for (std::size_t i = 0; i < m->adjusted.size(); ++i) {
+    Labels l = labels;
+    l.emplace("adjustment", str(toString(static_cast<Adjustment>(i))));
+    m->adjusted[i] = &adjusted_.Add(l);
+  }
+  for (std::size_t i = 0; i < m->deadLettered.size(); ++i) {
+    Labels l = labels;
+    l.emplace("reason", str(toString(static_cast<DeadLetterReason>(i))));
+    m->deadLettered[i] = &deadLettered_.Add(l);
+  }
 
   SpoolKey skey{str(connector), str(route), str(direction)};
   auto& spool = spools_[skey];
@@ -197,6 +212,12 @@ void Metrics::unbindRoute(std::string_view connector, std::string_view route) {
     forwarded_.Remove(m.forwarded);
     forwardedBytes_.Remove(m.forwardedBytes);
     retried_.Remove(m.retried);
+    for (auto* c : m.adjusted) {
+      adjusted_.Remove(c);
+    }
+    for (auto* c : m.deadLettered) {
+      deadLettered_.Remove(c);
+    }
     for (auto* c : m.dropped) {
       dropped_.Remove(c);
     }

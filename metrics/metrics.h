@@ -111,6 +111,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& forwardedBytes_;
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Family<prometheus::Counter>& retried_;
+  prometheus::Family<prometheus::Counter>& adjusted_;
+  prometheus::Family<prometheus::Counter>& deadLettered_;
   prometheus::Family<prometheus::Gauge>& inflight_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& rateLimitWait_;

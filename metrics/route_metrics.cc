@@ -22,7 +22,41 @@ std::string_view toString(DropReason r) noexcept {
       return "stage_error";
     case DropReason::Shutdown:
       return "shutdown";
+    case DropReason::TooLarge:
+      return "too_large";
+    case DropReason::DeadLettered:
+      return "dead_letter";
     case DropReason::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view toString(Adjustment a) noexcept {
+  switch (a) {
+    case Adjustment::QosDowngraded:
+      return "qos_downgraded";
+    case Adjustment::RetainStripped:
+      return "retain_stripped";
+    case Adjustment::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view toString(DeadLetterReason r) noexcept {
+  switch (r) {
+    case DeadLetterReason::InvalidTopic:
+      return "invalid_topic";
+    case DeadLetterReason::InvalidProperties:
+      return "invalid_properties";
+    case DeadLetterReason::Refused:
+      return "refused";
+    case DeadLetterReason::RepeatedDisconnects:
+      return "repeated_disconnects";
+    case DeadLetterReason::TooLarge:
+      return "too_large";
+    case DeadLetterReason::kCount:
       break;
   }
   return "unknown";

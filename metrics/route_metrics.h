@@ -24,10 +24,35 @@ enum class DropReason : std::uint8_t {
   Filtered,          ///< a filter stage chose not to forward it
   StageError,        ///< a stage failed on the message (e.g. bad JSON) and drops on error
   Shutdown,          ///< the bridge stopped before the message could be delivered (QoS 0)
+  TooLarge,          ///< over the source client's maximum packet size (discarded unread)
+  DeadLettered,      ///< set aside in the route's dead-letter store (see DeadLetterReason)
   kCount
 };
 
 std::string_view toString(DropReason r) noexcept;
+
+/// What the bridge changed in a message to satisfy the target broker's CONNACK limits. Bounded
+/// set: the `adjustment` label.
+enum class Adjustment : std::uint8_t {
+  QosDowngraded,   ///< published at the broker's Maximum QoS, below the message's
+  RetainStripped,  ///< published without the retain flag (Retain Available 0)
+  kCount
+};
+
+std::string_view toString(Adjustment a) noexcept;
+
+/// Why a message was set aside in the dead-letter store instead of forwarded. Bounded set: the
+/// `reason` label of mqbridge_deadletter_messages_total.
+enum class DeadLetterReason : std::uint8_t {
+  InvalidTopic,         ///< the source broker sent a topic name MQTT does not allow
+  InvalidProperties,    ///< the source broker sent a property MQTT does not allow
+  Refused,              ///< the target broker refused it (PUBACK reason >= 0x80)
+  RepeatedDisconnects,  ///< the target dropped the connection each time it was sent alone
+  TooLarge,             ///< larger than the target broker's maximum packet size
+  kCount
+};
+
+std::string_view toString(DeadLetterReason r) noexcept;
 
 /// Metrics of one route branch (one subscriber/publisher client pair). All pointers are owned by
 /// the registry's families and stay valid for the registry's lifetime. Thread-safe.
@@ -45,6 +70,20 @@ struct RouteMetrics {
   prometheus::Gauge* spoolMessages = nullptr;
   prometheus::Gauge* spoolBytes = nullptr;
   prometheus::Gauge* spoolCapacityBytes = nullptr;  ///< the spool's byte limit; 0 = unlimited
+  std::array<prometheus::Counter*, static_cast<std::size_t>(Adjustment::kCount)> adjusted{};
+  std::array<prometheus::Counter*, static_cast<std::size_t>(DeadLetterReason::kCount)>
+      deadLettered{};
+
+  void adjust(Adjustment a, double n = 1) noexcept {
+    if (auto* c = adjusted[static_cast<std::size_t>(a)]) {
+      c->Increment(n);
+    }
+  }
+  void deadLetter(DeadLetterReason r) noexcept {
+    if (auto* c = deadLettered[static_cast<std::size_t>(r)]) {
+      c->Increment();
+    }
+  }
 
   void drop(DropReason r, double n = 1) noexcept {
     if (auto* c = dropped[static_cast<std::size_t>(r)]) {

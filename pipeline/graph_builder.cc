@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "metrics/log.h"
+#include "common/log.h"
 
 namespace mqb::pipeline {
 

@@ -10,31 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "mqtt/message.h"
 #include "pipeline/clock.h"
 
 namespace mqb::pipeline {
 
-struct UserProperty {
-  std::string key;
-  std::string value;
-  bool operator==(const UserProperty&) const = default;
-};
-
-/// MQTT v5 PUBLISH properties the bridge forwards. Per-hop properties (topic alias, subscription
-/// identifier) are deliberately absent.
-struct Properties {
-  std::vector<UserProperty> user;  ///< in order, duplicates allowed
-  std::optional<std::string> contentType;
-  std::optional<std::uint8_t> payloadFormat;  ///< 0 = bytes, 1 = UTF-8
-  std::optional<std::uint32_t> messageExpirySeconds;
-  std::optional<std::string> responseTopic;
-  std::optional<std::string> correlationData;  ///< binary
-  bool empty() const noexcept {
-    return user.empty() && !contentType && !payloadFormat && !messageExpirySeconds &&
-           !responseTopic && !correlationData;
-  }
-  bool operator==(const Properties&) const = default;
-};
+using UserProperty = mqtt::UserProperty;
+using Properties = mqtt::Properties;
 
 /// What became of a message. Exactly one outcome is reported per message that entered a route.
 enum class Outcome : std::uint8_t {
@@ -45,7 +27,8 @@ enum class Outcome : std::uint8_t {
 };
 
 /// Receives outcomes. Implemented by sources (acknowledgement, spool deletion) and tests.
-/// `settle` may be called from any thread (TBB workers, Paho's threads); must not block or throw.
+/// `settle` may be called from any thread (TBB workers, MQTT client I/O threads); must not block
+/// or throw.
 class DeliveryTracker {
  public:
   virtual ~DeliveryTracker() = default;
@@ -123,12 +106,9 @@ class Completion {
   std::shared_ptr<Join> join_;
 };
 
-struct Message {
-  std::string topic;
-  std::string payload;  ///< exact bytes (may be empty or binary)
-  std::uint8_t qos = 0;
-  bool retain = false;
-  Properties props;
+/// An MQTT message (topic, payload, qos, retain, v5 properties) plus what the bridge tracks of it
+/// on its way through a route.
+struct Message : mqtt::Message {
   SteadyTime received{};     ///< when the bridge took it from the source
   SteadyTime notBefore{};    ///< earliest publish time (set by rate_limit); epoch = now
   std::uint64_t seq = 0;     ///< per-branch ingress sequence, gap-free

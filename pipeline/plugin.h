@@ -30,7 +30,7 @@
 #include "pipeline/stage.h"
 
 /// Version of the stage plugin ABI these headers describe.
-#define MQB_STAGE_PLUGIN_ABI_VERSION 1
+#define MQB_STAGE_PLUGIN_ABI_VERSION 2
 
 namespace mqb::pipeline {
 

@@ -6,7 +6,8 @@
 
 #include <cstring>
 
-#include "metrics/log.h"
+#include "common/log.h"
+#include "common/text.h"
 
 namespace mqb::sinks {
 
@@ -23,14 +24,15 @@ const pipeline::UserProperty* markerFor(const pipeline::Properties& props,
   return &marker;
 }
 
-MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
+MqttSink::MqttSink(mqtt::ClientOptions client, SinkOptions options,
                    metrics::RouteMetrics* routeMetrics, metrics::ClientMetrics* clientMetrics,
-                   const pipeline::Clock* clock, sources::Timer* timer)
+                   const pipeline::Clock* clock, common::Timer* timer)
     : options_(std::move(options)),
       marker_{options_.hopMarkerKey, options_.hopMarkerValue},
       metrics_(routeMetrics),
       clock_(clock ? clock : &pipeline::SystemClock::instance()),
-      timer_(timer ? timer : &sources::Timer::shared()),
+      timer_(timer ? timer : &common::Timer::shared()),
+      observer_(clientMetrics),
       client_(
           [&] {
             // Always a clean session: the sink re-sends unacknowledged messages itself.
@@ -38,7 +40,7 @@ MqttSink::MqttSink(sources::ClientOptions client, SinkOptions options,
             client.sendWindow = static_cast<std::size_t>(std::max(1, options_.maxInflight));
             return std::move(client);
           }(),
-          this, clientMetrics) {
+          this, &observer_) {
   window_ = static_cast<std::size_t>(std::max(1, options_.maxInflight));
 }
 
@@ -75,30 +77,78 @@ void MqttSink::write(pipeline::Batch&& batch) noexcept {
   pump();
 }
 
-void MqttSink::onConnected(const sources::ConnectInfo& info) noexcept {
+void MqttSink::onConnected(const mqtt::ConnectInfo& info) noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = true;
     window_ = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, options_.maxInflight)),
                                     std::max<std::size_t>(1, info.receiveMaximum));
     maxPacket_ = info.maximumPacketSize;
+    maxQos_ = info.maximumQos;
+    retainAvailable_ = info.retainAvailable;
   }
   pump();
 }
 
-void MqttSink::onConnectionLost() noexcept {
+void MqttSink::onWritable() noexcept { pump(); }
+
+bool MqttSink::suspicious(const mqtt::Failure& why) noexcept {
+  using C = mqtt::Cause;
+  switch (why.cause) {
+    case C::ConnectionClosed:  // a broker closes on a packet it will not take (3.1.1 always)
+    case C::SocketError:       // reset: closed while our next packets were still arriving
+      return true;
+    case C::ServerDisconnect:
+      switch (why.code) {
+        case 0x80:  // unspecified error
+        case 0x81:  // malformed packet
+        case 0x82:  // protocol error
+        case 0x83:  // implementation specific error
+        case 0x87:  // not authorized
+        case 0x90:  // topic name invalid
+        case 0x95:  // packet too large
+        case 0x99:  // payload format invalid
+        case 0x9A:  // retain not supported
+        case 0x9B:  // QoS not supported
+          return true;
+        default:  // shutting down, session taken over, keep-alive, quota...: not the message
+          return false;
+      }
+    default:
+      return false;
+  }
+}
+
+void MqttSink::onConnectionLost(const mqtt::Failure& why) noexcept {
+  std::vector<Done> done;
   {
     std::lock_guard<std::mutex> lk(mu_);
     connected_ = false;
+    probeSeq_ = 0;
+    const bool suspect = suspicious(why) && !outstanding_.empty();
+    const bool alone = outstanding_.size() == 1;
     // The clean session forgets what was in flight: send it again after the reconnect.
     for (auto& [seq, m] : outstanding_) {
+      if (suspect) {
+        const std::uint8_t n = ++losses_[seq];
+        if (alone && n >= kDeadLetterAfter) {
+          // Sent alone, and the target dropped the connection again: this message is the cause.
+          losses_.erase(seq);
+          done.push_back({std::move(m), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+                          metrics::DeadLetterReason::RepeatedDisconnects,
+                          std::to_string(n) + " connection losses while in flight, the last one " +
+                              std::string(mqtt::name(why.cause)) + ": " + mqtt::detailOf(why)});
+          continue;
+        }
+      }
       retry_.emplace(seq, std::move(m));
     }
     if (metrics_ && metrics_->retried) {
-      metrics_->retried->Increment(static_cast<double>(outstanding_.size()));
+      metrics_->retried->Increment(static_cast<double>(outstanding_.size() - done.size()));
     }
     outstanding_.clear();
   }
+  finish(done);
   pump();  // drops QoS 0 messages at the head
 }
 
@@ -131,7 +181,7 @@ void MqttSink::onPublishedBatch(
       }
       pipeline::Message msg = std::move(it->second);
       outstanding_.erase(it);
-      resolveLocked(std::move(msg), reasonCode, done);
+      resolveLocked(cookie, std::move(msg), reasonCode, done);
     }
     // More in flight after this read, which settled some of them (not only stale ones).
     pace = pace || (few && steady && !outstanding_.empty() && outstanding_.size() < before);
@@ -143,18 +193,44 @@ void MqttSink::onPublishedBatch(
   }
 }
 
-void MqttSink::resolveLocked(pipeline::Message&& msg, std::uint8_t reasonCode,
+void MqttSink::resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::uint8_t reasonCode,
                              std::vector<Done>& done) {
+  if (seq == probeSeq_) {
+    probeSeq_ = 0;  // answered: the messages behind it may go again
+  }
+  if (!losses_.empty()) {
+    losses_.erase(seq);  // the target took it: it was not the cause
+  }
   if (reasonCode < 0x80) {
+    if (!quotaRefusals_.empty()) {
+      quotaRefusals_.erase(seq);
+    }
     done.push_back({std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
     return;
   }
-  static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
-  log::warnEvery(every, "mqtt_publish_rejected",
-                 {{"client", client_.options().clientId},
-                  {"topic", msg.topic},
-                  {"reason", sources::reasonName(reasonCode)}});
-  done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
+  const std::string reason = mqtt::wire::reasonName(reasonCode);
+  if (reasonCode == 0x97) {  // quota exceeded: the target asks us to slow down, not to give up
+    const std::uint8_t n = ++quotaRefusals_[seq];
+    if (n < kQuotaRetries) {
+      const auto backoff = std::min<std::chrono::seconds>(std::chrono::seconds(1) * (1 << (n - 1)),
+                                                          std::chrono::seconds(30));
+      msg.notBefore = clock_->now() + backoff;
+      retry_.emplace(seq, std::move(msg));
+      if (metrics_ && metrics_->retried) {
+        metrics_->retried->Increment();
+      }
+      static log::Every every(std::chrono::seconds(10));
+      log::warnEvery(every, "mqtt_publish_quota_exceeded",
+                     {{"client", client_.options().clientId},
+                      {"attempt", static_cast<int>(n)},
+                      {"retry_in_s", static_cast<int>(backoff.count())}});
+      return;
+    }
+    quotaRefusals_.erase(seq);
+  }
+  done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+                  metrics::DeadLetterReason::Refused,
+                  "the target answered " + reason + " (" + std::to_string(reasonCode) + ")"});
 }
 
 void MqttSink::finish(std::vector<Done>& done) noexcept {
@@ -164,6 +240,20 @@ void MqttSink::finish(std::vector<Done>& done) noexcept {
   const auto now = clock_->now();
   std::size_t n = 0;
   for (auto& d : done) {
+    if (d.letter) {
+      // Set aside (file I/O: here, outside the lock); the message is accounted as dropped.
+      if (options_.deadLetters && options_.deadLetters->put(d.msg, *d.letter, d.detail, metrics_)) {
+        d.reason = metrics::DropReason::DeadLettered;
+      } else {
+        static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
+        log::warnEvery(every, "mqtt_publish_rejected",
+                       {{"client", client_.options().clientId},
+                        {"topic", common::printable(d.msg.topic)},
+                        {"reason", std::string(metrics::toString(*d.letter))},
+                        {"detail", d.detail}});
+        d.reason = metrics::DropReason::Rejected;
+      }
+    }
     if (d.outcome == pipeline::Outcome::Delivered) {
       if (metrics_) {
         if (metrics_->forwarded) {
@@ -212,8 +302,8 @@ void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
   wakeAt_ = at;
   // The timer runs on steady_clock; translate from the (possibly injected) clock.
   const auto delay = at - clock_->now();
-  auto id = std::make_shared<sources::Timer::Id>(0);
-  *id = timer_->schedule(sources::Timer::Clock::now() + std::max(delay, pipeline::Nanos(0)),
+  auto id = std::make_shared<common::Timer::Id>(0);
+  *id = timer_->schedule(common::Timer::Clock::now() + std::max(delay, pipeline::Nanos(0)),
                          [this, id] {
                            {
                              std::lock_guard<std::mutex> lk(mu_);
@@ -250,8 +340,20 @@ void MqttSink::pump() noexcept {
         wakeAtLocked(head->notBefore);
         break;
       }
-      if (head->qos > 0 && outstanding_.size() >= window_) {
+      // The broker's Maximum QoS caps what is published (counted when it lowers a message's).
+      const std::uint8_t qos = std::min(head->qos, maxQos_);
+      if (qos > 0 && outstanding_.size() >= window_) {
         break;  // a PUBACK calls pump() again
+      }
+      if (probeSeq_ != 0) {
+        break;  // a suspect is in flight alone: its answer (or a loss) decides
+      }
+      // A message in flight at kProbeAfter suspicious losses goes alone, once nothing else is.
+      const bool probe = fromRetry && !losses_.empty() && head->qos > 0 &&
+                         losses_.count(retry_.begin()->first) != 0 &&
+                         losses_[retry_.begin()->first] >= kProbeAfter;
+      if (probe && !outstanding_.empty()) {
+        break;
       }
       std::uint64_t seq;
       pipeline::Message msg;
@@ -282,27 +384,39 @@ void MqttSink::pump() noexcept {
         }
         expiry = static_cast<std::uint32_t>(original - spent.count());
       }
-      sources::Client::Publish pub;
+      mqtt::Client::Publish pub;
       pub.topic = msg.topic;
       pub.payload = msg.payload;
-      pub.qos = msg.qos;
+      pub.qos = qos;
       pub.retain = options_.retain != config::RetainPolicy::Never && msg.retain;
+      const bool stripRetain = pub.retain && !retainAvailable_;
+      pub.retain = pub.retain && !stripRetain;
       pub.props = msg.props.empty() ? nullptr : &msg.props;
       pub.marker = markerFor(msg.props, marker_);
       pub.expiry = expiry;
       pub.defer = true;  // one client_.flush() for everything this pump sends
       if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
-        static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
-        log::warnEvery(every, "mqtt_publish_too_large",
-                       {{"client", client_.options().clientId},
-                        {"topic", msg.topic},
-                        {"bytes", client_.publishSize(pub)},
-                        {"maximum_packet_size", maxPacket_}});
-        done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected});
+        const std::string why = std::to_string(client_.publishSize(pub)) +
+                                " bytes, over the target's maximum packet size of " +
+                                std::to_string(maxPacket_);
+        done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+                        metrics::DeadLetterReason::TooLarge, why});
         continue;
       }
       const auto rc = client_.publish(pub, seq);
-      sent = sent || rc == sources::Client::Send::Ok;
+      sent = sent || rc == mqtt::Client::Send::Ok;
+      if (rc == mqtt::Client::Send::Busy) {
+        retry_.emplace(seq, std::move(msg));  // first again, once the output drains
+        break;                                // onWritable() pumps again
+      }
+      if (rc == mqtt::Client::Send::Ok && metrics_) {
+        if (qos < msg.qos) {
+          metrics_->adjust(metrics::Adjustment::QosDowngraded);
+        }
+        if (stripRetain) {
+          metrics_->adjust(metrics::Adjustment::RetainStripped);
+        }
+      }
       if (log::enabled(log::Level::Debug)) {
         log::debug("mqtt_publish", {{"client", client_.options().clientId},
                                     {"topic", msg.topic},
@@ -311,20 +425,23 @@ void MqttSink::pump() noexcept {
                                     {"bytes", msg.payload.size()},
                                     {"rc", static_cast<int>(rc)}});
       }
-      if (rc == sources::Client::Send::Ok) {
-        if (msg.qos == 0) {
+      if (rc == mqtt::Client::Send::Ok) {
+        if (qos == 0) {
           done.push_back(
               {std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
         } else {
           outstanding_.emplace(seq, std::move(msg));
           maxOutstanding_ = std::max(maxOutstanding_, outstanding_.size());
+          if (probe) {
+            probeSeq_ = seq;
+          }
         }
       } else if (msg.qos == 0) {
         done.push_back(
             {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
       } else {
         retry_.emplace(seq, std::move(msg));
-        if (rc == sources::Client::Send::NoPacketId) {
+        if (rc == mqtt::Client::Send::NoPacketId) {
           wakeAtLocked(now + std::chrono::milliseconds(5));
         }
         // Disconnected: onConnectionLost follows (it waits for mu_), the reconnect pumps again.
@@ -354,7 +471,7 @@ void MqttSink::pump() noexcept {
 void MqttSink::stop() { stop(options_.stopTimeout); }
 
 void MqttSink::stop(std::chrono::milliseconds deadline) {
-  std::set<sources::Timer::Id> timers;
+  std::set<common::Timer::Id> timers;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (closed_) {

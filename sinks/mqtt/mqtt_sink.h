@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -16,12 +17,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/timer.h"
 #include "config/model.h"
+#include "deadletter/route_letters.h"
+#include "metrics/client_observer.h"
 #include "metrics/route_metrics.h"
+#include "mqtt/client.h"
 #include "pipeline/clock.h"
 #include "pipeline/sink.h"
-#include "sources/mqtt/client.h"
-#include "sources/mqtt/timer.h"
 
 namespace mqb::sinks {
 
@@ -37,6 +40,9 @@ struct SinkOptions {
   std::string hopMarkerValue;
   /// Default deadline of stop() without an argument.
   std::chrono::milliseconds stopTimeout{5000};
+  /// Where a message the target refuses, or drops the connection over, is set aside (shared by
+  /// the route's branches). Null: such a message is dropped (counted `rejected`, logged).
+  std::shared_ptr<deadletter::RouteLetters> deadLetters;
 };
 
 /// Publishes one branch's messages. Implements pipeline::Sink (see its contract): write() never
@@ -44,15 +50,23 @@ struct SinkOptions {
 /// once handed to the connection; Dropped with a counted reason otherwise) and then released.
 /// While disconnected, QoS 1 messages wait (nothing lost; re-sent after reconnect, so duplicates
 /// are possible) and QoS 0 messages are dropped (DropReason::Qos0Disconnected).
-class MqttSink final : public pipeline::Sink, private sources::ClientListener {
+///
+/// No single message can stop the branch: one the target refuses (PUBACK reason >= 0x80; quota
+/// exceeded is retried with backoff ten times first) or that is larger than the target accepts
+/// is set aside in the dead-letter store at once. One in flight each time the target drops the
+/// connection (without saying it is shutting down, taking the session over, or the like) is
+/// suspect: after kProbeAfter such losses it is sent alone, and after kDeadLetterAfter it is set
+/// aside too (DeadLetterReason::RepeatedDisconnects), so that the messages behind it flow again.
+/// The target's Maximum QoS and Retain Available are honoured (counted adjustments).
+class MqttSink final : public pipeline::Sink, private mqtt::ClientListener {
  public:
   /// The client always uses a clean session (ClientOptions::persistentSession is forced off): the
   /// sink keeps unacknowledged messages itself and re-sends them after a reconnect.
   /// Metrics may be null.
-  MqttSink(sources::ClientOptions client, SinkOptions options,
+  MqttSink(mqtt::ClientOptions client, SinkOptions options,
            metrics::RouteMetrics* routeMetrics = nullptr,
            metrics::ClientMetrics* clientMetrics = nullptr, const pipeline::Clock* clock = nullptr,
-           sources::Timer* timer = nullptr);
+           common::Timer* timer = nullptr);
   ~MqttSink() override;
   MqttSink(const MqttSink&) = delete;
   MqttSink& operator=(const MqttSink&) = delete;
@@ -68,7 +82,7 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
 
   /// Connected to the target broker.
   bool ready() const noexcept { return client_.connected(); }
-  const sources::Client& client() const noexcept { return client_; }
+  const mqtt::Client& client() const noexcept { return client_; }
   /// Messages held (queued, awaiting PUBACK, or waiting to be re-sent).
   std::size_t heldForTest() const;
   /// Largest number of QoS 1 messages ever awaiting PUBACK at once.
@@ -79,16 +93,23 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
     pipeline::Message msg;
     pipeline::Outcome outcome;
     metrics::DropReason reason;
+    /// Set aside in the dead-letter store (by finish(), outside the lock) for this reason.
+    std::optional<metrics::DeadLetterReason> letter = std::nullopt;
+    std::string detail = {};
   };
 
-  void onConnected(const sources::ConnectInfo& info) noexcept override;
-  void onConnectionLost() noexcept override;
+  void onConnected(const mqtt::ConnectInfo& info) noexcept override;
+  void onConnectionLost(const mqtt::Failure& why) noexcept override;
+  void onWritable() noexcept override;
   void onPublishedBatch(
       std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept override;
 
   void pump() noexcept;
   /// Applies the broker's answer to an outstanding message; caller holds mu_.
-  void resolveLocked(pipeline::Message&& msg, std::uint8_t reasonCode, std::vector<Done>& done);
+  void resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::uint8_t reasonCode,
+                     std::vector<Done>& done);
+  /// Is a connection lost for `why` possibly the doing of a message in flight?
+  static bool suspicious(const mqtt::Failure& why) noexcept;
   void finish(std::vector<Done>& done) noexcept;
   void wakeAtLocked(pipeline::SteadyTime at);
 
@@ -96,8 +117,9 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   pipeline::UserProperty marker_;  // hop marker (value empty: none)
   metrics::RouteMetrics* metrics_;
   const pipeline::Clock* clock_;
-  sources::Timer* timer_;
-  sources::Client client_;
+  common::Timer* timer_;
+  metrics::ClientMetricsObserver observer_;
+  mqtt::Client client_;
   pipeline::ReleaseFn release_;
 
   // Everything below is guarded by mu_. pump() publishes while holding it (the client never calls
@@ -111,10 +133,20 @@ class MqttSink final : public pipeline::Sink, private sources::ClientListener {
   std::size_t window_ = 1;
   std::size_t maxOutstanding_ = 0;
   std::uint32_t maxPacket_ = 0;
+  std::uint8_t maxQos_ = 2;      // the broker's Maximum QoS
+  bool retainAvailable_ = true;  // the broker's Retain Available
   bool connected_ = false;
   bool stopping_ = false;
   bool closed_ = false;  // stop() is tearing the client down: no more sends
-  std::set<sources::Timer::Id> timers_;
+  std::set<common::Timer::Id> timers_;
+  // Messages in flight at connection losses the target may have caused, by seq: how many such
+  // losses each lived through, and whether the last one happened while it was alone in flight.
+  std::unordered_map<std::uint64_t, std::uint8_t> losses_;
+  std::uint64_t probeSeq_ = 0;  // a suspect sent alone: nothing else goes until it is answered
+  std::unordered_map<std::uint64_t, std::uint8_t> quotaRefusals_;  // 0x97 answers, by seq
+  static constexpr std::uint8_t kProbeAfter = 2;
+  static constexpr std::uint8_t kDeadLetterAfter = 3;
+  static constexpr std::uint8_t kQuotaRetries = 10;
   pipeline::SteadyTime wakeAt_{};
   std::chrono::steady_clock::time_point lastAcks_{};  // the previous read that brought PUBACKs
   // How long the client's I/O thread may sleep between reads of acknowledgements (see

@@ -8,20 +8,24 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/text.h"
+
 namespace mqb::sources {
 
-MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::Ingress& ingress,
-                       metrics::RouteMetrics* routeMetrics, metrics::ClientMetrics* clientMetrics,
-                       pipeline::DeliveryTracker* tracker, Timer* timer)
+MqttSource::MqttSource(mqtt::ClientOptions client, SourceOptions options,
+                       pipeline::Ingress& ingress, metrics::RouteMetrics* routeMetrics,
+                       metrics::ClientMetrics* clientMetrics, pipeline::DeliveryTracker* tracker,
+                       common::Timer* timer)
     : options_(std::move(options)),
       ingress_(ingress),
       routeMetrics_(routeMetrics),
       clientMetrics_(clientMetrics),
       tracker_(tracker),
-      timer_(timer ? timer : &Timer::shared()),
+      timer_(timer ? timer : &common::Timer::shared()),
       subscription_(options_.shareGroup.empty()
                         ? options_.filter
                         : "$share/" + options_.shareGroup + "/" + options_.filter),
+      observer_(clientMetrics),
       client_(
           [&] {
             if (options_.spool && options_.pauseMessages > 0) {
@@ -31,7 +35,7 @@ MqttSource::MqttSource(ClientOptions client, SourceOptions options, pipeline::In
             }
             return std::move(client);
           }(),
-          this, clientMetrics) {
+          this, &observer_) {
   if (options_.pauseMessages > 0) {
     pauseAtMessages_ = options_.pauseMessages - receiveMaximumFor(options_.pauseMessages);
   }
@@ -280,7 +284,7 @@ std::size_t MqttSource::overflowSizeForTest() const {
 void MqttSource::stop() {
   stopFeeding();
   auto cancelTimers = [this] {
-    Timer::Id a, b;
+    common::Timer::Id a, b;
     {
       std::lock_guard<std::mutex> lk(mu_);
       stopping_ = true;
@@ -318,15 +322,15 @@ void MqttSource::setSubscribed(bool on) noexcept {
   }
 }
 
-void MqttSource::onConnected(const ConnectInfo& /*info*/) noexcept {
+void MqttSource::onConnected(const mqtt::ConnectInfo& /*info*/) noexcept {
   setSubscribed(false);
   subscribe();  // always: a lost session (or cleanstart) has no subscription any more
 }
 
-void MqttSource::onConnectionLost() noexcept { setSubscribed(false); }
+void MqttSource::onConnectionLost(const mqtt::Failure& /*why*/) noexcept { setSubscribed(false); }
 
 void MqttSource::subscribe() {
-  wire::SubscribeOptions o;
+  mqtt::wire::SubscribeOptions o;
   o.qos = static_cast<std::uint8_t>(options_.qos);
   if (client_.v5()) {
     o.retainAsPublished = true;  // keep the retain flag of live messages
@@ -334,7 +338,7 @@ void MqttSource::subscribe() {
   }
   const auto rc = client_.subscribe(subscription_, o, [this](bool ok, std::uint8_t code) {
     if (!ok) {
-      subscribeFailed(code != 0 ? reasonName(code) : "subscribe_failed");
+      subscribeFailed(code != 0 ? mqtt::wire::reasonName(code) : "subscribe_failed");
       return;
     }
     setSubscribed(true);
@@ -342,10 +346,10 @@ void MqttSource::subscribe() {
         "mqtt_subscribed",
         {{"client", client_.options().clientId}, {"filter", subscription_}, {"qos", options_.qos}});
   });
-  if (rc == Client::Send::Disconnected) {
+  if (rc == mqtt::Client::Send::Disconnected) {
     return;  // onConnected subscribes again
   }
-  if (rc != Client::Send::Ok) {
+  if (rc != mqtt::Client::Send::Ok) {
     subscribeFailed("no_packet_id");
   }
 }
@@ -415,7 +419,52 @@ bool MqttSource::admit(pipeline::Message& msg) noexcept {
   return true;
 }
 
-void MqttSource::onMessages(std::vector<pipeline::Message>& batch) noexcept {
+void MqttSource::onRefused(mqtt::Message&& message, mqtt::Refusal why,
+                           const std::string& detail) noexcept {
+  receivedCount_.fetch_add(1, std::memory_order_relaxed);
+  if (routeMetrics_) {
+    routeMetrics_->received->Increment();
+    routeMetrics_->receivedBytes->Increment(static_cast<double>(message.payload.size()));
+  }
+  if (why == mqtt::Refusal::TooLarge) {
+    // Its payload was discarded unread: nothing to keep.
+    if (routeMetrics_) {
+      routeMetrics_->drop(metrics::DropReason::TooLarge);
+    }
+    static log::Every every(std::chrono::seconds(10));  // one broker can send many
+    log::warnEvery(every, "mqtt_message_too_large",
+                   {{"client", client_.options().clientId},
+                    {"topic", common::printable(message.topic)},
+                    {"detail", detail}});
+    return;
+  }
+  const auto reason = why == mqtt::Refusal::InvalidTopic
+                          ? metrics::DeadLetterReason::InvalidTopic
+                          : metrics::DeadLetterReason::InvalidProperties;
+  // The client acknowledges it once this returns: it must be in the store by then.
+  const bool kept =
+      options_.deadLetters && options_.deadLetters->put(message, reason, detail, routeMetrics_);
+  if (routeMetrics_) {
+    routeMetrics_->drop(kept ? metrics::DropReason::DeadLettered : metrics::DropReason::Rejected);
+  }
+  if (!kept) {
+    static log::Every every(std::chrono::seconds(10));
+    log::warnEvery(every, "mqtt_message_refused",
+                   {{"client", client_.options().clientId},
+                    {"reason", std::string(metrics::toString(reason))},
+                    {"topic", common::printable(message.topic)},
+                    {"detail", detail},
+                    {"action", "dropped (no dead-letter store)"}});
+  }
+}
+
+void MqttSource::onMessages(std::vector<mqtt::Message>& in) noexcept {
+  std::vector<pipeline::Message>& batch = converted_;
+  batch.clear();  // fresh messages: nothing of an earlier batch's bookkeeping carries over
+  batch.reserve(in.size());
+  for (auto& m : in) {
+    static_cast<mqtt::Message&>(batch.emplace_back()) = std::move(m);
+  }
   if (batch.size() < kPaceBatch && ingress_.inflight() >= kPaceBacklog) {
     // What comes next waits behind this backlog anyway: read it in one go a moment later rather
     // than waking for every packet or two (each wake-up is tens of microseconds of kernel time).

@@ -14,13 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include "metrics/log.h"
+#include "common/log.h"
+#include "common/timer.h"
+#include "deadletter/route_letters.h"
+#include "metrics/client_observer.h"
 #include "metrics/route_metrics.h"
+#include "mqtt/client.h"
 #include "pipeline/ingress.h"
 #include "pipeline/message.h"
 #include "pipeline/spool/spool.h"
-#include "sources/mqtt/client.h"
-#include "sources/mqtt/timer.h"
 
 namespace mqb::sources {
 
@@ -39,7 +41,7 @@ struct SourceOptions {
   std::size_t overflowCapacity = 1024;
   std::chrono::milliseconds overflowRetry{5};
 
-  /// Durable path (issue 5). When set, every message that passes the loop check is appended to
+  /// Durable path. When set, every message that passes the loop check is appended to
   /// this spool inside the receive callback (write(2) before the callback returns, and the client
   /// sends the PUBACK only after it returns: an acknowledged message is on disk), and a feeder
   /// thread of this source reads the spool in order (replay of what a previous run left first) and
@@ -58,17 +60,20 @@ struct SourceOptions {
   double resumeFraction = 0.5;
   /// Most records the feeder pushes per batch.
   std::size_t feedBatch = 256;
+  /// Where a PUBLISH whose topic or properties MQTT does not allow is set aside (acknowledged,
+  /// never forwarded). Null: it is dropped (counted `rejected`, logged).
+  std::shared_ptr<deadletter::RouteLetters> deadLetters;
 };
 
 /// One subscriber. Thread-safe; start()/stop() from one control thread.
-class MqttSource final : private ClientListener, private pipeline::DeliveryTracker {
+class MqttSource final : private mqtt::ClientListener, private pipeline::DeliveryTracker {
  public:
   /// `ingress` must outlive the source. Metrics and `tracker` may be null; with a tracker each
   /// message carries a Completion (token = per-source sequence number).
-  MqttSource(ClientOptions client, SourceOptions options, pipeline::Ingress& ingress,
+  MqttSource(mqtt::ClientOptions client, SourceOptions options, pipeline::Ingress& ingress,
              metrics::RouteMetrics* routeMetrics = nullptr,
              metrics::ClientMetrics* clientMetrics = nullptr,
-             pipeline::DeliveryTracker* tracker = nullptr, Timer* timer = nullptr);
+             pipeline::DeliveryTracker* tracker = nullptr, common::Timer* timer = nullptr);
   ~MqttSource() override;
   MqttSource(const MqttSource&) = delete;
   MqttSource& operator=(const MqttSource&) = delete;
@@ -82,9 +87,9 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   bool ready() const noexcept;
   /// What is subscribed: the filter or $share/<group>/<filter>.
   const std::string& subscription() const noexcept { return subscription_; }
-  const Client& client() const noexcept { return client_; }
+  const mqtt::Client& client() const noexcept { return client_; }
   /// For requests on the subscriber's connection (the runtime unsubscribes a stale filter).
-  Client& client() noexcept { return client_; }
+  mqtt::Client& client() noexcept { return client_; }
   std::size_t overflowSizeForTest() const;
   /// Messages this client received (before loop checks); e.g. to see shared-subscription spread.
   std::uint64_t receivedCount() const noexcept { return receivedCount_.load(); }
@@ -96,9 +101,11 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   void stopFeeding();
 
  private:
-  void onConnected(const ConnectInfo& info) noexcept override;
-  void onConnectionLost() noexcept override;
-  void onMessages(std::vector<pipeline::Message>& batch) noexcept override;
+  void onConnected(const mqtt::ConnectInfo& info) noexcept override;
+  void onConnectionLost(const mqtt::Failure& why) noexcept override;
+  void onMessages(std::vector<mqtt::Message>& batch) noexcept override;
+  void onRefused(mqtt::Message&& message, mqtt::Refusal why,
+                 const std::string& detail) noexcept override;
   /// Counts a received message, gives it its completion and applies the loop check; false when
   /// it was filtered (settled already).
   bool admit(pipeline::Message& msg) noexcept;
@@ -118,8 +125,8 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   void subscribeFailed(const std::string& reason);
   /// Pushes as much of the overflow as the Ingress takes (without holding mu_).
   void drain();
-  /// The seam for issue 5's disk spool: a message the route cannot take right now. Caller holds
-  /// mu_. Returns false when it had to be dropped.
+  /// A message the route cannot take right now (no spool): kept in the overflow, or dropped when
+  /// that is full. Caller holds mu_. Returns false when it had to be dropped.
   bool spillLocked(pipeline::Message&& msg);
   void scheduleRetryLocked();
   void feederLoop() noexcept;
@@ -141,9 +148,11 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
   metrics::RouteMetrics* routeMetrics_;
   metrics::ClientMetrics* clientMetrics_;
   pipeline::DeliveryTracker* tracker_;
-  Timer* timer_;
+  common::Timer* timer_;
   std::string subscription_;
-  Client client_;
+  metrics::ClientMetricsObserver observer_;
+  mqtt::Client client_;
+  std::vector<pipeline::Message> converted_;  // I/O thread only: onMessages()'s batch
 
   std::atomic<bool> subscribed_{false};
   std::atomic<std::uint64_t> nextToken_{1};
@@ -151,8 +160,8 @@ class MqttSource final : private ClientListener, private pipeline::DeliveryTrack
 
   mutable std::mutex mu_;
   std::deque<pipeline::Message> overflow_;
-  Timer::Id retryTimer_ = 0;
-  Timer::Id subscribeTimer_ = 0;
+  common::Timer::Id retryTimer_ = 0;
+  common::Timer::Id subscribeTimer_ = 0;
   bool stopping_ = false;
   bool pushing_ = false;  // a tryPush is in progress (keeps order without holding mu_)
   log::Every overflowLog_{std::chrono::seconds(5)};

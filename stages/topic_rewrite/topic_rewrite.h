@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "metrics/log.h"
+#include "common/log.h"
 #include "pipeline/stage.h"
 
 namespace mqb::stages::topic_rewrite {

@@ -1,4 +1,4 @@
-// libFuzzer target: the MQTT packet codec (sources/mqtt/wire/codec.h) on arbitrary bytes.
+// libFuzzer target: the MQTT packet codec (mqtt/wire/codec.h) on arbitrary bytes.
 // The input is a byte stream from a broker. It is framed twice by the Decoder: once in one piece
 // and once in chunks whose sizes come from a hash of the input (alternating feed() and direct
 // buffer() appends); both must yield the same packets and end the same way. Every packet body is
@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sources/mqtt/wire/codec.h"
+#include "mqtt/wire/codec.h"
 
-using namespace mqb::sources::wire;
+using namespace mqb::mqtt::wire;
 
 namespace {
 

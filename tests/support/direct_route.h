@@ -66,8 +66,8 @@ class ForwardingIngress final : public pipeline::Ingress {
 };
 
 struct DirectRouteOptions {
-  sources::ClientOptions source;  ///< clientId gets "-<i>" appended per branch when branches > 1
-  sources::ClientOptions target;  ///< likewise
+  mqtt::ClientOptions source;  ///< clientId gets "-<i>" appended per branch when branches > 1
+  mqtt::ClientOptions target;  ///< likewise
   sources::SourceOptions sourceOptions;
   sinks::SinkOptions sinkOptions;
   std::optional<std::string> targetTopic;  ///< static target; nullopt = same topic

@@ -24,6 +24,8 @@ class FakeIdentityEndpoint {
 
   /// http://127.0.0.1:<port>/metadata/identity/oauth2/token
   std::string url() const;
+  /// The directory of the challenge's key file (the Arc key directory a client must accept).
+  std::string keyDirectory() const { return dir_.path(); }
   /// Request lines ("GET /path?query HTTP/1.1") seen so far.
   std::vector<std::string> requests() const;
   int tokensIssued() const noexcept { return issued_.load(); }

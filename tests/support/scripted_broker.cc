@@ -43,13 +43,13 @@ ScriptedBroker::~ScriptedBroker() {
   }
 }
 
-std::vector<std::pair<sources::wire::PacketType, std::string>> ScriptedBroker::recvPackets(
+std::vector<std::pair<mqtt::wire::PacketType, std::string>> ScriptedBroker::recvPackets(
     std::size_t n) {
-  std::vector<std::pair<sources::wire::PacketType, std::string>> got;
+  std::vector<std::pair<mqtt::wire::PacketType, std::string>> got;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (got.size() < n && std::chrono::steady_clock::now() < end) {
-    sources::wire::Packet p;
-    if (decoder_.next(p) == sources::wire::Decoder::Status::Ok) {
+    mqtt::wire::Packet p;
+    if (decoder_.next(p) == mqtt::wire::Decoder::Status::Ok) {
       got.emplace_back(p.type, std::string(p.body));
       continue;
     }

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "sources/mqtt/wire/codec.h"
+#include "mqtt/wire/codec.h"
 
 namespace mqb::test {
 
@@ -31,7 +31,7 @@ class ScriptedBroker {
 
   int port() const { return port_; }
   /// Reads until `n` more packets arrived (5 s at most); returns their types and bodies.
-  std::vector<std::pair<sources::wire::PacketType, std::string>> recvPackets(std::size_t n);
+  std::vector<std::pair<mqtt::wire::PacketType, std::string>> recvPackets(std::size_t n);
   /// One write(2) of `bytes` (a gtest failure if it does not all go).
   void send(const std::string& bytes);
 
@@ -47,7 +47,7 @@ class ScriptedBroker {
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
-  sources::wire::Decoder decoder_;
+  mqtt::wire::Decoder decoder_;
 };
 
 }  // namespace mqb::test

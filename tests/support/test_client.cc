@@ -3,7 +3,7 @@
 #include <cstring>
 #include <memory>
 
-#include "sources/mqtt/client.h"
+#include "mqtt/client.h"
 
 namespace mqb::test {
 namespace {
@@ -206,8 +206,8 @@ void TestClient::onConnectFail5(void* ctx, MQTTAsync_failureData5* r) {
   auto* self = static_cast<TestClient*>(ctx);
   std::lock_guard<std::mutex> lk(self->mu_);
   self->connectState_ = -1;
-  self->lastError_ = r ? sources::reasonName(r->reasonCode) + " " + (r->message ? r->message : "") +
-                             " code=" + std::to_string(r->code)
+  self->lastError_ = r ? mqtt::wire::reasonName(r->reasonCode) + " " +
+                             (r->message ? r->message : "") + " code=" + std::to_string(r->code)
                        : "connect failed";
   self->cv_.notify_all();
 }
@@ -246,7 +246,7 @@ void TestClient::onOk5(void* ctx, MQTTAsync_successData5* r) {
   std::lock_guard<std::mutex> lk(op->self->mu_);
   if (r != nullptr && r->reasonCode >= 0x80) {
     op->state = -1;
-    op->error = sources::reasonName(r->reasonCode);
+    op->error = mqtt::wire::reasonName(r->reasonCode);
   } else {
     op->state = 1;
   }
@@ -256,7 +256,7 @@ void TestClient::onFail5(void* ctx, MQTTAsync_failureData5* r) {
   auto* op = static_cast<Op*>(ctx);
   std::lock_guard<std::mutex> lk(op->self->mu_);
   op->state = -1;
-  op->error = r ? sources::reasonName(r->reasonCode) : "failed";
+  op->error = r ? mqtt::wire::reasonName(r->reasonCode) : "failed";
   op->self->cv_.notify_all();
 }
 void TestClient::onOk3(void* ctx, MQTTAsync_successData* r) {

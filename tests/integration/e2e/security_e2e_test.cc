@@ -189,6 +189,7 @@ TEST_F(E2eSecurity, SpecConnectorExampleWithManagedIdentity) {
 
   BridgeRunnerOptions bo;
   bo.env = {"IDENTITY_ENDPOINT=" + identity.url(), "SSL_CERT_FILE=" + pki_->rootCa()};
+  bo.extraArgs = {"--arc-key-dir", identity.keyDirectory()};
   BridgeRunner bridge(bo);
   writeCaConfigMap(bridge, "aio-ca-trust-bundle-test-only");
   bridge.dir().write("sa-token", "good-sat-token");

@@ -1,4 +1,4 @@
-// sources::Client (mqbridge's own MQTT client) against real mosquitto brokers, for what the route
+// mqtt::Client (mqbridge's own MQTT client) against real mosquitto brokers, for what the route
 // tests do not show directly: keep-alive on an idle connection, SUBACK/UNSUBACK results, PUBACK
 // callbacks with their cookies, v3.1.1 and v5 on one broker, a stop() that interrupts a connect in
 // progress, reconnect after the broker restarts, and batched delivery of a burst.
@@ -14,8 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "sources/mqtt/client.h"
-#include "sources/mqtt/wire/codec.h"
+#include "app/app_client_options.h"
+#include "mqtt/client.h"
+#include "mqtt/wire/codec.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"
 #include "tests/support/scripted_broker.h"
 
@@ -23,20 +24,21 @@ namespace mqb::test {
 namespace {
 
 using namespace std::chrono_literals;
-using sources::Client;
+using mqtt::Client;
 
-class Recorder final : public sources::ClientListener {
+class Recorder final : public mqtt::ClientListener {
  public:
-  void onConnected(const sources::ConnectInfo& info) noexcept override {
+  void onConnected(const mqtt::ConnectInfo& info) noexcept override {
     std::lock_guard<std::mutex> lk(mu);
     ++connects;
     last = info;
   }
-  void onConnectionLost() noexcept override {
+  void onConnectionLost(const mqtt::Failure& why) noexcept override {
     std::lock_guard<std::mutex> lk(mu);
     ++losses;
+    lastLoss = why;
   }
-  void onMessages(std::vector<pipeline::Message>& batch) noexcept override {
+  void onMessages(std::vector<mqtt::Message>& batch) noexcept override {
     std::lock_guard<std::mutex> lk(mu);
     ++batches;
     maxBatch = std::max(maxBatch, batch.size());
@@ -68,37 +70,38 @@ class Recorder final : public sources::ClientListener {
   int losses = 0;
   int batches = 0;
   std::size_t maxBatch = 0;
-  sources::ConnectInfo last;
-  std::vector<pipeline::Message> messages;
+  mqtt::ConnectInfo last;
+  std::vector<mqtt::Message> messages;
+  mqtt::Failure lastLoss;
   std::set<std::uint64_t> acked;
   std::vector<std::uint8_t> reasons;
   int ackBatches = 0;
 };
 
-sources::ClientOptions scriptedOptions(int port, const std::string& id) {
-  sources::ClientOptions o;
+mqtt::ClientOptions scriptedOptions(int port, const std::string& id) {
+  mqtt::ClientOptions o;
   o.clientId = id;
-  o.broker.host = "127.0.0.1";
-  o.broker.port = port;
+  o.endpoint.host = "127.0.0.1";
+  o.endpoint.port = port;
   o.keepAliveSeconds = 60;  // a missed wake-up would show as a wait of a minute, not a ping
   o.connectTimeout = 5s;
   return o;
 }
 
-sources::Client::Publish qos1(const std::string& payload) {
-  sources::Client::Publish p;
+mqtt::Client::Publish qos1(const std::string& payload) {
+  mqtt::Client::Publish p;
   p.topic = "t";
   p.payload = payload;
   p.qos = 1;
   return p;
 }
 
-sources::ClientOptions optionsFor(const MosquittoBroker& b, const std::string& id,
-                                  config::MqttVersion v = config::MqttVersion::V5) {
-  sources::ClientOptions o;
+mqtt::ClientOptions optionsFor(const MosquittoBroker& b, const std::string& id,
+                               config::MqttVersion v = config::MqttVersion::V5) {
+  mqtt::ClientOptions o;
   o.clientId = id;
-  o.broker = b.connection("tcp");
-  o.version = v;
+  o.endpoint = app::endpointOf(b.connection("tcp"));
+  o.version = v == config::MqttVersion::V5 ? mqtt::Version::V5 : mqtt::Version::V311;
   o.persistentSession = false;
   o.minRetry = 50ms;
   o.maxRetry = 200ms;
@@ -110,7 +113,7 @@ sources::ClientOptions optionsFor(const MosquittoBroker& b, const std::string& i
 std::uint8_t subscribeAndWait(Client& c, const std::string& filter, std::uint8_t qos) {
   std::atomic<int> state{0};
   std::atomic<int> code{0xFF};
-  sources::wire::SubscribeOptions o;
+  mqtt::wire::SubscribeOptions o;
   o.qos = qos;
   EXPECT_EQ(c.subscribe(filter, o,
                         [&](bool ok, std::uint8_t rc) {
@@ -197,7 +200,7 @@ TEST(MqttClient, SubscribeRefusedByTheBrokerReportsTheReason) {
   // A shared subscription with an invalid group name is refused by mosquitto (v5 SUBACK >= 0x80)
   // or the broker disconnects us for the malformed filter: either way not "ok".
   std::atomic<int> state{0};
-  sources::wire::SubscribeOptions o;
+  mqtt::wire::SubscribeOptions o;
   ASSERT_EQ(
       c.subscribe("$share/bad+group/x", o, [&](bool ok, std::uint8_t) { state = ok ? 1 : -1; }),
       Client::Send::Ok);
@@ -331,12 +334,12 @@ TEST(MqttClient, PublishesSentWhileTheIoThreadSleepsRaiseItsLowWaterMark) {
 
 // Stretches the I/O thread's next sleep after every batch it is handed, as the source does while
 // its route is backlogged.
-class PacingListener final : public sources::ClientListener {
+class PacingListener final : public mqtt::ClientListener {
  public:
   explicit PacingListener(std::chrono::microseconds pace) : pace_(pace) {}
-  void onConnected(const sources::ConnectInfo& info) noexcept override { rec.onConnected(info); }
-  void onConnectionLost() noexcept override { rec.onConnectionLost(); }
-  void onMessages(std::vector<pipeline::Message>& batch) noexcept override {
+  void onConnected(const mqtt::ConnectInfo& info) noexcept override { rec.onConnected(info); }
+  void onConnectionLost(const mqtt::Failure& why) noexcept override { rec.onConnectionLost(why); }
+  void onMessages(std::vector<mqtt::Message>& batch) noexcept override {
     rec.onMessages(batch);
     if (Client* c = client.load()) {
       c->paceNextRead(pace_);
@@ -399,7 +402,7 @@ TEST(MqttClient, StopInterruptsAConnectThatNeverCompletes) {
   int port = 0;
   const int fd = listenOnLoopback(port);
   ASSERT_GE(fd, 0);
-  sources::ClientOptions o = scriptedOptions(port, "client-blackhole");
+  mqtt::ClientOptions o = scriptedOptions(port, "client-blackhole");
   o.connectTimeout = 30s;
   Recorder rec;
   Client c(o, &rec);

@@ -89,8 +89,8 @@ TEST(MqttDelivery, BackloggedRouteReadsInPacedBatchesAndKeepsOrder) {
   DirectRoute route(routeOptions(local, remote, "pace/#", std::nullopt, "pace"));
   route.start();
   ASSERT_TRUE(route.waitReady());
-  const sources::Client& source = route.sources()[0]->client();
-  const sources::Client& sink = route.sinks()[0]->client();
+  const mqtt::Client& source = route.sources()[0]->client();
+  const mqtt::Client& sink = route.sinks()[0]->client();
   TestClient sub(testClientFor(remote, "remote-reader"));
   ASSERT_TRUE(sub.connect());
   ASSERT_TRUE(sub.subscribe("pace/#", 1));

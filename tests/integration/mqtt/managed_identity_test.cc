@@ -2,7 +2,7 @@
 // challenge with a key file, then the token), cached, and sent as v5 enhanced authentication
 // method OAUTH2-JWT; the test auth plugin accepts only that token.
 
-#include "sources/mqtt/token_fetcher.h"
+#include "mqtt/auth/token_fetcher.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"
 #include "tests/support/fake_identity_endpoint.h"
 
@@ -11,10 +11,11 @@ namespace {
 
 TEST(ManagedIdentity, FetchesWithArcChallengeAndCachesTheToken) {
   FakeIdentityEndpoint endpoint("jwt-abc", 3600);
-  sources::TokenFetcher fetcher(endpoint.url(), "https://eventgrid.azure.net/");
+  mqtt::auth::TokenFetcher fetcher(
+      {endpoint.url(), "https://eventgrid.azure.net/", endpoint.keyDirectory()});
   EXPECT_FALSE(fetcher.cached().has_value());
   std::string error;
-  auto token = fetcher.fetchNow(error);
+  auto token = fetcher.fetch(error);
   ASSERT_TRUE(token.has_value()) << error;
   EXPECT_EQ(*token, "jwt-abc");
   auto requests = endpoint.requests();
@@ -28,17 +29,18 @@ TEST(ManagedIdentity, FetchesWithArcChallengeAndCachesTheToken) {
 
 TEST(ManagedIdentity, ShortLivedTokenIsNotCachedPastItsLifetime) {
   FakeIdentityEndpoint endpoint("jwt-short", 0);
-  sources::TokenFetcher fetcher(endpoint.url(), "aud");
+  mqtt::auth::TokenFetcher fetcher({endpoint.url(), "aud", endpoint.keyDirectory()});
   std::string error;
-  ASSERT_TRUE(fetcher.fetchNow(error).has_value()) << error;
+  ASSERT_TRUE(fetcher.fetch(error).has_value()) << error;
   EXPECT_FALSE(fetcher.cached().has_value());  // expired already: fetch again before use
 }
 
 TEST(ManagedIdentity, UnreachableEndpointIsAnErrorNotAHang) {
-  sources::TokenFetcher fetcher("http://127.0.0.1:" + std::to_string(freePort()) + "/token", "a");
+  mqtt::auth::TokenFetcher fetcher(
+      {"http://127.0.0.1:" + std::to_string(freePort()) + "/token", "a"});
   std::string error;
-  EXPECT_FALSE(fetcher.fetchNow(error).has_value());
-  EXPECT_NE(error.find("connect"), std::string::npos) << error;
+  EXPECT_FALSE(fetcher.fetch(error).has_value());
+  EXPECT_NE(error.find("onnect"), std::string::npos) << error;
 }
 
 #ifdef MQB_AUTH_PLUGIN_PATH
@@ -56,7 +58,8 @@ TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
   conn.auth.audience = "https://eventgrid.azure.net/";
   auto o = routeOptions(local, remote, "mi/#", std::nullopt, "mi");
   o.target = clientFor(conn, "bridge-mi-pub", config::MqttVersion::V5, false);
-  o.target.identityEndpoint = endpoint.url();
+  o.target.credentials.identityEndpoint = endpoint.url();
+  o.target.credentials.arcKeyDirectory = endpoint.keyDirectory();
   DirectRoute route(std::move(o));
   route.start();
   ASSERT_TRUE(route.waitReady(15s)) << remote.logText();

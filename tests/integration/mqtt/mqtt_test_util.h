@@ -6,7 +6,8 @@
 #include <chrono>
 #include <string>
 
-#include "sources/mqtt/client.h"
+#include "app/app_client_options.h"
+#include "mqtt/client.h"
 #include "tests/support/direct_route.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -26,14 +27,15 @@ std::string cat(const T&... parts) {
   return out;
 }
 
-inline sources::ClientOptions clientFor(const config::BrokerConnection& broker,
-                                        const std::string& clientId,
-                                        config::MqttVersion version = config::MqttVersion::V5,
-                                        bool persistent = true) {
-  sources::ClientOptions o;
+inline mqtt::ClientOptions clientFor(const config::BrokerConnection& broker,
+                                     const std::string& clientId,
+                                     config::MqttVersion version = config::MqttVersion::V5,
+                                     bool persistent = true) {
+  mqtt::ClientOptions o;
   o.clientId = clientId;
-  o.broker = broker;
-  o.version = version;
+  o.endpoint = app::endpointOf(broker);
+  o.credentials = app::credentialsOf(broker.auth);
+  o.version = version == config::MqttVersion::V5 ? mqtt::Version::V5 : mqtt::Version::V311;
   o.persistentSession = persistent;
   o.sessionExpirySeconds = persistent ? 600 : 0;
   o.minRetry = 100ms;

@@ -45,10 +45,10 @@ TEST(MqttSinkPacing, PubacksOfASteadyFlowAreReadInPacedBatchesALoneOneAtOnce) {
     s.send(ScriptedBroker::puback(kLone + kSteady));
     s.recvPackets(1);  // the DISCONNECT (or EOF) at the end of the test
   });
-  sources::ClientOptions o;
+  mqtt::ClientOptions o;
   o.clientId = "sink-pacing";
-  o.broker.host = "127.0.0.1";
-  o.broker.port = server.port();
+  o.endpoint.host = "127.0.0.1";
+  o.endpoint.port = server.port();
   o.keepAliveSeconds = 60;
   o.connectTimeout = 5s;
   CountingTracker settled;

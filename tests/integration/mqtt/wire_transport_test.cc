@@ -1,4 +1,4 @@
-// The MQTT client's byte transport (sources/mqtt/wire/transport.h) against real mosquitto
+// The MQTT client's byte transport (mqtt/wire/transport.h) against real mosquitto
 // brokers: a hand-built MQTT 3.1.1 CONNECT gets its CONNACK over tcp, tls (by IP and by name), ws,
 // wss and mutual TLS with an intermediate CA; a 300 KiB publish round-trips through ws/wss (frame
 // reassembly, 64-bit lengths, partial writes); every connect failure maps to its reason (wrong CA,
@@ -28,7 +28,8 @@
 #include <tuple>
 #include <vector>
 
-#include "sources/mqtt/wire/transport.h"
+#include "mqtt/wire/transport.h"
+#include "mqtt/wire/websocket.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/wait.h"
@@ -37,10 +38,10 @@ namespace mqb::test {
 namespace {
 
 using namespace std::chrono_literals;
-using sources::wire::ConnectError;
-using sources::wire::connectTransport;
-using sources::wire::Transport;
-using sources::wire::TransportOptions;
+using mqtt::wire::ConnectError;
+using mqtt::wire::connectTransport;
+using mqtt::wire::Transport;
+using mqtt::wire::TransportOptions;
 using Io = Transport::Io;
 using Clock = std::chrono::steady_clock;
 
@@ -258,7 +259,7 @@ std::string switchingProtocols(const std::string& request) {
       at == std::string::npos ? "" : request.substr(at + tag.size(), eol - at - tag.size());
   return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Accept: " +
-         sources::wire::websocketAccept(key) + "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+         mqtt::wire::websocketAccept(key) + "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
 }
 
 /// An unmasked server frame.
@@ -377,8 +378,8 @@ class WireTransport : public ::testing::Test {
   static std::unique_ptr<Transport> connectOk(const TransportOptions& o) {
     ConnectError err;
     auto t = connectTransport(o, Clock::now() + 10s, -1, err);
-    EXPECT_NE(t, nullptr) << err.reason << ": " << err.detail;
-    EXPECT_TRUE(err.reason.empty()) << err.reason;
+    EXPECT_NE(t, nullptr) << mqtt::name(err.cause) << ": " << err.detail;
+    EXPECT_TRUE(err.detail.empty()) << err.detail;
     return t;
   }
 
@@ -387,7 +388,7 @@ class WireTransport : public ::testing::Test {
     ConnectError err;
     auto t = connectTransport(o, Clock::now() + timeout, abortFd, err);
     EXPECT_EQ(t, nullptr) << "connected unexpectedly";
-    EXPECT_FALSE(err.reason.empty());
+    EXPECT_FALSE(err.detail.empty());
     return err;
   }
 
@@ -531,13 +532,13 @@ TEST_F(WireTransport, WrongCaFailsVerification) {
   auto o = options("127.0.0.1", broker_->tlsPort(), true, false);
   o.caFiles = {pki_->wrongCa()};
   const auto err = connectFails(o);
-  EXPECT_EQ(err.reason, "tls_handshake_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tls_handshake_failed");
   EXPECT_NE(err.detail.find("verify"), std::string::npos) << err.detail;
   EXPECT_NE(err.detail.rfind("certificate verify failed: ", 0), std::string::npos) << err.detail;
   o.port = static_cast<std::uint16_t>(broker_->wssPort());  // the same over wss
   o.websocket = true;
   const auto errWss = connectFails(o);
-  EXPECT_EQ(errWss.reason, "tls_handshake_failed");
+  EXPECT_EQ(mqtt::name(errWss.cause), "tls_handshake_failed");
   EXPECT_NE(errWss.detail.find("verify"), std::string::npos) << errWss.detail;
 }
 
@@ -566,10 +567,10 @@ TEST_F(WireTransport, HostnameAndIpMismatchFailVerification) {
   ASSERT_TRUE(other.start()) << other.logText();
 
   const auto byIp = connectFails(options("127.0.0.1", other.tlsPort(), true, false));
-  EXPECT_EQ(byIp.reason, "tls_handshake_failed");
+  EXPECT_EQ(mqtt::name(byIp.cause), "tls_handshake_failed");
   EXPECT_NE(byIp.detail.find("IP address mismatch"), std::string::npos) << byIp.detail;
   const auto byName = connectFails(options("localhost", other.tlsPort(), true, false));
-  EXPECT_EQ(byName.reason, "tls_handshake_failed");
+  EXPECT_EQ(mqtt::name(byName.cause), "tls_handshake_failed");
   EXPECT_NE(byName.detail.find("hostname mismatch"), std::string::npos) << byName.detail;
   // The chain itself is fine: without name checks (diagnostics only) the handshake succeeds.
   auto o = options("127.0.0.1", other.tlsPort(), true, false);
@@ -587,7 +588,7 @@ TEST_F(WireTransport, MutualTlsWithoutClientCertificateFails) {
     auto t = connectTransport(options("127.0.0.1", mtls.tlsPort(), true, false), Clock::now() + 10s,
                               -1, err);
     if (t == nullptr) {
-      EXPECT_EQ(err.reason, "tls_handshake_failed") << err.detail;
+      EXPECT_EQ(mqtt::name(err.cause), "tls_handshake_failed") << err.detail;
     } else {
       std::string in;
       const Io r = pump(*t, connectPacket("wire-nocert"), in, 4, 10s);
@@ -601,7 +602,7 @@ TEST_F(WireTransport, MutualTlsWithoutClientCertificateFails) {
   {
     // Over wss the alert arrives while we wait for the 101: a handshake failure.
     const auto err = connectFails(options("127.0.0.1", mtls.wssPort(), true, true));
-    EXPECT_EQ(err.reason, "tls_handshake_failed") << err.detail;
+    EXPECT_EQ(mqtt::name(err.cause), "tls_handshake_failed") << err.detail;
     EXPECT_NE(err.detail.find("TLS"), std::string::npos) << err.detail;
   }
   EXPECT_FALSE(mtls.clientIdsSeen().count("wire-nocert"));
@@ -609,7 +610,7 @@ TEST_F(WireTransport, MutualTlsWithoutClientCertificateFails) {
 
 TEST_F(WireTransport, NothingListeningIsTcpConnectFailed) {
   const auto err = connectFails(options("127.0.0.1", freePort(), false, false));
-  EXPECT_EQ(err.reason, "tcp_connect_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tcp_connect_failed");
   EXPECT_NE(err.detail.find("refused"), std::string::npos) << err.detail;
   EXPECT_NE(err.detail.find("127.0.0.1:"), std::string::npos) << err.detail;
 }
@@ -622,7 +623,7 @@ TEST_F(WireTransport, SilentServerTimesOutAtTheDeadline) {
     const auto start = Clock::now();
     const auto err = connectFails(o, 300ms);
     const auto elapsed = Clock::now() - start;
-    EXPECT_EQ(err.reason, "timeout") << err.detail;
+    EXPECT_EQ(mqtt::name(err.cause), "connect_timeout") << err.detail;
     EXPECT_GE(elapsed, 290ms);
     EXPECT_LE(elapsed, 500ms) << "must return within deadline + 200 ms";
   }
@@ -634,7 +635,7 @@ TEST_F(WireTransport, DeadlineInThePastIsTimeout) {
   auto t = connectTransport(options("127.0.0.1", broker_->port(), false, false), Clock::now() - 1ms,
                             -1, err);
   EXPECT_EQ(t, nullptr);
-  EXPECT_EQ(err.reason, "timeout");
+  EXPECT_EQ(mqtt::name(err.cause), "connect_timeout");
   EXPECT_LT(Clock::now() - start, 100ms);
 }
 
@@ -667,7 +668,7 @@ TEST_F(WireTransport, AbortDuringHandshakeReturnsQuickly) {
   const auto end = Clock::now();
   clientDone = true;
   aborter.join();
-  EXPECT_EQ(err.reason, "aborted") << err.detail;
+  EXPECT_EQ(mqtt::name(err.cause), "aborted") << err.detail;
   EXPECT_TRUE(sawClientHello);
   ASSERT_NE(signalledAt.load(), 0);
   const auto afterSignal = end - Clock::time_point(Clock::duration(signalledAt.load()));
@@ -675,7 +676,7 @@ TEST_F(WireTransport, AbortDuringHandshakeReturnsQuickly) {
   EXPECT_LT(end - start, 5s);
   // Still signalled (never read by the transport): the next connect aborts at once.
   const auto again = connectFails(options("127.0.0.1", broker_->port(), false, false), 10s, efd);
-  EXPECT_EQ(again.reason, "aborted");
+  EXPECT_EQ(mqtt::name(again.cause), "aborted");
   ::close(efd);
 }
 
@@ -686,25 +687,25 @@ TEST_F(WireTransport, BadTlsFilesAreTlsSetupFailed) {
   auto o = options("127.0.0.1", broker_->tlsPort(), true, false);
   o.caFiles = {missing};
   auto err = connectFails(o);
-  EXPECT_EQ(err.reason, "tls_setup_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tls_setup_failed");
   EXPECT_NE(err.detail.find(missing), std::string::npos) << err.detail;
 
   o.caFiles = {pki_->rootCa(), garbage};
   err = connectFails(o);
-  EXPECT_EQ(err.reason, "tls_setup_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tls_setup_failed");
   EXPECT_NE(err.detail.find(garbage), std::string::npos) << err.detail;
 
   o.caFiles = {pki_->rootCa()};
   o.certFile = pki_->clientCert();
   o.keyFile = pki_->serverKey();  // not the certificate's key
   err = connectFails(o);
-  EXPECT_EQ(err.reason, "tls_setup_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tls_setup_failed");
   EXPECT_NE(err.detail.find(pki_->serverKey()), std::string::npos) << err.detail;
 
   o.keyFile = pki_->clientKey();
   o.intermediateFile = garbage;
   err = connectFails(o);
-  EXPECT_EQ(err.reason, "tls_setup_failed");
+  EXPECT_EQ(mqtt::name(err.cause), "tls_setup_failed");
   EXPECT_NE(err.detail.find(garbage), std::string::npos) << err.detail;
 }
 
@@ -784,7 +785,7 @@ TEST_F(WireTransport, BadUpgradeResponsesAreWebsocketUpgradeFailed) {
       return std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     });
     const auto err = connectFails(options("127.0.0.1", server.port(), false, true));
-    EXPECT_EQ(err.reason, "websocket_upgrade_failed");
+    EXPECT_EQ(mqtt::name(err.cause), "websocket_upgrade_failed");
     EXPECT_EQ(err.detail, "HTTP/1.1 404 Not Found");
   }
   {
@@ -794,24 +795,24 @@ TEST_F(WireTransport, BadUpgradeResponsesAreWebsocketUpgradeFailed) {
           "Sec-WebSocket-Accept: d3Jvbmc=\r\n\r\n");
     });
     const auto err = connectFails(options("127.0.0.1", server.port(), false, true));
-    EXPECT_EQ(err.reason, "websocket_upgrade_failed");
+    EXPECT_EQ(mqtt::name(err.cause), "websocket_upgrade_failed");
     EXPECT_NE(err.detail.find("Sec-WebSocket-Accept"), std::string::npos) << err.detail;
   }
   {
     FakeWsServer server([](const std::string&) { return std::string(); });  // hangs up
     const auto err = connectFails(options("127.0.0.1", server.port(), false, true));
-    EXPECT_EQ(err.reason, "websocket_upgrade_failed");
+    EXPECT_EQ(mqtt::name(err.cause), "websocket_upgrade_failed");
     EXPECT_NE(err.detail.find("closed"), std::string::npos) << err.detail;
   }
 }
 
 TEST_F(WireTransport, WebSocketAcceptMatchesRfc6455Example) {
-  EXPECT_EQ(sources::wire::websocketAccept("dGhlIHNhbXBsZSBub25jZQ=="),
+  EXPECT_EQ(mqtt::wire::websocketAccept("dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   const unsigned char f[] = {'f', 'o', 'o', 'b', 'a', 'r'};
-  EXPECT_EQ(sources::wire::base64Encode(f, 6), "Zm9vYmFy");
-  EXPECT_EQ(sources::wire::base64Encode(f, 5), "Zm9vYmE=");
-  EXPECT_EQ(sources::wire::base64Encode(f, 4), "Zm9vYg==");
+  EXPECT_EQ(mqtt::wire::base64Encode(f, 6), "Zm9vYmFy");
+  EXPECT_EQ(mqtt::wire::base64Encode(f, 5), "Zm9vYmE=");
+  EXPECT_EQ(mqtt::wire::base64Encode(f, 4), "Zm9vYg==");
 }
 
 }  // namespace

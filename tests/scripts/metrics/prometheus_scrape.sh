@@ -53,7 +53,7 @@ if [ -z "$target" ]; then
       'sum(mqbridge_delivery_latency_seconds_count{connector="demo",route="r2"})=100'
       'sum(mqbridge_messages_received_total{connector="demo"})=206'
       'sum(mqbridge_messages_dropped_total{connector="demo",reason="expired"})=6'
-      'count(mqbridge_messages_dropped_total{connector="demo",route="r1"})=9'
+      'count(mqbridge_messages_dropped_total{connector="demo",route="r1"})=11'  # every reason
       'sum(mqbridge_client_connected{connector="demo"})=4'
       'sum(mqbridge_messages_inflight{connector="demo"})=0'
       'count(mqbridge_build_info)=1'

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/plugin.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +15,10 @@
 
 namespace mqb::app {
 namespace {
+
+/// This build's plugin ABI version, and the one the bad_version test plugin claims.
+const std::string kThis = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION);
+const std::string kNext = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION + 1);
 
 namespace fs = std::filesystem;
 
@@ -82,8 +88,9 @@ TEST_F(StagePlugins, EveryEntryIsLoadedInOrderAndEachFailureReportedAtItsLocatio
   EXPECT_FALSE(loadConfig(write("    - " + plugin("bad_version") + "\n    - ./other.so\n", ""),
                           false, diag));
   const std::string s = diag.str();
-  const auto first = s.find(file() + ":22:7: error: spec.stagePlugins[0]: stage plugin \"" +
-                            plugin("bad_version") + "\": built for stage plugin ABI version 2");
+  const auto first =
+      s.find(file() + ":22:7: error: spec.stagePlugins[0]: stage plugin \"" +
+             plugin("bad_version") + "\": built for stage plugin ABI version " + kNext);
   const auto second = s.find(file() +
                              ":23:7: error: spec.stagePlugins[1]: stage plugin "
                              "\"./other.so\": file not found");
@@ -124,9 +131,9 @@ TEST_F(StagePlugins, AbiMismatchIsAnErrorAtItsListEntry) {
   config::Diagnostics diag;
   EXPECT_FALSE(loadConfig(write("    - " + plugin("bad_version") + "\n", ""), false, diag));
   EXPECT_EQ(diag.str(), file() + ":22:7: error: spec.stagePlugins[0]: stage plugin \"" +
-                            plugin("bad_version") +
-                            "\": built for stage plugin ABI version 2, this mqbridge supports "
-                            "version 1; rebuild the plugin against this mqbridge's installed "
+                            plugin("bad_version") + "\": built for stage plugin ABI version " +
+                            kNext + ", this mqbridge supports version " + kThis +
+                            "; rebuild the plugin against this mqbridge's installed "
                             "headers\n");
 }
 

@@ -1,4 +1,4 @@
-#include "metrics/log.h"
+#include "common/log.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -95,7 +95,7 @@ TEST(Metrics, NamesFollowPrometheusConventions) {
   ASSERT_GE(fams.size(), 20u);
   const std::set<std::string> allowedLabels{"connector", "route",  "direction", "branch",
                                             "side",      "client", "reason",    "version",
-                                            "revision",  "result"};
+                                            "revision",  "result", "adjustment"};
   for (const auto& f : fams) {
     SCOPED_TRACE(f.name);
     EXPECT_TRUE(isSnakeCaseMqbridgeName(f.name));

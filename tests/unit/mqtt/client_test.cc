@@ -1,110 +1,73 @@
-// MQTT layer pieces that need no broker: URIs, reason names, the timer.
+// mqtt/ client pieces that need no broker: endpoint URIs, reason and cause names, failure
+// classes.
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <future>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <set>
 
-#include "sources/mqtt/client.h"
-#include "sources/mqtt/timer.h"
+#include "mqtt/client.h"
+#include "mqtt/failure.h"
 
-namespace mqb::sources {
+namespace mqb::mqtt {
 namespace {
 
-using namespace std::chrono_literals;
-
-config::BrokerConnection broker(const std::string& host, int port, bool tls,
-                                config::Transport t = config::Transport::Mqtt) {
-  config::BrokerConnection b;
-  b.host = host;
-  b.port = static_cast<std::uint16_t>(port);
-  b.tls.enabled = tls;
-  b.transport = t;
-  return b;
+Endpoint endpoint(const std::string& host, int port, bool tls, bool websocket = false) {
+  Endpoint e;
+  e.host = host;
+  e.port = static_cast<std::uint16_t>(port);
+  e.tls = tls;
+  e.websocket = websocket;
+  return e;
 }
 
-TEST(BrokerUri, SchemesFollowTransportAndTls) {
-  EXPECT_EQ(brokerUri(broker("edge", 1883, false)), "tcp://edge:1883");
-  EXPECT_EQ(brokerUri(broker("cloud.example", 8883, true)), "ssl://cloud.example:8883");
-  EXPECT_EQ(brokerUri(broker("h", 80, false, config::Transport::WebSocket)), "ws://h:80");
-  EXPECT_EQ(brokerUri(broker("h", 443, true, config::Transport::WebSocket)), "wss://h:443");
+TEST(EndpointUri, SchemesFollowTransportAndTls) {
+  EXPECT_EQ(uriOf(endpoint("edge", 1883, false)), "tcp://edge:1883");
+  EXPECT_EQ(uriOf(endpoint("cloud.example", 8883, true)), "ssl://cloud.example:8883");
+  EXPECT_EQ(uriOf(endpoint("h", 80, false, true)), "ws://h:80");
+  EXPECT_EQ(uriOf(endpoint("h", 443, true, true)), "wss://h:443");
 }
 
-TEST(BrokerUri, Ipv6LiteralsGetBrackets) {
-  EXPECT_EQ(brokerUri(broker("::1", 1883, false)), "tcp://[::1]:1883");
-  EXPECT_EQ(brokerUri(broker("fe80::1", 8883, true)), "ssl://[fe80::1]:8883");
+TEST(EndpointUri, Ipv6LiteralsGetBrackets) {
+  EXPECT_EQ(uriOf(endpoint("::1", 1883, false)), "tcp://[::1]:1883");
+  EXPECT_EQ(uriOf(endpoint("fe80::1", 8883, true)), "ssl://[fe80::1]:8883");
 }
 
 TEST(ReasonName, IsSnakeCaseForLabels) {
-  EXPECT_EQ(reasonName(0x87), "not_authorized");
-  EXPECT_EQ(reasonName(0x86), "bad_user_name_or_password");
-  EXPECT_EQ(reasonName(0x85), "client_identifier_not_valid");
+  EXPECT_EQ(wire::reasonName(0x87), "not_authorized");
+  EXPECT_EQ(wire::reasonName(0x86), "bad_user_name_or_password");
+  EXPECT_EQ(wire::reasonName(0x85), "client_identifier_not_valid");
 }
 
-TEST(Timer, RunsInTimeOrderAndCancels) {
-  Timer timer;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<int> order;
-  auto push = [&](int v) {
-    std::lock_guard<std::mutex> lk(mu);
-    order.push_back(v);
-    cv.notify_all();
-  };
-  const auto now = Timer::Clock::now();
-  timer.schedule(now + 30ms, [&] { push(3); });
-  timer.schedule(now + 10ms, [&] { push(1); });
-  auto cancelled = timer.schedule(now + 20ms, [&] { push(99); });
-  timer.schedule(now + 20ms, [&] { push(2); });
-  timer.cancel(cancelled);
-  std::unique_lock<std::mutex> lk(mu);
-  ASSERT_TRUE(cv.wait_for(lk, 5s, [&] { return order.size() == 3; }));
-  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+TEST(Failure, ARefusalIsLoggedWithTheBrokersReasonNameAndClassified) {
+  const Failure v5{Cause::ConnackRefused, 0x87, true, "no"};
+  EXPECT_EQ(reasonOf(v5), "not_authorized");
+  EXPECT_EQ(classify(v5), FailureClass::NotAuthorized);
+  const Failure v3{Cause::ConnackRefused, 4, false, ""};
+  EXPECT_EQ(reasonOf(v3), "bad_username_or_password");
+  EXPECT_EQ(classify(v3), FailureClass::NotAuthorized);
+  EXPECT_EQ(classify(Failure{Cause::ConnackRefused, 0x88, true, ""}), FailureClass::Refused);
+  EXPECT_EQ(classify(Failure{Cause::ConnackRefused, 0x84, true, ""}), FailureClass::Protocol);
 }
 
-TEST(Timer, CancelWaitsForARunningCallback) {
-  Timer timer;
-  std::atomic<bool> entered{false};
-  std::atomic<bool> finished{false};
-  std::promise<void> go;
-  std::shared_future<void> gate = go.get_future().share();
-  auto id = timer.after(0ms, [&] {
-    entered = true;
-    gate.wait();  // blocks until the test lets go
-    finished = true;
-  });
-  while (!entered) {
-    std::this_thread::yield();
+TEST(Failure, AServerDisconnectKeepsItsReasonCodeAndString) {
+  const Failure f{Cause::ServerDisconnect, 0x8E, true, "another client took the session"};
+  EXPECT_EQ(reasonOf(f), "server_disconnect");
+  EXPECT_EQ(detailOf(f), "session_taken_over (0x8E): another client took the session");
+  EXPECT_EQ(classify(f), FailureClass::Network);
+}
+
+TEST(Failure, EveryCauseHasADistinctName) {
+  std::set<std::string_view> names;
+  for (int c = 0; c <= static_cast<int>(Cause::Aborted); ++c) {
+    const auto n = name(static_cast<Cause>(c));
+    EXPECT_NE(n, "unknown") << c;
+    EXPECT_TRUE(names.insert(n).second) << n;
   }
-  std::thread releaser([&] {
-    std::this_thread::sleep_for(20ms);  // give cancel() time to start waiting
-    go.set_value();
-  });
-  timer.cancel(id);
-  EXPECT_TRUE(finished.load());  // cancel returned only after the callback did
-  releaser.join();
-}
-
-TEST(Timer, CallbackMayScheduleAnother) {
-  Timer timer;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool second = false;
-  timer.after(0ms, [&] {
-    timer.after(1ms, [&] {
-      std::lock_guard<std::mutex> lk(mu);
-      second = true;
-      cv.notify_all();
-    });
-  });
-  std::unique_lock<std::mutex> lk(mu);
-  EXPECT_TRUE(cv.wait_for(lk, 5s, [&] { return second; }));
+  EXPECT_EQ(classify(Failure{Cause::TlsHandshakeFailed, 0, true, ""}), FailureClass::Tls);
+  EXPECT_EQ(classify(Failure{Cause::ProtocolError, 0, true, ""}), FailureClass::Protocol);
+  EXPECT_EQ(classify(Failure{Cause::TcpConnectFailed, 0, true, ""}), FailureClass::Network);
+  EXPECT_EQ(classify(Failure{Cause::TokenFetchFailed, 0, true, ""}), FailureClass::NotAuthorized);
 }
 
 }  // namespace
-}  // namespace mqb::sources
+}  // namespace mqb::mqtt

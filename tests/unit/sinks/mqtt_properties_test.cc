@@ -1,31 +1,31 @@
 // The sink's v5 property forwarding: what it hands the client is exactly what arrives on the
-// other side (encoded by sources/mqtt/wire, decoded the way the source's client decodes).
+// other side (encoded by mqtt/wire, decoded the way the source's client decodes).
 
 #include <gtest/gtest.h>
 
+#include "mqtt/wire/codec.h"
 #include "sinks/mqtt/mqtt_sink.h"
-#include "sources/mqtt/wire/codec.h"
 
 namespace mqb::sinks {
 namespace {
 
-using sources::wire::Version;
+using mqtt::wire::Version;
 
 /// Encodes a PUBLISH the way the sink does and decodes it the way the source does.
 pipeline::Message roundTrip(const pipeline::Properties& props, const pipeline::UserProperty& marker,
                             std::optional<std::uint32_t> expiry = std::nullopt) {
   std::string bytes;
-  sources::wire::encodePublish(Version::V5, "t/1", "payload", 1, false, false, 7, &props,
-                               markerFor(props, marker), expiry, bytes);
-  sources::wire::Decoder d;
+  mqtt::wire::encodePublish(Version::V5, "t/1", "payload", 1, false, false, 7, &props,
+                            markerFor(props, marker), expiry, bytes);
+  mqtt::wire::Decoder d;
   d.feed(bytes.data(), bytes.size());
-  sources::wire::Packet p{};
-  EXPECT_EQ(d.next(p), sources::wire::Decoder::Status::Ok);
+  mqtt::wire::Packet p{};
+  EXPECT_EQ(d.next(p), mqtt::wire::Decoder::Status::Ok);
   pipeline::Message m;
-  std::uint16_t id = 0;
-  bool dup = false;
-  EXPECT_TRUE(sources::wire::parsePublish(Version::V5, p.flags, p.body, m, id, dup));
-  EXPECT_EQ(id, 7);
+  mqtt::wire::PublishHeader h;
+  EXPECT_EQ(mqtt::wire::parsePublish(Version::V5, p.flags, p.body, m, h),
+            mqtt::wire::PublishStatus::Ok);
+  EXPECT_EQ(h.packetId, 7);
   return m;
 }
 

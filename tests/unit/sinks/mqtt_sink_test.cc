@@ -38,11 +38,11 @@ pipeline::Message message(Recorder& r, std::uint64_t token, int qos) {
   return m;
 }
 
-sources::ClientOptions unreachable() {
-  sources::ClientOptions o;
+mqtt::ClientOptions unreachable() {
+  mqtt::ClientOptions o;
   o.clientId = "sink-unit";
-  o.broker.host = "127.0.0.1";
-  o.broker.port = 1;  // never started: the sink stays disconnected
+  o.endpoint.host = "127.0.0.1";
+  o.endpoint.port = 1;  // never started: the sink stays disconnected
   return o;
 }
 

@@ -1,8 +1,8 @@
-// The MQTT packet codec (sources/mqtt/wire/codec.h): exact bytes of what the client sends, round
+// The MQTT packet codec (mqtt/wire/codec.h): exact bytes of what the client sends, round
 // trips through the frame decoder, parsing of hand-written server packets and rejection of
 // malformed ones.
 
-#include "sources/mqtt/wire/codec.h"
+#include "mqtt/wire/codec.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mqb::sources::wire {
+namespace mqb::mqtt::wire {
 namespace {
 
 using namespace std::string_literals;
@@ -131,8 +131,8 @@ TEST(WireConnect, V5WillUserPasswordAndMaximumPacketSize) {
 
 // --- PUBLISH ---
 
-pipeline::Properties allProps() {
-  pipeline::Properties pr;
+Properties allProps() {
+  Properties pr;
   pr.user = {{"a", "1"}, {"a", "2"}, {"", ""}};
   pr.contentType = "application/json";
   pr.payloadFormat = 1;
@@ -143,7 +143,7 @@ pipeline::Properties allProps() {
 }
 
 TEST(WirePublish, V5ExactBytes) {
-  pipeline::Properties pr;
+  Properties pr;
   pr.payloadFormat = 1;
   pr.messageExpirySeconds = 77;  // replaced by the override
   pr.user = {{"k", "v"}};
@@ -155,8 +155,8 @@ TEST(WirePublish, V5ExactBytes) {
 }
 
 TEST(WirePublish, V311IgnoresPropertiesAndQos0HasNoPacketIdOrDup) {
-  const pipeline::Properties pr = allProps();
-  const pipeline::UserProperty hop{"hop", "x"};
+  const Properties pr = allProps();
+  const UserProperty hop{"hop", "x"};
   std::string out;
   encodePublish(Version::V311, "t", "p", 0, true, true, 9, &pr, &hop, 5u, out);
   EXPECT_EQ(out, B({0x31, 4, 0, 1}) + "t" + "p");
@@ -166,51 +166,51 @@ TEST(WirePublish, V311IgnoresPropertiesAndQos0HasNoPacketIdOrDup) {
 }
 
 TEST(WirePublish, V5EveryPropertyAndHopMarkerRoundTrip) {
-  const pipeline::Properties pr = allProps();
-  const pipeline::UserProperty hop{"mqb-hop", "bridge-1"};
+  const Properties pr = allProps();
+  const UserProperty hop{"mqb-hop", "bridge-1"};
   const std::string payload = B({0, 1, 2}) + "payload";
   std::string out;
   encodePublish(Version::V5, "sensors/1/temp", payload, 1, true, true, 4242, &pr, &hop,
                 std::nullopt, out);
   ASSERT_EQ(out.size(),
             publishSize(Version::V5, "sensors/1/temp", payload.size(), 1, &pr, &hop, std::nullopt));
-  pipeline::Message m;  // reused: the second and third parse recycle its strings
+  Message m;  // reused: the second and third parse recycle its strings
   for (std::size_t chunk : {out.size(), std::size_t{1}, std::size_t{7}}) {
     const auto packets = decodeAll(out, chunk);
     ASSERT_EQ(packets.size(), 1u) << "chunk " << chunk;
     ASSERT_EQ(packets[0].type, PacketType::Publish);
-    std::uint16_t id = 0;
-    bool dup = false;
-    std::uint16_t alias = 99;
+    PublishHeader h;
+    h.topicAlias = 99;
     std::string err;
-    ASSERT_TRUE(
-        parsePublish(Version::V5, packets[0].flags, packets[0].body, m, id, dup, &alias, &err))
+    ASSERT_EQ(parsePublish(Version::V5, packets[0].flags, packets[0].body, m, h, &err),
+              PublishStatus::Ok)
         << err;
     EXPECT_EQ(m.topic, "sensors/1/temp");
     EXPECT_EQ(m.payload, payload);
     EXPECT_EQ(m.qos, 1);
     EXPECT_TRUE(m.retain);
-    EXPECT_TRUE(dup);
-    EXPECT_EQ(id, 4242);
-    EXPECT_EQ(alias, 0);
-    pipeline::Properties expected = allProps();
+    EXPECT_TRUE(h.dup);
+    EXPECT_EQ(h.packetId, 4242);
+    EXPECT_EQ(h.topicAlias, 0);
+    Properties expected = allProps();
     expected.user.push_back(hop);
     EXPECT_EQ(m.props, expected);
   }
 }
 
 TEST(WirePublish, ExpiryOverrideReplacesTheMessageExpiry) {
-  const pipeline::Properties pr = allProps();
+  const Properties pr = allProps();
   std::string out;
   encodePublish(Version::V5, "t", "x", 0, false, false, 0, &pr, nullptr, 12u, out);
   const Owned pk = decodeOne(out);
-  pipeline::Message m;
-  std::uint16_t id = 1;
-  bool dup = true;
-  ASSERT_TRUE(parsePublish(Version::V5, pk.flags, pk.body, m, id, dup));
+  Message m;
+  PublishHeader h;
+  h.packetId = 1;
+  h.dup = true;
+  ASSERT_EQ(parsePublish(Version::V5, pk.flags, pk.body, m, h), PublishStatus::Ok);
   EXPECT_EQ(m.props.messageExpirySeconds, 12u);
-  EXPECT_EQ(id, 0);
-  EXPECT_FALSE(dup);
+  EXPECT_EQ(h.packetId, 0);
+  EXPECT_FALSE(h.dup);
   EXPECT_EQ(m.qos, 0);
 }
 
@@ -218,44 +218,40 @@ TEST(WirePublish, V3RoundTripHasNoProperties) {
   std::string out;
   encodePublish(Version::V311, "a", "b", 1, false, false, 1, nullptr, nullptr, std::nullopt, out);
   const Owned pk = decodeOne(out);
-  pipeline::Message m;
+  Message m;
   m.props = allProps();  // a recycled message: stale properties must go
-  std::uint16_t id = 0;
-  bool dup = false;
-  ASSERT_TRUE(parsePublish(Version::V311, pk.flags, pk.body, m, id, dup));
+  PublishHeader h;
+  ASSERT_EQ(parsePublish(Version::V311, pk.flags, pk.body, m, h), PublishStatus::Ok);
   EXPECT_EQ(m.topic, "a");
   EXPECT_EQ(m.payload, "b");
-  EXPECT_EQ(id, 1);
+  EXPECT_EQ(h.packetId, 1);
   EXPECT_TRUE(m.props.empty());
 }
 
 TEST(WirePublish, RecycledMessageGetsOnlyTheNewProperties) {
-  pipeline::Properties pr;
+  Properties pr;
   pr.user = {{"only", "one"}};
   std::string out;
   encodePublish(Version::V5, "t", "", 0, false, false, 0, &pr, nullptr, std::nullopt, out);
   const Owned pk = decodeOne(out);
-  pipeline::Message m;
+  Message m;
   m.props = allProps();
-  std::uint16_t id = 0;
-  bool dup = false;
-  ASSERT_TRUE(parsePublish(Version::V5, pk.flags, pk.body, m, id, dup));
+  PublishHeader h;
+  ASSERT_EQ(parsePublish(Version::V5, pk.flags, pk.body, m, h), PublishStatus::Ok);
   EXPECT_EQ(m.props, pr);
 }
 
 TEST(WirePublish, PublishSizeMatchesEncodedSizeForManyShapes) {
-  const pipeline::Properties full = allProps();
-  const pipeline::Properties empty;
-  const pipeline::UserProperty hop{"mqb-hop", "b"};
+  const Properties full = allProps();
+  const Properties empty;
+  const UserProperty hop{"mqb-hop", "b"};
   const std::string big(200 * 1024, 'x');
   int checked = 0;
   for (Version v : {Version::V311, Version::V5}) {
     for (int q = 0; q <= 2; ++q) {
       const auto qos = static_cast<std::uint8_t>(q);
-      for (const pipeline::Properties* pr :
-           {static_cast<const pipeline::Properties*>(nullptr), &empty, &full}) {
-        for (const pipeline::UserProperty* extra :
-             {static_cast<const pipeline::UserProperty*>(nullptr), &hop}) {
+      for (const Properties* pr : {static_cast<const Properties*>(nullptr), &empty, &full}) {
+        for (const UserProperty* extra : {static_cast<const UserProperty*>(nullptr), &hop}) {
           for (std::optional<std::uint32_t> exp : {std::optional<std::uint32_t>{}, {7u}}) {
             for (std::string_view payload : {std::string_view{}, std::string_view{big}}) {
               std::string out = "prefix";
@@ -298,7 +294,7 @@ TEST(WirePublish, RemainingLengthBoundaries) {
     const Owned pk = decodeOne(out);
     EXPECT_EQ(pk.body.size(), c.remaining);
     // v5 with properties around the same sizes.
-    const pipeline::Properties pr = allProps();
+    const Properties pr = allProps();
     out.clear();
     encodePublish(Version::V5, "t", payload, 1, false, false, 3, &pr, nullptr, std::nullopt, out);
     EXPECT_EQ(out.size(),
@@ -312,10 +308,9 @@ TEST(WirePublish, OverlongStringsAreTruncatedTo65535) {
   encodePublish(Version::V5, topic, "p", 0, false, false, 0, nullptr, nullptr, std::nullopt, out);
   EXPECT_EQ(out.size(), publishSize(Version::V5, topic, 1, 0, nullptr, nullptr, std::nullopt));
   const Owned pk = decodeOne(out);
-  pipeline::Message m;
-  std::uint16_t id = 0;
-  bool dup = false;
-  ASSERT_TRUE(parsePublish(Version::V5, pk.flags, pk.body, m, id, dup));
+  Message m;
+  PublishHeader h;
+  ASSERT_EQ(parsePublish(Version::V5, pk.flags, pk.body, m, h), PublishStatus::Ok);
   EXPECT_EQ(m.topic.size(), 65535u);
   EXPECT_EQ(m.payload, "p");
 }
@@ -324,12 +319,11 @@ TEST(WirePublish, SubscriptionIdentifiersAreSkipped) {
   // topic "t", QoS 0, properties: subscription id 128 (2-byte varint), user k=v, subscription id 1.
   const std::string body = B({0, 1}) + "t" + B({12, 0x0B, 0x80, 0x01, 0x26, 0, 1}) + "k" +
                            B({0, 1}) + "v" + B({0x0B, 0x01}) + "data";
-  pipeline::Message m;
-  std::uint16_t id = 0;
-  bool dup = false;
+  Message m;
+  PublishHeader h;
   std::string err;
-  ASSERT_TRUE(parsePublish(Version::V5, 0, body, m, id, dup, nullptr, &err)) << err;
-  pipeline::Properties expected;
+  ASSERT_EQ(parsePublish(Version::V5, 0, body, m, h, &err), PublishStatus::Ok) << err;
+  Properties expected;
   expected.user = {{"k", "v"}};
   EXPECT_EQ(m.props, expected);
   EXPECT_EQ(m.payload, "data");
@@ -337,43 +331,92 @@ TEST(WirePublish, SubscriptionIdentifiersAreSkipped) {
 
 TEST(WirePublish, TopicAliasIsReported) {
   const std::string body = B({0, 0, 3, 0x23, 0, 5}) + "pay";
-  pipeline::Message m;
-  std::uint16_t id = 0;
-  bool dup = false;
-  std::uint16_t alias = 0;
-  ASSERT_TRUE(parsePublish(Version::V5, 0, body, m, id, dup, &alias));
-  EXPECT_EQ(alias, 5);
+  Message m;
+  PublishHeader h;
+  ASSERT_EQ(parsePublish(Version::V5, 0, body, m, h), PublishStatus::Ok);
+  EXPECT_EQ(h.topicAlias, 5);
   EXPECT_EQ(m.topic, "");
   EXPECT_EQ(m.payload, "pay");
 }
 
 TEST(WirePublish, MalformedIsRejected) {
-  pipeline::Message m;
-  std::uint16_t id = 0;
-  bool dup = false;
-  const auto rejects = [&](Version v, std::uint8_t flags, const std::string& body) {
+  Message m;
+  PublishHeader h;
+  const auto check = [&](PublishStatus want, Version v, std::uint8_t flags,
+                         const std::string& body) {
     std::string err;
-    const bool ok = parsePublish(v, flags, body, m, id, dup, nullptr, &err);
-    EXPECT_FALSE(ok);
+    EXPECT_EQ(parsePublish(v, flags, body, m, h, &err), want) << err;
     EXPECT_FALSE(err.empty());
     return err;
   };
-  rejects(Version::V5, 0, B({0, 5}) + "ab");                      // truncated topic
-  rejects(Version::V5, 0, B({0}));                                // truncated length
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({5, 0x01, 1}));     // property length > body
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({2, 0x05, 0}));     // unknown property id
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({3, 0x02, 0, 0}));  // truncated u32 property
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({3, 0x03, 0, 5}));  // string beyond properties
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({0x80, 0x80, 0x80, 0x80, 0x01}));  // bad varint
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({2, 0x01, 2}));                    // payload format 2
-  rejects(Version::V5, 0, B({0, 1}) + "t" + B({3, 0x23, 0, 0}));                 // topic alias 0
-  rejects(Version::V5, 0, B({0, 1}) + "t");  // missing property length
-  EXPECT_EQ(rejects(Version::V5, 0x06, B({0, 1}) + "t" + B({0, 1, 0})), "publish qos 3");
-  rejects(Version::V311, 0x06, B({0, 1}) + "t" + B({0, 1}));  // QoS 3 (v3)
-  rejects(Version::V5, 0, B({0, 0, 0}) + "payload");          // empty topic, no alias
-  rejects(Version::V311, 0, B({0, 0}) + "payload");           // empty topic (v3)
-  rejects(Version::V311, 0x02, B({0, 1}) + "t" + B({0, 0}));  // packet id 0
-  rejects(Version::V311, 0x02, B({0, 1}) + "t" + B({0}));     // truncated packet id
+  const auto malformed = [&](Version v, std::uint8_t flags, const std::string& body) {
+    return check(PublishStatus::Malformed, v, flags, body);
+  };
+  malformed(Version::V5, 0, B({0, 5}) + "ab");                      // truncated topic
+  malformed(Version::V5, 0, B({0}));                                // truncated length
+  malformed(Version::V5, 0, B({0, 1}) + "t" + B({5, 0x01, 1}));     // property length > body
+  malformed(Version::V5, 0, B({0, 1}) + "t" + B({2, 0x05, 0}));     // unknown property id
+  malformed(Version::V5, 0, B({0, 1}) + "t" + B({3, 0x02, 0, 0}));  // truncated u32 property
+  malformed(Version::V5, 0, B({0, 1}) + "t" + B({3, 0x03, 0, 5}));  // string beyond properties
+  malformed(Version::V5, 0, B({0, 1}) + "t" + B({0x80, 0x80, 0x80, 0x80, 0x01}));  // bad varint
+  malformed(Version::V5, 0, B({0, 1}) + "t");  // missing property length
+  EXPECT_EQ(malformed(Version::V5, 0x06, B({0, 1}) + "t" + B({0, 1, 0})), "publish qos 3");
+  malformed(Version::V311, 0x06, B({0, 1}) + "t" + B({0, 1}));  // QoS 3 (v3)
+  malformed(Version::V311, 0x02, B({0, 1}) + "t" + B({0, 0}));  // packet id 0
+  malformed(Version::V311, 0x02, B({0, 1}) + "t" + B({0}));     // truncated packet id
+  malformed(Version::V311, 0x08, B({0, 1}) + "t");              // DUP on QoS 0
+}
+
+TEST(WirePublish, InvalidContentIsToldApartFromBrokenFraming) {
+  Message m;
+  PublishHeader h;
+  const auto check = [&](PublishStatus want, Version v, std::uint8_t flags,
+                         const std::string& body) {
+    std::string err;
+    EXPECT_EQ(parsePublish(v, flags, body, m, h, &err), want) << err;
+    EXPECT_FALSE(err.empty());
+  };
+  const auto topic = PublishStatus::InvalidTopic;
+  const auto props = PublishStatus::InvalidProperties;
+  check(topic, Version::V5, 0, B({0, 0, 0}) + "payload");  // empty topic, no alias
+  check(topic, Version::V311, 0, B({0, 0}) + "payload");   // empty topic (v3)
+  check(topic, Version::V311, 0, B({0, 3}) + "a/+");       // wildcards in a topic name
+  check(topic, Version::V311, 0, B({0, 3}) + "a/#");
+  check(topic, Version::V311, 0, B({0, 3, 'a', 0xC3, 0x28}));          // invalid UTF-8
+  check(topic, Version::V311, 0, B({0, 3, 'a', 0xED, 0xA0, 0x80}));    // a surrogate
+  check(topic, Version::V311, 0, B({0, 3, 'a', 0xC0, 0xAF}));          // overlong '/'
+  check(topic, Version::V5, 0, B({0, 3, 'a', 0, 'b', 0}));             // U+0000
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({2, 0x01, 2}));     // payload format 2
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({3, 0x23, 0, 0}));  // topic alias 0
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({2, 0x0B, 0}));     // subscription id 0
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({10, 0x02, 0, 0, 0, 1, 0x02, 0, 0, 0, 2}));
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({5, 0x11, 0, 0, 0, 1}));  // not for PUBLISH
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({5, 0x03, 0, 2, 0xFF, 0xFE}));  // UTF-8
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({7, 0x26, 0, 1, 'k', 0, 1, 0}));
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({6, 0x08, 0, 3, 'r', '/', '#'}));
+  // The framing is intact: topic, packet id and payload are there to be set aside.
+  ASSERT_EQ(parsePublish(Version::V5, 0x02, B({0, 3}) + "a/#" + B({0, 9, 0}) + "pay", m, h),
+            PublishStatus::InvalidTopic);
+  EXPECT_EQ(m.topic, "a/#");
+  EXPECT_EQ(h.packetId, 9);
+  EXPECT_EQ(m.payload, "pay");
+  ASSERT_EQ(parsePublish(Version::V5, 0x02,
+                         B({0, 1}) + "t" + B({0, 7}) + B({4, 0x01, 1, 0x01, 0}) + "body", m, h),
+            PublishStatus::InvalidProperties);
+  EXPECT_EQ(h.packetId, 7);
+  EXPECT_EQ(m.payload, "body");
+}
+
+TEST(WirePublish, HeadOfAnOversizedPacketGivesTopicAndPacketId) {
+  std::string topic;
+  PublishHeader h;
+  ASSERT_TRUE(parsePublishHead(0x03, B({0, 3}) + "a/b" + B({1, 2}) + "partial", topic, h));
+  EXPECT_EQ(topic, "a/b");
+  EXPECT_EQ(h.packetId, 0x0102);
+  EXPECT_EQ(h.qos, 1);
+  EXPECT_FALSE(parsePublishHead(0x02, B({0, 3}) + "a/b" + B({0, 0}), topic, h));
+  EXPECT_FALSE(parsePublishHead(0x06, B({0, 3}) + "a/b" + B({0, 1}), topic, h));
+  EXPECT_FALSE(parsePublishHead(0x02, B({0, 9}) + "a/b", topic, h));
 }
 
 // --- Decoder ---
@@ -424,7 +467,7 @@ TEST(WireDecoder, ViewsStayValidUntilTheNextFeed) {
     std::uint16_t id = 0;
     std::uint8_t rc = 1;
     EXPECT_EQ(views[i].flags, 0x2);
-    ASSERT_TRUE(parseAck(Version::V311, views[i].body, id, rc));
+    ASSERT_TRUE(parseAck(Version::V311, PacketType::Pubrel, views[i].body, id, rc));
     EXPECT_EQ(id, i + 1);
   }
   // Everything consumed: the next feed starts from an empty buffer.
@@ -463,7 +506,16 @@ TEST(WireDecoder, ReservedTypeZeroIsAnError) {
   EXPECT_EQ(d.error(), "reserved packet type 0");
 }
 
-TEST(WireDecoder, PacketOverMaximumSizeIsAnErrorBeforeItsBodyArrives) {
+TEST(WireDecoder, NonPublishOverMaximumSizeIsAnErrorBeforeItsBodyArrives) {
+  Decoder d(100);
+  const std::string suback = B({0x90, 0xE4, 0x07, 0, 1});  // remaining length 996
+  d.feed(suback.data(), 3);                                // the fixed header only
+  Packet p;
+  EXPECT_EQ(d.next(p), Decoder::Status::Error);
+  EXPECT_EQ(d.error(), "packet of 999 bytes over the maximum of 100");
+}
+
+TEST(WireDecoder, OversizedPublishIsReportedAndItsTailDiscardedAsItArrives) {
   Decoder d(100);
   std::string ok;
   encodePublish(Version::V311, "t", std::string(95, 'x'), 0, false, false, 0, nullptr, nullptr,
@@ -472,12 +524,45 @@ TEST(WireDecoder, PacketOverMaximumSizeIsAnErrorBeforeItsBodyArrives) {
   d.feed(ok.data(), ok.size());
   Packet p;
   EXPECT_EQ(d.next(p), Decoder::Status::Ok);
+  // 300,000 bytes announced: reported once its head is there, never held whole.
   std::string big;
-  encodePublish(Version::V311, "t", std::string(96, 'x'), 0, false, false, 0, nullptr, nullptr,
-                std::nullopt, big);
-  d.feed(big.data(), 2);  // the fixed header only
-  EXPECT_EQ(d.next(p), Decoder::Status::Error);
-  EXPECT_EQ(d.error(), "packet too large");
+  encodePublish(Version::V311, "a/b", std::string(300000, 'y'), 1, false, false, 5, nullptr,
+                nullptr, std::nullopt, big);
+  std::string after;
+  encodePingreq(after);
+  const std::string stream = big + after;
+  std::size_t fed = 0;
+  int oversized = 0;
+  int pings = 0;
+  std::size_t maxBuffered = 0;
+  std::size_t maxCapacity = 0;
+  while (fed < stream.size()) {
+    const std::size_t n = std::min<std::size_t>(4096, stream.size() - fed);
+    d.feed(stream.data() + fed, n);
+    fed += n;
+    Decoder::Status st;
+    while ((st = d.next(p)) != Decoder::Status::NeedMore) {
+      ASSERT_NE(st, Decoder::Status::Error) << d.error();
+      if (st == Decoder::Status::Oversized) {
+        ++oversized;
+        EXPECT_EQ(p.type, PacketType::Publish);
+        EXPECT_EQ(p.size, big.size());
+        std::string topic;
+        PublishHeader h;
+        ASSERT_TRUE(parsePublishHead(p.flags, p.body, topic, h));
+        EXPECT_EQ(topic, "a/b");
+        EXPECT_EQ(h.packetId, 5);
+      } else if (p.type == PacketType::Pingreq) {
+        ++pings;
+      }
+    }
+    maxBuffered = std::max(maxBuffered, d.buffered());
+    maxCapacity = std::max(maxCapacity, d.buffer().capacity());
+  }
+  EXPECT_EQ(oversized, 1);
+  EXPECT_EQ(pings, 1);  // the stream goes on right after the discarded tail
+  EXPECT_LT(maxBuffered, Decoder::kOversizedHead + 4096 + 8);  // head and one read at most
+  EXPECT_LE(maxCapacity, 4 * Decoder::kOversizedHead);         // not the packet's 300 KB
 }
 
 // --- acks, SUBACK, DISCONNECT, AUTH ---
@@ -500,23 +585,31 @@ TEST(WireAck, EncodesShortAndLongForms) {
 TEST(WireAck, Parses) {
   std::uint16_t id = 0;
   std::uint8_t rc = 0xFF;
-  ASSERT_TRUE(parseAck(Version::V311, B({0, 7}), id, rc));
+  const auto PA = PacketType::Puback;
+  ASSERT_TRUE(parseAck(Version::V311, PA, B({0, 7}), id, rc));
   EXPECT_EQ(id, 7);
   EXPECT_EQ(rc, 0);
-  ASSERT_TRUE(parseAck(Version::V5, B({1, 2}), id, rc));
+  ASSERT_TRUE(parseAck(Version::V5, PA, B({1, 2}), id, rc));
   EXPECT_EQ(id, 0x0102);
   EXPECT_EQ(rc, 0);
-  ASSERT_TRUE(parseAck(Version::V5, B({0, 9, 0x10}), id, rc));
+  ASSERT_TRUE(parseAck(Version::V5, PA, B({0, 9, 0x10}), id, rc));
   EXPECT_EQ(rc, 0x10);
-  ASSERT_TRUE(parseAck(Version::V5, B({0, 9, 0x87, 5, 0x1F, 0, 2}) + "no", id, rc));
+  ASSERT_TRUE(parseAck(Version::V5, PA, B({0, 9, 0x87, 5, 0x1F, 0, 2}) + "no", id, rc));
   EXPECT_EQ(rc, 0x87);
+  ASSERT_TRUE(parseAck(Version::V5, PacketType::Pubcomp, B({0, 9, 0x92}), id, rc));
   std::string err;
-  EXPECT_FALSE(parseAck(Version::V311, B({0, 7, 0}), id, rc, &err));
+  EXPECT_FALSE(parseAck(Version::V311, PA, B({0, 7, 0}), id, rc, &err));
   EXPECT_FALSE(err.empty());
-  EXPECT_FALSE(parseAck(Version::V5, B({0}), id, rc));
-  EXPECT_FALSE(parseAck(Version::V5, B({0, 0}), id, rc));                       // packet id 0
-  EXPECT_FALSE(parseAck(Version::V5, B({0, 9, 0x87, 5, 0x1F, 0, 2}), id, rc));  // beyond body
-  EXPECT_FALSE(parseAck(Version::V5, B({0, 9, 0x87, 2, 0x7F, 0}), id, rc));     // unknown id
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0}), id, rc));
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 0}), id, rc));                       // packet id 0
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 9, 0x87, 5, 0x1F, 0, 2}), id, rc));  // beyond
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 9, 0x87, 2, 0x7F, 0}), id, rc));     // unknown id
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 9, 0x92}), id, rc));  // not a PUBACK code
+  EXPECT_FALSE(parseAck(Version::V5, PacketType::Pubrel, B({0, 9, 0x87}), id, rc));
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 9, 0, 4, 0x1F, 0, 1, 0xFF}), id, rc));  // UTF-8
+  EXPECT_FALSE(parseAck(Version::V5, PA, B({0, 9, 0, 3, 0x02, 0, 0}), id, rc));  // not allowed
+  EXPECT_FALSE(
+      parseAck(Version::V5, PA, B({0, 9, 0, 8, 0x1F, 0, 1, 'a', 0x1F, 0, 1, 'b'}), id, rc));
 }
 
 TEST(WireSubscribe, EncodesOptions) {
@@ -545,17 +638,22 @@ TEST(WireSubscribe, EncodesOptions) {
 TEST(WireSuback, Parses) {
   std::uint16_t id = 0;
   std::vector<std::uint8_t> codes{9, 9, 9};
-  ASSERT_TRUE(parseSuback(Version::V311, B({0, 1, 1, 0x80}), id, codes));
+  const auto SA = PacketType::Suback;
+  ASSERT_TRUE(parseSuback(Version::V311, SA, B({0, 1, 1, 0x80}), id, codes));
   EXPECT_EQ(id, 1);
   EXPECT_EQ(codes, (std::vector<std::uint8_t>{1, 0x80}));
-  ASSERT_TRUE(parseSuback(Version::V5, B({0, 2, 5, 0x1F, 0, 2}) + "ok" + B({2, 0x87}), id, codes));
+  ASSERT_TRUE(
+      parseSuback(Version::V5, SA, B({0, 2, 5, 0x1F, 0, 2}) + "ok" + B({2, 0x87}), id, codes));
   EXPECT_EQ(id, 2);
   EXPECT_EQ(codes, (std::vector<std::uint8_t>{2, 0x87}));
-  ASSERT_TRUE(parseSuback(Version::V311, B({0, 3}), id, codes));  // v3 UNSUBACK
-  EXPECT_TRUE(codes.empty());
-  EXPECT_FALSE(parseSuback(Version::V5, B({0, 3}), id, codes));  // v5: property length missing
-  EXPECT_FALSE(parseSuback(Version::V5, B({0, 3, 9, 0}), id, codes));
-  EXPECT_FALSE(parseSuback(Version::V311, B({0}), id, codes));
+  ASSERT_TRUE(parseSuback(Version::V5, PacketType::Unsuback, B({0, 4, 0, 0x11}), id, codes));
+  EXPECT_EQ(codes, (std::vector<std::uint8_t>{0x11}));
+  EXPECT_FALSE(parseSuback(Version::V311, SA, B({0, 3}), id, codes));  // no code at all
+  EXPECT_FALSE(parseSuback(Version::V5, SA, B({0, 3}), id, codes));    // property length missing
+  EXPECT_FALSE(parseSuback(Version::V5, SA, B({0, 3, 9, 0}), id, codes));
+  EXPECT_FALSE(parseSuback(Version::V311, SA, B({0}), id, codes));
+  EXPECT_FALSE(parseSuback(Version::V311, SA, B({0, 1, 0x87}), id, codes));   // v5-only code
+  EXPECT_FALSE(parseSuback(Version::V5, SA, B({0, 1, 0, 0x11}), id, codes));  // UNSUBACK code
 }
 
 TEST(WireDisconnect, EncodesAndParses) {
@@ -576,14 +674,16 @@ TEST(WireDisconnect, EncodesAndParses) {
   EXPECT_EQ(why, "");
   ASSERT_TRUE(parseDisconnect(Version::V5, B({0x8E}), rc, why));
   EXPECT_EQ(rc, 0x8E);
-  ASSERT_TRUE(parseDisconnect(Version::V5, B({0x8B, 15, 0x11, 0, 0, 0, 0, 0x1F, 0, 7}) + "restart",
-                              rc, why));
+  ASSERT_TRUE(parseDisconnect(Version::V5, B({0x8B, 10, 0x1F, 0, 7}) + "restart", rc, why));
   EXPECT_EQ(rc, 0x8B);
   EXPECT_EQ(why, "restart");
   EXPECT_EQ(reasonName(rc), "server_shutting_down");
   ASSERT_TRUE(parseDisconnect(Version::V311, "", rc, why));
   EXPECT_FALSE(parseDisconnect(Version::V311, B({0}), rc, why));
   EXPECT_FALSE(parseDisconnect(Version::V5, B({0x8B, 9, 0x1F, 0, 7}) + "restart", rc, why));
+  // A server may not send a session expiry, nor the client-only code 0x04.
+  EXPECT_FALSE(parseDisconnect(Version::V5, B({0x8B, 5, 0x11, 0, 0, 0, 0}), rc, why));
+  EXPECT_FALSE(parseDisconnect(Version::V5, B({0x04}), rc, why));
 }
 
 TEST(WireAuth, EncodesAndParses) {
@@ -603,6 +703,8 @@ TEST(WireAuth, EncodesAndParses) {
   EXPECT_EQ(method, "");
   EXPECT_FALSE(parseAuth(B({0x18, 4, 0x15, 0, 5}) + "SC", rc, method, data));
   EXPECT_FALSE(parseAuth(B({0x18, 0, 0}), rc, method, data));  // trailing byte
+  EXPECT_FALSE(parseAuth(B({0x87}), rc, method, data));        // not an AUTH code
+  EXPECT_FALSE(parseAuth(B({0x18, 8, 0x15, 0, 1, 'a', 0x15, 0, 1, 'b'}), rc, method, data));
 }
 
 // --- CONNACK ---
@@ -656,6 +758,12 @@ TEST(WireConnack, V3RefusedAndMalformed) {
   EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 2, 0x24, 2}), c));     // maximum qos 2
   EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 9, 0x21, 0, 1}), c));  // beyond body
   EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 2, 0x00, 0}), c));     // unknown id
+  EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 6, 0x21, 0, 1, 0x21, 0, 2}), c));  // twice
+  EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 5, 0x02, 0, 0, 0, 1}), c));  // not CONNACK's
+  EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 2, 0x28, 2}), c));  // availability flag 2
+  EXPECT_FALSE(parseConnack(Version::V5, B({0, 0, 5, 0x1F, 0, 2, 0xC3, 0x28}), c));  // UTF-8
+  EXPECT_FALSE(parseConnack(Version::V5, B({0, 0x10, 0}), c));  // not a CONNACK code
+  EXPECT_FALSE(parseConnack(Version::V311, B({1, 5}), c));      // session present with a refusal
 }
 
 // --- names ---
@@ -696,4 +804,4 @@ TEST(WireNames, V3ConnackNames) {
 }
 
 }  // namespace
-}  // namespace mqb::sources::wire
+}  // namespace mqb::mqtt::wire

@@ -8,6 +8,10 @@
 namespace mqb::pipeline {
 namespace {
 
+/// This build's plugin ABI version, and the one the bad_version test plugin claims.
+const std::string kThis = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION);
+const std::string kNext = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION + 1);
+
 std::string plugin(const std::string& name) {
   return std::string(MQB_BINARY_DIR) + "/test_plugins/" + name + "_plugin.so";
 }
@@ -43,8 +47,9 @@ TEST(PluginLoader, RefusesAVersionMismatchNamingFileAndBothVersions) {
   std::string error;
   EXPECT_FALSE(loadStagePlugin(plugin("bad_version"), registry, error));
   EXPECT_EQ(error, "stage plugin \"" + plugin("bad_version") +
-                       "\": built for stage plugin ABI version 2, this mqbridge supports "
-                       "version 1; rebuild the plugin against this mqbridge's installed headers");
+                       "\": built for stage plugin ABI version " + kNext +
+                       ", this mqbridge supports version " + kThis +
+                       "; rebuild the plugin against this mqbridge's installed headers");
   EXPECT_TRUE(registry.types().empty());
 }
 

@@ -1,0 +1,63 @@
+#include "metrics/client_observer.h"
+
+namespace mqb::metrics {
+
+ConnectFailure connectFailureOf(const mqtt::Failure& f) noexcept {
+  switch (mqtt::classify(f)) {
+    case mqtt::FailureClass::Refused:
+      return ConnectFailure::Refused;
+    case mqtt::FailureClass::NotAuthorized:
+      return ConnectFailure::NotAuthorized;
+    case mqtt::FailureClass::Tls:
+      return ConnectFailure::Tls;
+    case mqtt::FailureClass::Network:
+      return ConnectFailure::Network;
+    case mqtt::FailureClass::Protocol:
+      return ConnectFailure::Protocol;
+    case mqtt::FailureClass::Other:
+      return ConnectFailure::Other;
+  }
+  return ConnectFailure::Other;
+}
+
+void ClientMetricsObserver::onConnectAttempt() noexcept {
+  if (m_ != nullptr && m_->connectAttempts != nullptr) {
+    m_->connectAttempts->Increment();
+  }
+}
+
+void ClientMetricsObserver::onConnected(bool reconnect) noexcept {
+  if (m_ == nullptr) {
+    return;
+  }
+  if (m_->connected != nullptr) {
+    m_->connected->Set(1);
+  }
+  if (reconnect && m_->reconnects != nullptr) {
+    m_->reconnects->Increment();
+  }
+}
+
+void ClientMetricsObserver::onConnectFailed(const mqtt::Failure& why) noexcept {
+  if (m_ != nullptr) {
+    m_->failure(connectFailureOf(why));
+  }
+}
+
+void ClientMetricsObserver::onConnectionLost(const mqtt::Failure& /*why*/) noexcept {
+  if (m_ == nullptr) {
+    return;
+  }
+  if (m_->connected != nullptr) {
+    m_->connected->Set(0);
+  }
+  m_->failure(ConnectFailure::Lost);
+}
+
+void ClientMetricsObserver::onStopped() noexcept {
+  if (m_ != nullptr && m_->connected != nullptr) {
+    m_->connected->Set(0);
+  }
+}
+
+}  // namespace mqb::metrics
