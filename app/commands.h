@@ -63,10 +63,25 @@ struct TestOptions {
   bool verbose = false;
 };
 
+/// `deadletter list|replay|delete`.
+struct DeadLetterOptions {
+  std::string action;    ///< list | replay | delete
+  ConfigOptions config;  ///< replay: where the routes' targets are
+  std::string stateDir = "/var/lib/mqbridge";
+  std::string connector;  ///< filters; empty = all
+  std::string route;
+  std::string id;
+  std::string topic;  ///< replay: publish on this topic instead of the recorded one
+  bool all = false;   ///< delete: every record matching the filters
+  bool json = false;  ///< list: one JSON object per line
+  int timeoutSeconds = 10;
+};
+
 int runCommand(const RunOptions& o);
 int validateCommand(const ValidateOptions& o);
 int loadtestCommand(const LoadtestOptions& o);
 int testCommand(const TestOptions& o);
+int deadLetterCommand(const DeadLetterOptions& o);
 /// Prints both CustomResourceDefinitions (generated from config/schema.h) on stdout, or, with
 /// `outputDir`, writes <outputDir>/mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml.
 int crdsCommand(const std::string& outputDir = "");

@@ -25,6 +25,7 @@ commands:
   validate   check the configuration and print the plan (exit 0) or every problem (exit 1)
   loadtest   drive one route's pipeline with synthetic messages and report throughput/latency
   test       run route behaviour files (routes plus `tests:`) without brokers
+  deadletter list, replay or delete the messages routes set aside (list|replay|delete)
   version    print the version
 
 `mqbridge <command> --help` lists the options of a command.
@@ -192,6 +193,27 @@ int main(int argc, char** argv) {
       return *rc;
     }
     return testCommand(o);
+  }
+  if (cmd == "deadletter") {
+    DeadLetterOptions o;
+    po::options_description d("deadletter options");
+    addConfigOptions(d, o.config, /*required=*/false);
+    d.add_options()("action", po::value(&o.action)->required(), "list | replay | delete")(
+        "state-dir", po::value(&o.stateDir)->default_value(o.stateDir), "the bridge's --state-dir")(
+        "connector", po::value(&o.connector), "only this connector's routes")(
+        "route", po::value(&o.route), "only this route")("id", po::value(&o.id),
+                                                         "only this record")(
+        "topic", po::value(&o.topic), "replay: publish on this topic instead of the recorded one")(
+        "all", po::bool_switch(&o.all), "delete: every record the filters select")(
+        "json", po::bool_switch(&o.json), "list: one JSON object per line")(
+        "timeout", po::value(&o.timeoutSeconds)->default_value(o.timeoutSeconds),
+        "replay: seconds to wait for the connection and for each acknowledgement");
+    po::positional_options_description pos;
+    pos.add("action", 1);
+    if (auto rc = parse(cmd, args, d, &pos, vm)) {
+      return *rc;
+    }
+    return deadLetterCommand(o);
   }
   if (cmd == "crds") {  // not in the usage text: a packaging helper
     std::string outputDir;
