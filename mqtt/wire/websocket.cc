@@ -149,7 +149,7 @@ std::string upgradeRequest(const std::string& host, std::uint16_t port, bool tls
 bool checkUpgradeResponse(std::string_view head, const std::string& key, std::string& why) {
   const auto eol = head.find("\r\n");
   const std::string_view statusLine = head.substr(0, eol);
-  const std::string status = printable(statusLine);
+  const std::string status = statusLine.empty() ? "(no status line)" : printable(statusLine);
   auto failed = [&](const std::string& what) {
     why = what.empty() ? status : status + ": " + what;
     return false;
