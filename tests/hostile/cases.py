@@ -48,7 +48,7 @@ class Case:
     mem_mib: int = 96
     cpu_limit: Optional[int] = 25     # % of one core over the run phase; None = not checked
     min_run: float = 1.5              # the run phase lasts at least this long
-    run_timeout: float = 10.0         # ... and at most this long
+    run_timeout: float = 6.0          # ... and at most this long
     setup: Optional[Callable] = None  # (ctx) peer and token endpoint exist, bridge not yet
     run: Optional[Callable] = None    # (ctx) at the start of the run phase; must not block long
     done: Optional[Callable] = None   # (ctx) -> bool: the run phase may end
@@ -77,9 +77,24 @@ def source_script(misbehave, connack_props=(), good=True):
         P.wait_subscribe(conn)
         if good:
             conn.send(P.publish(conn.v5, "hostile/good", "good-%d" % conn.index, 1, 1))
+            wait_puback(conn, 1)
         misbehave(conn)
         P.serve_normally(conn, connack_props=None, idle_timeout=60)
     return script
+
+
+def wait_puback(conn, pid, timeout=3.0):
+    """Serves normally until the bridge PUBACKed `pid` (so what follows cannot take the message
+    down with it); False if it did not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = conn.read_packet(max(0.0, deadline - time.monotonic()))
+        if p is None:
+            return False
+        if p.type == P.PUBACK and P.parse_ack(conn.v5, p.body)[0] == pid:
+            return True
+        P.handle_default(conn, p)
+    return False
 
 
 def session_script(messages, connack_props=()):
@@ -204,10 +219,10 @@ def check_good_forwarded(ctx):
         ctx.fail("the good message before the misbehaviour never reached L")
 
 
-def l_never_got_topic(fragment):
+def l_never_got_payload(prefix):
     def check_l_never_got(ctx):
         with ctx.lsub.lock:
-            bad = [m["topic"] for m in ctx.lsub.received if fragment in m["topic"]]
+            bad = [m["topic"] for m in ctx.lsub.received if m["payload"].startswith(prefix)]
         if bad:
             ctx.fail("L got the bad message (topic %r)" % bad[0])
     return check_l_never_got
@@ -284,8 +299,8 @@ def deadletter_listed(reason, count=1):
             ctx.fail("deadletter list: %s" % e)
             return
         if r.returncode != 0:
-            ctx.fail("deadletter list exited %d: %s" % (
-                r.returncode, r.stderr.decode(errors="replace").strip()[:120]))
+            err = (r.stderr.decode(errors="replace").strip().splitlines() or [""])[0]
+            ctx.fail("deadletter list exited %d: %s" % (r.returncode, err[:120]))
             return
         entries = []
         for line in r.stdout.decode(errors="replace").splitlines():
@@ -313,7 +328,7 @@ def bad_topic_case(name, bad_topics, what):
         deadletter="invalid_topic", done=done,
         checks=[check, check_l_publisher_kept] +
                [check_sent_at_most("BAD-%d" % i, 2) for i in range(len(bad_topics))] +
-               [l_never_got_topic("BAD")],
+               [l_never_got_payload(b"BAD")],
         after_stop=[deadletter_listed("invalid_topic", len(bad_topics))])
 
 
@@ -519,6 +534,26 @@ def refuse_retain(conn, info):
         conn.close()
         return True
     return False
+
+
+def refuse_oversized(conn, info):
+    """For a CONNACK with Maximum Packet Size 200: a larger PUBLISH is a protocol error."""
+    if len(info["topic"]) + len(info["payload"]) > 150:
+        bump(conn, "oversized")
+        conn.send(P.disconnect(True, 0x95))  # Packet too large
+        conn.close()
+        raise P.PeerClosed("packet too large")
+    return False
+
+
+def no_pingresp_script(conn):
+    """Reads and acknowledges everything but never answers PINGREQ."""
+    conn.expect_connect()
+    conn.send(P.connack(True, 0, False))
+    while True:
+        p = conn.read_packet(0.2)
+        if p is not None and p.type != P.PINGREQ:
+            P.handle_default(conn, p)
 
 
 def check_peer_qos0(ctx):
@@ -831,7 +866,7 @@ def _cases():
     c.append(Case("src_remaining_length_220mib", "source broker",
                   "one PUBLISH of 220 MiB (over the 16 MiB Maximum Packet Size) streamed at "
                   "50 MiB/s",
-                  script=huge_publish_script, done=done_h, run_timeout=13, cpu_limit=None,
+                  script=huge_publish_script, done=done_h, run_timeout=12, cpu_limit=None,
                   l_broker_extra=("max_packet_size 1048576",),
                   checks=[check_h, check_huge_acked,
                           check_metric_at_least("mqbridge_messages_dropped_total", 1,
@@ -845,7 +880,7 @@ def _cases():
                            "malformed_packet"], min_attempts=3, run_timeout=12))
     c.append(Case("connack_never", "source broker", "CONNECT never answered",
                   script=connack_bytes(b"", then="hold"), reasons=["connack_timeout"],
-                  min_run=0, run_timeout=13))
+                  min_run=0, run_timeout=12))
     c.append(Case("connack_garbage", "source broker", "an HTTP error page instead of CONNACK",
                   script=connack_bytes(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
                   reasons=["malformed_connack", "malformed_packet", "protocol_error",
@@ -901,6 +936,16 @@ def _cases():
                           check_metric_at_least("mqbridge_messages_adjusted_total", 5,
                                                 adjustment="retain_stripped")]))
 
+    mps_msgs = ["p0", "BIG-" + "x" * 1000, "p1", "p2"]
+    done_mps, check_mps = peer_got(["p0", "p1", "p2"])
+    c.append(Case("connack_maximum_packet_size", "target broker",
+                  "CONNACK Maximum Packet Size 200 (disconnects on a larger PUBLISH)",
+                  direction=TARGET,
+                  script=target_script(refuse_oversized, [(P.MAXIMUM_PACKET_SIZE, 200)]),
+                  run=publish_on_l(mps_msgs), done=done_mps, deadletter="too_large",
+                  checks=[check_mps, check_single_connection],
+                  after_stop=[deadletter_listed("too_large")]))
+
     # Target broker misbehaviours.
     refuse_msgs = ["m0", "POISON-87", "m1", "POISON-90", "m2"]
     done_rf, check_rf = peer_got(["m0", "m1", "m2"])
@@ -916,7 +961,7 @@ def _cases():
                   direction=TARGET, script=target_script(close_on_poison),
                   run=publish_on_l(close_msgs), done=done_cl,
                   deadletter="repeated_disconnects", reasons=["connection_closed"],
-                  min_attempts=3, run_timeout=15, checks=[check_cl],
+                  min_attempts=3, run_timeout=10, checks=[check_cl],
                   after_stop=[deadletter_listed("repeated_disconnects")]))
     sticky_msgs = ["s0", "STICKY", "s1", "s2"]
     done_st, check_st = peer_got(sticky_msgs)
@@ -940,8 +985,13 @@ def _cases():
                   "reads 40 KiB/s but acknowledges everything; keepAliveSeconds 1",
                   direction=TARGET, script=slow_reader_script, peer_rcvbuf=4096,
                   connector_extra="  keepAliveSeconds: 1\n",
-                  run=publish_on_l(slow_msgs, spacing=0.0), done=done_sl, run_timeout=14,
+                  run=publish_on_l(slow_msgs, spacing=0.0), done=done_sl, run_timeout=12,
                   checks=[check_sl, check_no_loss_event, check_single_connection]))
+    c.append(Case("tgt_no_pingresp", "target broker",
+                  "never answers PINGREQ (keepAliveSeconds 1)",
+                  direction=TARGET, script=no_pingresp_script,
+                  connector_extra="  keepAliveSeconds: 1\n",
+                  reasons=["keep_alive_timeout"], min_attempts=3, run_timeout=9))
     big = ["%03d:" % i + "n" * 65530 for i in range(100)]
     c.append(Case("tgt_never_reads", "target broker",
                   "CONNACKs, then never reads (6.4 MiB published towards it)",
@@ -1027,14 +1077,14 @@ def _cases():
                   **token_with_peer(chunked_huge)))
     c.append(Case("token_drip_deadline", "token endpoint",
                   "200 with a body dripping one byte per second",
-                  reasons=["token_fetch_failed"], min_run=0, run_timeout=15,
+                  reasons=["token_fetch_failed"], min_run=0, run_timeout=11,
                   **token_with_peer(drip)))
     c.append(Case("token_drip_sigterm", "token endpoint",
                   "SIGTERM while the body drips one byte per second",
                   min_run=2.5, run_timeout=2.5, **token_with_peer(drip)))
     c.append(Case("token_never_answers", "token endpoint",
                   "accepts the request and never answers",
-                  reasons=["token_fetch_failed"], min_run=0, run_timeout=14,
+                  reasons=["token_fetch_failed"], min_run=0, run_timeout=12,
                   **token_with_peer(never_answer)))
     c.append(Case("token_endless_body", "token endpoint",
                   "200 whose body never ends (4 MiB/s)",

@@ -30,7 +30,7 @@ import cases as case_table  # noqa: E402
 import peer as P  # noqa: E402
 from token_endpoint import TokenEndpoint  # noqa: E402
 
-DRAIN_SECONDS = 2
+DRAIN_SECONDS = 1
 CASE_BUDGET = 20.0        # wall seconds per case
 HEALTHY_PERIOD = 0.1      # one healthy message every this many seconds
 AFTER_SECONDS = 0.5       # healthy traffic still published after the run phase
@@ -178,6 +178,27 @@ class Bridge:
                     return
             time.sleep(0.05)
 
+    def dump_threads(self, path):
+        """What every thread waits in (for a bridge that does not exit): comm, wchan, syscall;
+        with MQB_HOSTILE_GDB=1 also gdb's backtraces."""
+        lines = []
+        task = "/proc/%d/task" % self.pid
+        for tid in sorted(os.listdir(task)) if os.path.isdir(task) else []:
+            row = [tid]
+            for f in ("comm", "wchan", "syscall"):
+                try:
+                    with open(os.path.join(task, tid, f)) as fh:
+                        row.append(fh.read().strip())
+                except OSError:
+                    row.append("?")
+            lines.append("  ".join(row))
+        if os.environ.get("MQB_HOSTILE_GDB") and shutil.which("gdb"):
+            r = subprocess.run(["gdb", "-p", str(self.pid), "-batch", "-ex",
+                                "thread apply all bt 12"], capture_output=True, timeout=60)
+            lines.append(r.stdout.decode(errors="replace"))
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+
     def alive(self):
         return self.proc.poll() is None
 
@@ -257,6 +278,7 @@ class Bridge:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             rc = None
+            self.dump_threads(os.path.join(self.dir, "hang.txt"))
             self.proc.kill()
             self.proc.wait()
         self._watch = False
@@ -348,8 +370,10 @@ def reasons_seen(log):
     seen = []
     for e in hostile_entries(log):
         if e.get("event") in CAUSE_EVENTS + ("deadletter_stored",):
-            r = "%s:%s" % ("dl" if e["event"] == "deadletter_stored" else "", e.get("reason"))
-            r = r.lstrip(":")
+            r = e.get("reason")
+            r = '""' if r in (None, "") else r
+            if e["event"] == "deadletter_stored":
+                r = "dl:" + r
             if r not in seen:
                 seen.append(r)
     return seen
