@@ -33,7 +33,7 @@ from token_endpoint import TokenEndpoint  # noqa: E402
 DRAIN_SECONDS = 1
 CASE_BUDGET = 20.0        # wall seconds per case
 HEALTHY_PERIOD = 0.1      # one healthy message every this many seconds
-AFTER_SECONDS = 0.5       # healthy traffic still published after the run phase
+AFTER_SECONDS = 0.3       # healthy traffic still published after the run phase
 RSS_KILL_MIB = 1024       # the watchdog kills a bridge above this (protects the machine)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
