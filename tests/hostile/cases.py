@@ -58,10 +58,6 @@ class Case:
 
 
 # --- peer script building blocks ------------------------------------------------------------------
-def state(conn):
-    return conn.server.state
-
-
 def bump(conn, key, n=1):
     with conn.server.lock:
         conn.server.state[key] = conn.server.state.get(key, 0) + n
@@ -152,13 +148,6 @@ def hold(conn, seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not conn.closed and not conn.server._stop:
         time.sleep(0.05)
-
-
-def drain_reads(conn, seconds=30):
-    """Reads and ignores everything until the bridge closes."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        conn.recv_raw(0.2)
 
 
 # --- run hooks and checks -------------------------------------------------------------------------
@@ -757,6 +746,14 @@ def chunked_huge(ep, req, sock):
         sock.sendall(block)
 
 
+def chunked_wraparound(ep, req, sock):
+    """Chunk sizes of 2^64 - 2: a parser that adds size + 4 to its offset in 64 bits lands on
+    the next size line again; 1 MiB of them."""
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    sock.sendall(b"fffffffffffffffe\r\n" * (1024 * 1024 // 18))
+
+
 def drip(ep, req, sock):
     sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                  b"Content-Length: 100000\r\nConnection: close\r\n\r\n{")
@@ -1081,6 +1078,10 @@ def _cases():
                   "chunked 200 with chunk size ffffffffffffffff and 4 MiB of body",
                   reasons=["token_fetch_failed"], min_attempts=3,
                   **token_with_peer(chunked_huge)))
+    c.append(Case("token_chunked_wraparound", "token endpoint",
+                  "chunked 200 with 1 MiB of chunk-size lines fffffffffffffffe",
+                  reasons=["token_fetch_failed"], min_attempts=3,
+                  **token_with_peer(chunked_wraparound)))
     c.append(Case("token_drip_deadline", "token endpoint",
                   "200 with a body dripping one byte per second",
                   reasons=["token_fetch_failed"], min_run=0, run_timeout=11,

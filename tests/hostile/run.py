@@ -25,6 +25,7 @@ import threading
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as case_table  # noqa: E402
 import peer as P  # noqa: E402
@@ -618,7 +619,10 @@ def _run(case, build, ctx, result):
     if alive:
         bound = DRAIN_SECONDS + 5
         rc, took = ctx.bridge.terminate(bound)
-        if rc is None:
+        if ctx.bridge.killed_for_memory:
+            ctx.fail("bridge killed by the watchdog at %.0f MiB RSS (before it exited)" %
+                     ctx.bridge.killed_for_memory)
+        elif rc is None:
             ctx.fail("no exit within %d s of SIGTERM (killed)" % bound)
         elif rc != 0:
             ctx.fail("exit status %s after SIGTERM (%.1f s)" % (rc, took))
