@@ -869,7 +869,7 @@ def _cases():
     c.append(Case("src_remaining_length_220mib", "source broker",
                   "one PUBLISH of 220 MiB (over the 16 MiB Maximum Packet Size) streamed at "
                   "50 MiB/s",
-                  script=huge_publish_script, done=done_h, run_timeout=12, cpu_limit=None,
+                  script=huge_publish_script, done=done_h, run_timeout=10, cpu_limit=None,
                   l_broker_extra=("max_packet_size 1048576",),
                   checks=[check_h, check_huge_acked,
                           check_metric_at_least("mqbridge_messages_dropped_total", 1,
@@ -880,7 +880,7 @@ def _cases():
                   "2 of the CONNACK's 3 body bytes, then close",
                   script=connack_bytes(b"\x20\x03\x00\x00"),
                   reasons=["connection_closed_before_connack", "malformed_connack",
-                           "malformed_packet"], min_attempts=3, run_timeout=12))
+                           "malformed_packet"], min_attempts=3, run_timeout=6))
     c.append(Case("connack_never", "source broker", "CONNECT never answered",
                   script=connack_bytes(b"", then="hold"), reasons=["connack_timeout"],
                   min_run=0, run_timeout=12))
@@ -888,7 +888,7 @@ def _cases():
                   script=connack_bytes(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
                   reasons=["malformed_connack", "malformed_packet", "protocol_error",
                            "connection_closed_before_connack"],
-                  min_attempts=3, run_timeout=12))
+                  min_attempts=3, run_timeout=6))
     c.append(Case("connack_reserved_flags", "source broker", "CONNACK with reserved flag bits",
                   script=connack_bytes(b"\x20\x03\x02\x00\x00", then="hold"),
                   reasons=["malformed_connack", "malformed_packet", "protocol_error"],
