@@ -8,7 +8,8 @@
 //           broker before anyone can publish to it.
 //
 // stdout, one line per event: `listening <port>` once the socket accepts, then
-// `connected <client id>`, `subscribed <client id> <filter>[,<filter>...]`,
+// `connected <client id>`, `subscribed <client id> <filter>[,<filter>...]` (also for the
+// subscriptions of a session Aedes restores at CONNECT, printed before its `connected`),
 // `disconnected <client id>`, `client-error <client id> <message>`, `released <n>` (held
 // connections let through). SIGTERM or SIGINT closes the broker and exits 0.
 import net from 'node:net'
