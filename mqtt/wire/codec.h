@@ -245,7 +245,8 @@ enum class PublishStatus : std::uint8_t {
   InvalidTopic,
   /// Well-formed, packet id known, but a property breaks the rules: a property PUBLISH may not
   /// carry, one given twice, a UTF-8 string property that is not valid MQTT UTF-8, a payload
-  /// format above 1, topic alias 0, subscription identifier 0. `m` holds topic and payload.
+  /// format above 1, topic alias 0, subscription identifier 0, or a payload that is not UTF-8
+  /// while the payload format indicator says it is. `m` holds topic and payload.
   InvalidProperties,
 };
 

@@ -522,6 +522,10 @@ PublishStatus parsePublish(Version v, std::uint8_t flags, std::string_view body,
   if (propStatus == Props::Invalid) {
     return PublishStatus::InvalidProperties;
   }
+  if (hasFormat && *props.payloadFormat == 1 && !validUtf8(payload, /*allowNul=*/true)) {
+    fail(error, "payload is not UTF-8 as its payload format indicator says");
+    return PublishStatus::InvalidProperties;
+  }
   const bool topicOk = topic.empty() ? header.topicAlias != 0 : validTopicName(topic);
   if (!topicOk) {
     fail(error, topic.empty() ? "empty topic without topic alias" : "invalid topic name");

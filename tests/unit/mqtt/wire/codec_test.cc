@@ -394,6 +394,9 @@ TEST(WirePublish, InvalidContentIsToldApartFromBrokenFraming) {
   check(props, Version::V5, 0, B({0, 1}) + "t" + B({5, 0x03, 0, 2, 0xFF, 0xFE}));  // UTF-8
   check(props, Version::V5, 0, B({0, 1}) + "t" + B({7, 0x26, 0, 1, 'k', 0, 1, 0}));
   check(props, Version::V5, 0, B({0, 1}) + "t" + B({6, 0x08, 0, 3, 'r', '/', '#'}));
+  check(props, Version::V5, 0, B({0, 1}) + "t" + B({2, 0x01, 1, 0xFF, 0xFE}));  // not UTF-8
+  ASSERT_EQ(parsePublish(Version::V5, 0, B({0, 1}) + "t" + B({2, 0x01, 1}) + "ok" + B({0}), m, h),
+            PublishStatus::Ok);  // UTF-8 payload, U+0000 allowed in a payload
   // The framing is intact: topic, packet id and payload are there to be set aside.
   ASSERT_EQ(parsePublish(Version::V5, 0x02, B({0, 3}) + "a/#" + B({0, 9, 0}) + "pay", m, h),
             PublishStatus::InvalidTopic);
