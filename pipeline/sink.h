@@ -28,8 +28,9 @@ class Sink {
   virtual void write(Batch&& batch) noexcept = 0;
   /// Starts connections. Returns immediately; connecting continues in the background.
   virtual void start() {}
-  /// Waits up to `deadline` for queued messages to be delivered, then stops. Messages still held
-  /// are settled (Dropped for QoS 0, left to the spool/broker session otherwise) and released.
+  /// Stops now: the graph has given the sink its drain time before it calls this. Messages still
+  /// held are settled (Dropped for QoS 0, left to the spool/broker session otherwise) and
+  /// released. Bounded: returns within a few seconds even if the target does not answer.
   virtual void stop() {}
 };
 using SinkPtr = std::unique_ptr<Sink>;

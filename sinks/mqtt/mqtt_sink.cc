@@ -468,7 +468,7 @@ void MqttSink::pump() noexcept {
   finish(done);
 }
 
-void MqttSink::stop() { stop(options_.stopTimeout); }
+void MqttSink::stop() { stop(std::chrono::milliseconds(0)); }
 
 void MqttSink::stop(std::chrono::milliseconds deadline) {
   std::set<common::Timer::Id> timers;

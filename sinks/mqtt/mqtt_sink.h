@@ -38,8 +38,6 @@ struct SinkOptions {
   /// connector name), so the opposite route's source recognises it. Empty value: no marker.
   std::string hopMarkerKey = "mqbridge-hop";
   std::string hopMarkerValue;
-  /// Default deadline of stop() without an argument.
-  std::chrono::milliseconds stopTimeout{5000};
   /// Where a message the target refuses, or drops the connection over, is set aside (shared by
   /// the route's branches). Null: such a message is dropped (counted `rejected`, logged).
   std::shared_ptr<deadletter::RouteLetters> deadLetters;
@@ -74,7 +72,7 @@ class MqttSink final : public pipeline::Sink, private mqtt::ClientListener {
   void setRelease(pipeline::ReleaseFn release) override;
   void write(pipeline::Batch&& batch) noexcept override;
   void start() override;
-  /// stop(options.stopTimeout).
+  /// stop(0): the graph gave the sink its drain time before it calls this (pipeline::Sink).
   void stop() override;
   /// Stops accepting, waits up to `deadline` for everything held to be acknowledged, disconnects,
   /// then settles what is left as Dropped (DropReason::Shutdown) and releases it.
