@@ -306,8 +306,13 @@ Client::Send Client::unsubscribe(const std::string& filter, Done done) {
 // ---- I/O thread ---------------------------------------------------------------------------------
 
 void Client::run() noexcept {
-  // "io-<client id>" (15 bytes at most) names the thread in top, perf and /proc.
-  pthread_setname_np(pthread_self(), ("io-" + options_.clientId).substr(0, 15).c_str());
+  // "<role>-<client id>" (15 bytes at most; the role is the last part of the log name, e.g.
+  // "pub-0", else "io") names the thread in top, perf and /proc: a route's subscriber and
+  // publisher share a client id (on different brokers), not a thread name.
+  const auto slash = options_.name.rfind('/');
+  const std::string role =
+      slash == std::string::npos ? std::string("io") : options_.name.substr(slash + 1);
+  pthread_setname_np(pthread_self(), (role + "-" + options_.clientId).substr(0, 15).c_str());
   {
     std::lock_guard<std::mutex> lk(mu_);
     ioThread_ = std::this_thread::get_id();
