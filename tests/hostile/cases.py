@@ -34,6 +34,7 @@ class Case:
     protocol: str = "v5"
     transport: str = "tcp"            # tcp | ws | tls | wss
     tls_name: str = "127.0.0.1"       # the peer certificate's SAN (tls/wss)
+    plain_peer: bool = False          # tls/wss on the bridge's side only: the peer speaks plain
     script: Optional[Callable] = None         # peer script (conn) -> None
     ws_upgrade: Optional[Callable] = None     # replaces the WebSocket upgrade answer
     token: Optional[Callable] = None          # token endpoint script: managed identity
@@ -333,11 +334,6 @@ def protocol_case(name, what, data, reasons=PROTOCOL_ERRORS, protocol="v5", **kw
     return Case(name, "source broker", what, protocol=protocol,
                 script=source_script(misbehave_send(data) if isinstance(data, bytes) else data),
                 reasons=reasons, min_attempts=3, **kw)
-
-
-def dup_property_publish(conn):
-    conn.send(P.publish(True, "hostile/dup-prop", "dup-prop", 1, 2,
-                        properties=[(P.MESSAGE_EXPIRY, 60), (P.MESSAGE_EXPIRY, 120)]))
 
 
 def receive_maximum_flood(conn):
@@ -829,12 +825,22 @@ def _cases():
                            receive_maximum_flood, reasons=["protocol_error"],
                            route_extra="      spool:\n        maxMessages: 40\n",
                            checks=[check_receive_maximum]))
-    c.append(protocol_case("src_duplicate_property", "PUBLISH with two Message Expiry Intervals",
-                           dup_property_publish))
-    c.append(protocol_case("src_property_not_for_publish",
-                           "PUBLISH carrying a Session Expiry Interval property",
-                           P.publish(True, "hostile/sx", "sx", 1, 4,
-                                     properties=[(P.SESSION_EXPIRY, 10)])))
+    # Well-framed PUBLISHes whose properties MQTT forbids: set aside like a bad topic (a
+    # disconnect would have the broker send them again on every reconnect).
+    for name, what, props in [
+            ("src_duplicate_property", "PUBLISH with two Message Expiry Intervals",
+             [(P.MESSAGE_EXPIRY, 60), (P.MESSAGE_EXPIRY, 120)]),
+            ("src_property_not_for_publish", "PUBLISH carrying a Session Expiry Interval",
+             [(P.SESSION_EXPIRY, 10)])]:
+        done_p, check_p = l_got(["before", "after-1"])
+        c.append(Case(name, "source broker", what,
+                      script=session_script([("hostile/ok", "before", 1, ()),
+                                             ("hostile/bad", b"BADPROP", 1, props),
+                                             ("hostile/ok", "after-1", 1, ())]),
+                      deadletter="invalid_properties", done=done_p,
+                      checks=[check_p, check_l_publisher_kept, l_never_got_payload(b"BADPROP"),
+                              check_sent_at_most(b"BADPROP", 2)],
+                      after_stop=[deadletter_listed("invalid_properties")]))
     c.append(protocol_case("src_remaining_length_5_bytes", "remaining length of 5 bytes",
                            b"\x30\xff\xff\xff\xff\x01", reasons=["malformed_packet"]))
     c.append(protocol_case("src_packet_type_0", "packet type 0", b"\x00\x00"))
@@ -1048,7 +1054,7 @@ def _cases():
                   checks=[check_good_forwarded, check_single_connection]))
     c.append(Case("tls_plaintext_answer", "tls server",
                   "answers the ClientHello in plaintext (no TLS at all)", transport="tls",
-                  script=plaintext_answer, reasons=["tls_handshake_failed"], min_attempts=3))
+                  plain_peer=True, script=plaintext_answer, reasons=["tls_handshake_failed"], min_attempts=3))
     c.append(Case("tls_wrong_name", "tls server",
                   "certificate from the trusted CA for another name", transport="tls",
                   tls_name="wrong.example.invalid", reasons=["tls_handshake_failed"],

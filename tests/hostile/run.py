@@ -485,7 +485,8 @@ def _run(case, build, ctx, result):
         shutil.copy(ca, os.path.join(workdir, "configmaps", "hostile-ca", "ca.pem"))
         tls_ca = "hostile-ca"
         tls_ctx = P.server_tls_context(cert, key)
-    ctx.peer = P.PeerServer(case.script or (lambda conn: None), tls_context=tls_ctx,
+    ctx.peer = P.PeerServer(case.script or (lambda conn: None),
+                            tls_context=None if case.plain_peer else tls_ctx,
                             websocket=case.transport in ("ws", "wss"),
                             ws_upgrade=case.ws_upgrade, rcvbuf=case.peer_rcvbuf,
                             name="peer").start()
