@@ -13,7 +13,7 @@
 // `disconnected <client id>`, `client-error <client id> <message>`, `released <n>` (held
 // connections let through). SIGTERM or SIGINT closes the broker and exits 0.
 import net from 'node:net'
-import { Aedes } from 'aedes'
+import createAedes from 'aedes'
 
 const HOLD_LIMIT_MS = 10000
 
@@ -35,7 +35,7 @@ if (args.length === 3) {
 
 const say = (line) => process.stdout.write(line + '\n')
 
-const broker = await Aedes.createBroker()
+const broker = createAedes()
 
 // Connections held back until `holdFor` subscribes: their preConnect callbacks.
 let held = []

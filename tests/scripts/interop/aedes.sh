@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability of mqbridge with Aedes, an MQTT 3.1.1 broker of another make (npm `aedes`),
 # checked with MQTT.js clients: tests/interop/aedes/interop.mjs (what it checks: its header and
-# tests/interop/README.md). Needs node >= 20, npm and mosquitto; the npm packages come from the
+# tests/interop/README.md). Needs node >= 18 (Debian 12 has 18), npm and mosquitto; the npm packages come from the
 # committed lockfile (offline from npm's cache when it can).
 # Usage: bash tests/scripts/interop/aedes.sh <build-dir>
 set -euo pipefail
@@ -14,8 +14,8 @@ for tool in node npm mosquitto; do
     { echo "FAIL $tool not found (scripts/install-deps installs it)"; exit 1; }
 done
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "FAIL node $(node --version) is too old: aedes 1.2 needs node >= 20"
+if [ "$node_major" -lt 18 ]; then
+  echo "FAIL node $(node --version) is too old: aedes 0.51 and MQTT.js 5 need node >= 18"
   exit 1
 fi
 [ -x "$build/mqbridge" ] || { echo "FAIL no mqbridge in $build"; exit 1; }
