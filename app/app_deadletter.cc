@@ -11,6 +11,8 @@ std::string deadLetterClientId(const config::ConnectorSpec& c, int instance) {
 
 DeadLetterPublisher::DeadLetterPublisher(const config::ConnectorSpec& c, int instance)
     : topic_(c.deadLetterTopic),
+      // The connector's own routes must not forward these (v5; v3 carries no properties).
+      marker_{c.hopMarker, c.protocol == config::MqttVersion::V5 ? c.name : ""},
       client_(
           [&] {
             mqtt::ClientOptions o = clientOptions(c, c.local, deadLetterClientId(c, instance),
@@ -37,6 +39,7 @@ void DeadLetterPublisher::publish(const deadletter::Record& r) noexcept {
   p.payload = r.message.payload;
   p.qos = 1;
   p.props = &props;
+  p.marker = marker_.value.empty() ? nullptr : &marker_;
   client_.publish(p, 0);  // the store holds it; the answer is not needed
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The optional dead-letter topic of a connector (`deadLetterTopic`): every message set aside in a
 // route's dead-letter store is also published, QoS 1, on the local broker as
-// <deadLetterTopic>/<route>, with MQTT v5 user properties that say why. The store stays the
+// <deadLetterTopic>/<route>, with MQTT v5 user properties that say why and the connector's hop
+// marker (so that its own routes do not forward them). The store stays the
 // record; the topic is a notification (a message published while the local broker is away is
 // not retried).
 
@@ -29,6 +30,7 @@ class DeadLetterPublisher final : private mqtt::ClientListener {
   void onConnectionLost(const mqtt::Failure&) noexcept override {}
 
   std::string topic_;
+  mqtt::UserProperty marker_;  // the connector's hop marker (empty value: none)
   mqtt::Client client_;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-// A small timer thread for the MQTT layer: reconnect backoff, subscription retries, overflow
-// retries and rate-limit wake-ups. Paho callbacks must never sleep, so they schedule work here.
+// A small timer thread: subscription retries, overflow retries, rate-limit and backoff wake-ups.
+// Callbacks of a client's I/O thread must never sleep, so they schedule work here.
 
 #include <chrono>
 #include <condition_variable>
@@ -14,8 +14,8 @@
 namespace mqb::common {
 
 /// One thread running short callbacks at given steady-clock times. Thread-safe.
-/// Callbacks must be short and must not block on the network; they may call Paho APIs (they do not
-/// run on a Paho thread). A callback may schedule or cancel other timers.
+/// Callbacks must be short and must not block on the network; they may call an MQTT client's API
+/// (they do not run on its I/O thread). A callback may schedule or cancel other timers.
 class Timer {
  public:
   using Id = std::uint64_t;

@@ -234,14 +234,25 @@ std::unique_ptr<Store> Store::open(std::string dir, Limits limits, std::string& 
   }
   std::unique_ptr<Store> s(new Store(std::move(dir), limits));
   for (const auto& e : fs::directory_iterator(s->dir_, ec)) {
-    if (e.path().extension() == ".json" && validId(e.path().stem().string())) {
-      ++s->messages_;
-      s->bytes_ += e.file_size(ec);
-    } else if (e.path().extension() == ".tmp") {
+    if (e.path().extension() == ".tmp") {
       fs::remove(e.path(), ec);  // a put() that a crash interrupted
     }
   }
+  std::lock_guard<std::mutex> lk(s->mu_);
+  s->recountLocked();
   return s;
+}
+
+void Store::recountLocked() {
+  messages_ = 0;
+  bytes_ = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().extension() == ".json" && validId(e.path().stem().string())) {
+      ++messages_;
+      bytes_ += e.file_size(ec);
+    }
+  }
 }
 
 std::uint64_t Store::messages() const {
@@ -255,6 +266,9 @@ Store::Put Store::put(Record& r, std::string& error) {
                                .count();
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (messages_ >= limits_.maxMessages || bytes_ >= limits_.maxBytes) {
+      recountLocked();  // an operator may have replayed or deleted records since
+    }
     if (messages_ >= limits_.maxMessages || bytes_ >= limits_.maxBytes) {
       error = "dead-letter store full (" + std::to_string(messages_) + " messages, " +
               std::to_string(bytes_) + " bytes)";

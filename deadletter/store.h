@@ -9,7 +9,8 @@
 // A file is written whole (temporary file, fdatasync, rename, directory fsync): a record either
 // exists complete or not at all, and survives a crash once put() returned Ok. Every byte of the
 // message is kept (topic and strings in base64, so that invalid UTF-8 survives as it came).
-// Bounded: put() refuses once the store holds `maxMessages` records or `maxBytes` of them.
+// Bounded: put() refuses once the store holds `maxMessages` records or `maxBytes` of them (what
+// an operator replayed or deleted meanwhile makes room again).
 
 #include <cstdint>
 #include <memory>
@@ -62,11 +63,13 @@ class Store {
 
  private:
   Store(std::string dir, Limits limits) : dir_(std::move(dir)), limits_(limits) {}
+  /// Counts what the directory holds (records replayed or deleted by `mqbridge deadletter` go).
+  void recountLocked();
 
   std::string dir_;
   Limits limits_;
   mutable std::mutex mu_;
-  std::uint64_t messages_ = 0;  // guarded by mu_: an estimate kept by put(), refreshed at open
+  std::uint64_t messages_ = 0;  // guarded by mu_: kept by put(), recounted at open and when full
   std::uint64_t bytes_ = 0;     // guarded by mu_
   std::uint32_t seq_ = 0;       // guarded by mu_
   std::int64_t lastMs_ = 0;     // guarded by mu_

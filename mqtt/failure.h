@@ -51,7 +51,8 @@ struct Failure {
 };
 
 /// The `reason` a log line gives: the CONNACK's reason name for a refusal ("not_authorized",
-/// "bad_username_or_password"), the cause's name otherwise.
+/// "bad_user_name_or_password" in v5, "bad_username_or_password" in 3.1.1), the cause's name
+/// otherwise.
 std::string reasonOf(const Failure& f);
 
 /// The `detail` a log line gives: for ServerDisconnect the reason name and code first, then

@@ -6,7 +6,8 @@
 // overall deadline that covers name lookup and both requests of an Arc challenge), the Arc
 // challenge may only name a `.key` file of at most 4 KiB directly inside the Arc agent's token
 // directory (anything else is refused: its content is never sent), no proxy and no redirect is
-// followed, and a fetch in progress ends within ~100 ms of abort().
+// followed, and a fetch in progress ends soon after abort() (libcurl asks at least once a
+// second).
 
 #include <atomic>
 #include <chrono>
@@ -45,8 +46,8 @@ class TokenFetcher {
   /// One blocking fetch, bounded by options.timeout; caches and returns the token, or nullopt
   /// with `error` (never containing the token or a key). Returns at once after abort().
   std::optional<std::string> fetch(std::string& error);
-  /// Makes a running fetch() (on another thread) give up within ~100 ms, and every later one at
-  /// once, until resume().
+  /// Makes a running fetch() (on another thread) give up at libcurl's next progress call (at
+  /// least once a second), and every later one at once, until resume().
   void abort() noexcept { aborted_.store(true); }
   void resume() noexcept { aborted_.store(false); }
 

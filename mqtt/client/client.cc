@@ -147,7 +147,7 @@ void Client::stop(std::chrono::milliseconds timeout) {
     stopTimeout_ = timeout;
   }
   if (tokens_) {
-    tokens_->abort();  // a token fetch in progress gives up within ~100 ms
+    tokens_->abort();  // a token fetch in progress gives up at its next progress call
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = write(wakeFd_, &one, sizeof one);

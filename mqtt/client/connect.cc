@@ -132,7 +132,9 @@ bool Client::connectOnce() {
   };
   if (auto f = prepareConnect(cp)) {
     scrubConnect();
-    handleFailure(*f);
+    if (f->cause != Cause::Aborted) {
+      handleFailure(*f);
+    }
     return false;
   }
 

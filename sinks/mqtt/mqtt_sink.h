@@ -49,8 +49,9 @@ struct SinkOptions {
 /// While disconnected, QoS 1 messages wait (nothing lost; re-sent after reconnect, so duplicates
 /// are possible) and QoS 0 messages are dropped (DropReason::Qos0Disconnected).
 ///
-/// No single message can stop the branch: one the target refuses (PUBACK reason >= 0x80; quota
-/// exceeded is retried with backoff ten times first) or that is larger than the target accepts
+/// No single message can stop the branch: one the target refuses (PUBACK reason >= 0x80; one
+/// refused with quota exceeded is sent again after 1, 2, 4 ... 30 s, ten sends in all, holding
+/// the messages behind it meanwhile) or that is larger than the target accepts
 /// is set aside in the dead-letter store at once. One in flight each time the target drops the
 /// connection (without saying it is shutting down, taking the session over, or the like) is
 /// suspect: after kProbeAfter such losses it is sent alone, and after kDeadLetterAfter it is set
