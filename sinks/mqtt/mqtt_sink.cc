@@ -134,10 +134,12 @@ void MqttSink::onConnectionLost(const mqtt::Failure& why) noexcept {
         if (alone && n >= kDeadLetterAfter) {
           // Sent alone, and the target dropped the connection again: this message is the cause.
           losses_.erase(seq);
-          done.push_back({std::move(m), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
-                          metrics::DeadLetterReason::RepeatedDisconnects,
+          done.push_back(
+              {std::move(m), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+               std::make_unique<Letter>(
+                   Letter{metrics::DeadLetterReason::RepeatedDisconnects,
                           std::to_string(n) + " connection losses while in flight, the last one " +
-                              std::string(mqtt::name(why.cause)) + ": " + mqtt::detailOf(why)});
+                              std::string(mqtt::name(why.cause)) + ": " + mqtt::detailOf(why)})});
           continue;
         }
       }
@@ -229,8 +231,9 @@ void MqttSink::resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::ui
     quotaRefusals_.erase(seq);
   }
   done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
-                  metrics::DeadLetterReason::Refused,
-                  "the target answered " + reason + " (" + std::to_string(reasonCode) + ")"});
+                  std::make_unique<Letter>(Letter{
+                      metrics::DeadLetterReason::Refused,
+                      "the target answered " + reason + " (" + std::to_string(reasonCode) + ")"})});
 }
 
 void MqttSink::finish(std::vector<Done>& done) noexcept {
@@ -242,15 +245,16 @@ void MqttSink::finish(std::vector<Done>& done) noexcept {
   for (auto& d : done) {
     if (d.letter) {
       // Set aside (file I/O: here, outside the lock); the message is accounted as dropped.
-      if (options_.deadLetters && options_.deadLetters->put(d.msg, *d.letter, d.detail, metrics_)) {
+      if (options_.deadLetters &&
+          options_.deadLetters->put(d.msg, d.letter->reason, d.letter->detail, metrics_)) {
         d.reason = metrics::DropReason::DeadLettered;
       } else {
         static log::Every every(std::chrono::seconds(10));  // one target can refuse every message
         log::warnEvery(every, "mqtt_publish_rejected",
                        {{"client", client_.options().clientId},
                         {"topic", common::printable(d.msg.topic)},
-                        {"reason", std::string(metrics::toString(*d.letter))},
-                        {"detail", d.detail}});
+                        {"reason", std::string(metrics::toString(d.letter->reason))},
+                        {"detail", d.letter->detail}});
         d.reason = metrics::DropReason::Rejected;
       }
     }
@@ -399,8 +403,9 @@ void MqttSink::pump() noexcept {
         const std::string why = std::to_string(client_.publishSize(pub)) +
                                 " bytes, over the target's maximum packet size of " +
                                 std::to_string(maxPacket_);
-        done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
-                        metrics::DeadLetterReason::TooLarge, why});
+        done.push_back(
+            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+             std::make_unique<Letter>(Letter{metrics::DeadLetterReason::TooLarge, why})});
         continue;
       }
       const auto rc = client_.publish(pub, seq);

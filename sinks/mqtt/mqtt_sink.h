@@ -88,13 +88,17 @@ class MqttSink final : public pipeline::Sink, private mqtt::ClientListener {
   std::size_t maxOutstandingForTest() const;
 
  private:
+  /// Why a message is set aside in the dead-letter store (rare: kept out of Done's size).
+  struct Letter {
+    metrics::DeadLetterReason reason;
+    std::string detail;
+  };
   struct Done {
     pipeline::Message msg;
     pipeline::Outcome outcome;
     metrics::DropReason reason;
-    /// Set aside in the dead-letter store (by finish(), outside the lock) for this reason.
-    std::optional<metrics::DeadLetterReason> letter = std::nullopt;
-    std::string detail = {};
+    /// Set: finish() stores the message in the dead-letter store (outside the lock).
+    std::unique_ptr<Letter> letter = nullptr;
   };
 
   void onConnected(const mqtt::ConnectInfo& info) noexcept override;

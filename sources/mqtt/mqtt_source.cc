@@ -459,11 +459,16 @@ void MqttSource::onRefused(mqtt::Message&& message, mqtt::Refusal why,
 }
 
 void MqttSource::onMessages(std::vector<mqtt::Message>& in) noexcept {
+  // The MQTT part of each message moves over; the bridge's bookkeeping starts afresh (admit()
+  // sets `received` and the completion; seq and branch are the ingress's).
   std::vector<pipeline::Message>& batch = converted_;
-  batch.clear();  // fresh messages: nothing of an earlier batch's bookkeeping carries over
-  batch.reserve(in.size());
-  for (auto& m : in) {
-    static_cast<mqtt::Message&>(batch.emplace_back()) = std::move(m);
+  batch.resize(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    pipeline::Message& m = batch[i];
+    static_cast<mqtt::Message&>(m) = std::move(in[i]);
+    m.notBefore = {};
+    m.seq = 0;
+    m.branch = 0;
   }
   if (batch.size() < kPaceBatch && ingress_.inflight() >= kPaceBacklog) {
     // What comes next waits behind this backlog anyway: read it in one go a moment later rather
