@@ -16,14 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/spool/spool.h"
+#include "spool/spool.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using mqb::pipeline::Message;
-using namespace mqb::pipeline::spool;
-using Clock = std::chrono::steady_clock;
+using namespace mqb::spool;
+using SteadyClock = std::chrono::steady_clock;
 
 Message makeMessage(std::uint64_t n) {
   Message m;
@@ -35,8 +35,8 @@ Message makeMessage(std::uint64_t n) {
   return m;
 }
 
-double secondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
+double secondsSince(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
 void report(const char* what, std::uint64_t messages, std::uint64_t bytes, double secs) {
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   for (const Case& c : cases) {
     const fs::path dir = root / ("append" + std::to_string(k++));
     SpoolPtr s = openSpool(dir, c.policy);
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     const std::uint64_t bytes = appendAll(*s, c.count, c.batch, pool);
     s->flush();
     report(c.name, c.count, bytes, secondsSince(t0));
@@ -168,21 +168,21 @@ int main(int argc, char** argv) {
     const fs::path dir = root / "replay";
     SpoolPtr s = openSpool(dir, FlushPolicy::Interval);
     const std::uint64_t bytes = appendAll(*s, count, 100, pool);
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     std::uint64_t n = drain(*s, 1000);
     report("replay+ack live backlog (readNext 1000)", n, bytes, secondsSince(t0));
 
     appendAll(*s, count, 100, pool);
     s.reset();  // close; the backlog stays on disk
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     s = openSpool(dir, FlushPolicy::Interval);
     report("reopen: scan + checksum whole backlog", s->size().messages, s->size().bytes,
            secondsSince(t0));
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     n = drain(*s, 1000);
     report("replay+ack after reopen (readNext 1000)", n, bytes, secondsSince(t0));
     const std::uint64_t small = appendAll(*s, count / 10, 100, pool);
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     std::vector<Entry> got;
     std::uint64_t m = 0;
     while (s->readNext(1, got) > 0) {  // one at a time, the worst case
@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
   {
     const fs::path dir = root / "pipelined";
     SpoolPtr s = openSpool(dir, FlushPolicy::Interval);
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     std::thread producer([&] { appendAll(*s, count, 100, pool); });
     std::uint64_t n = 0;
     std::vector<Entry> got;

@@ -52,7 +52,7 @@ bool MqttSource::overPauseLimits() const noexcept {
   if (pauseAtMessages_ == 0 && pauseAtBytes_ == 0) {
     return false;
   }
-  const pipeline::spool::SpoolSize sz = options_.spool->size();
+  const spool::SpoolSize sz = options_.spool->size();
   return (pauseAtMessages_ != 0 && sz.messages >= pauseAtMessages_) ||
          (pauseAtBytes_ != 0 && sz.bytes >= pauseAtBytes_);
 }
@@ -66,7 +66,7 @@ bool MqttSource::start() {
       feedStop_ = false;
     }
     settleFinal_.store(false);
-    const pipeline::spool::SpoolStats st = options_.spool->stats();
+    const spool::SpoolStats st = options_.spool->stats();
     if (st.messages > 0) {
       log::info("spool_replay", {{"client", client_.options().clientId},
                                  {"messages", st.messages},
@@ -160,7 +160,7 @@ void MqttSource::updateSpoolGauges() noexcept {
   if (routeMetrics_ == nullptr || !options_.spool) {
     return;
   }
-  const pipeline::spool::SpoolSize sz = options_.spool->size();
+  const spool::SpoolSize sz = options_.spool->size();
   if (routeMetrics_->spoolMessages) {
     routeMetrics_->spoolMessages->Set(static_cast<double>(sz.messages));
   }
@@ -171,7 +171,7 @@ void MqttSource::updateSpoolGauges() noexcept {
 
 void MqttSource::feederLoop() noexcept {
   pthread_setname_np(pthread_self(), ("fd-" + client_.options().clientId).substr(0, 15).c_str());
-  pipeline::spool::Spool& spool = *options_.spool;
+  spool::Spool& spool = *options_.spool;
   auto lastGauge = std::chrono::steady_clock::now();
   const std::uint64_t pm = options_.pauseMessages;
   const std::uint64_t pb = options_.pauseBytes;
@@ -185,7 +185,7 @@ void MqttSource::feederLoop() noexcept {
     }
     flushAcks();  // at least every 20 ms (the longest wait below)
     if (pm != 0 || pb != 0) {
-      const pipeline::spool::SpoolSize sz = spool.size();
+      const spool::SpoolSize sz = spool.size();
       const bool over = pauseRequested_.load(std::memory_order_acquire) || overPauseLimits();
       const bool under =
           (pm == 0 || static_cast<double>(sz.messages) <= rf * static_cast<double>(pm)) &&
@@ -548,7 +548,7 @@ void MqttSource::wakeFeeder() noexcept {
 std::size_t MqttSource::spoolBatch(std::vector<pipeline::Message>& batch) noexcept {
   // One write(2) for the whole read (and one fdatasync under fsync: always), before the client
   // sends the PUBACKs.
-  const pipeline::spool::BatchResult r = options_.spool->appendBatch(
+  const spool::BatchResult r = options_.spool->appendBatch(
       std::span<const pipeline::Message>(batch.data(), batch.size()), &spoolIds_);
   for (std::size_t i = 0; i < r.consumed; ++i) {
     // Refused ones (drop_newest, larger than the spool allows) were counted by the spool.

@@ -22,7 +22,7 @@
 #include "mqtt/client.h"
 #include "pipeline/ingress.h"
 #include "pipeline/message.h"
-#include "pipeline/spool/spool.h"
+#include "spool/spool.h"
 
 namespace mqb::sources {
 
@@ -48,7 +48,7 @@ struct SourceOptions {
   /// pushes it into the ingress. A record is acked in the spool when its message settles Delivered,
   /// Filtered or Spooled, or Dropped (a counted, final reason) while the source runs; a message
   /// dropped while stopping (DropReason::Shutdown) stays in the spool for the next run.
-  std::shared_ptr<pipeline::spool::Spool> spool;
+  std::shared_ptr<spool::Spool> spool;
   /// Backpressure for OverflowPolicy::Block (the spool itself is opened without limits): the spool
   /// never holds more than this many messages / bytes (0 = no limit). The subscriber announces a
   /// Receive Maximum of a quarter of the message limit (at most 1024); once the spool reaches the
@@ -187,7 +187,7 @@ class MqttSource final : private mqtt::ClientListener, private pipeline::Deliver
   std::uint64_t pauseAtMessages_ = 0;  // 0: no limit
   std::uint64_t pauseAtBytes_ = 0;
   std::mutex feedPushMu_;  // guards the two below and the spool's read cursor
-  std::vector<pipeline::spool::Entry> feedEntries_;
+  std::vector<spool::Entry> feedEntries_;
   pipeline::Batch feedPending_;  // read from the spool, refused by the route so far
   // Reads of fewer than kPaceBatch messages while the route has kPaceBacklog in flight: the
   // subscriber reads every kPace instead of at each packet. What is in flight lasts longer than

@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/spool/crc32c.h"
-#include "pipeline/spool/record.h"
+#include "spool/crc32c.h"
+#include "spool/record.h"
 
-using namespace mqb::pipeline::spool;
+using namespace mqb::spool;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-#include "pipeline/spool/record.h"
+#include "spool/record.h"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/spool/crc32c.h"
+#include "spool/crc32c.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 namespace {
 
 Message fullMessage() {
@@ -233,4 +233,4 @@ TEST(Record, WritesFuzzSeeds) {
 }
 
 }  // namespace
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

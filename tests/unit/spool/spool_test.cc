@@ -1,4 +1,4 @@
-#include "pipeline/spool/spool.h"
+#include "spool/spool.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,8 +14,10 @@
 
 #include "tests/unit/spool/spool_test_util.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 namespace {
+
+using pipeline::ManualClock;
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -804,4 +806,4 @@ TEST(Spool, ConcurrentProducerAndConsumerDeliverEverythingOnceInOrder) {
 }
 
 }  // namespace
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

@@ -9,7 +9,7 @@
 
 #include "pipeline/message.h"
 
-namespace mqb::pipeline::spool::testing {
+namespace mqb::spool::testing {
 
 /// A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
@@ -57,4 +57,4 @@ inline std::vector<std::string> filesWith(const std::filesystem::path& dir,
   return out;
 }
 
-}  // namespace mqb::pipeline::spool::testing
+}  // namespace mqb::spool::testing

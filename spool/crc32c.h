@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 
 /// Extends `crc` (0 for a fresh checksum) with `n` bytes at `data`. crc32c("123456789") ==
 /// 0xE3069283. Thread-safe, never fails.
@@ -15,4 +15,4 @@ std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) noexcep
 /// The portable implementation, exposed so tests can compare it with the hardware one.
 std::uint32_t crc32cPortable(std::uint32_t crc, const void* data, std::size_t n) noexcept;
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

@@ -9,7 +9,7 @@
 //   str = u32 length + bytes; flags: bit0 retain, bits1-2 qos, bits3-7 which optional
 //   properties are present (in the order above).
 //
-// The checksum is CRC-32C (Castagnoli, pipeline/spool/crc32c.h), not zlib's CRC-32. A record is
+// The checksum is CRC-32C (Castagnoli, spool/crc32c.h), not zlib's CRC-32. A record is
 // returned only when its header is sane, the whole body is present, the checksum matches and the
 // body parses exactly to its end; anything else is reported, never returned as data.
 
@@ -21,7 +21,14 @@
 
 #include "pipeline/message.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
+
+using pipeline::Clock;
+using pipeline::Message;
+using pipeline::Properties;
+using pipeline::UserProperty;
+using pipeline::SteadyTime;
+using pipeline::SystemClock;
 
 inline constexpr std::uint32_t kRecordMagic = 0x5253514Du;  // "MQSR" in file order
 inline constexpr std::size_t kRecordHeaderBytes = 12;
@@ -91,4 +98,4 @@ class RecordReader {
   std::size_t offset_ = 0;
 };
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

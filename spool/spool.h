@@ -1,6 +1,6 @@
 #pragma once
 // Durable spool of one route branch: an append-only, segmented log of checksummed records
-// (pipeline/spool/record.h) in one directory, e.g. <state-dir>/<connector>/<route>/<branch>/.
+// (spool/record.h) in one directory, e.g. <state-dir>/<connector>/<route>/<branch>/.
 //
 //   <dir>/LOCK                      flock'ed while open: one Spool per directory
 //   <dir>/<first id, 20 digits>.seg records, appended in id order
@@ -40,9 +40,14 @@
 #include "metrics/route_metrics.h"
 #include "pipeline/clock.h"
 #include "pipeline/message.h"
-#include "pipeline/spool/record.h"
+#include "spool/record.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
+
+using pipeline::Clock;
+using pipeline::Message;
+using pipeline::SteadyTime;
+using pipeline::SystemClock;
 
 enum class FlushPolicy : std::uint8_t {
   Always,    ///< fdatasync before each append()/appendBatch() returns
@@ -277,4 +282,4 @@ using SpoolPtr = std::unique_ptr<Spool>;
 std::string spoolDir(std::string_view stateDir, std::string_view connector, std::string_view route,
                      std::uint32_t branch);
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

@@ -1,4 +1,4 @@
-#include "pipeline/spool/crc32c.h"
+#include "spool/crc32c.h"
 
 #include <array>
 #include <cstring>
@@ -8,7 +8,7 @@
 #define MQB_CRC32C_HW 1
 #endif
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 namespace {
 
 using Table = std::array<std::array<std::uint32_t, 256>, 8>;
@@ -95,4 +95,4 @@ std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) noexcep
   return crc32cPortable(crc, data, n);
 }
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

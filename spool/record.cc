@@ -1,11 +1,11 @@
-#include "pipeline/spool/record.h"
+#include "spool/record.h"
 
 #include <bit>
 #include <cstring>
 
-#include "pipeline/spool/crc32c.h"
+#include "spool/crc32c.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 namespace {
 
 static_assert(std::endian::native == std::endian::little, "record encoding assumes little-endian");
@@ -352,4 +352,4 @@ ReadStatus RecordReader::next(Record& out) {
   return r.status;
 }
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool

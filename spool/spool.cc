@@ -1,4 +1,4 @@
-#include "pipeline/spool/spool.h"
+#include "spool/spool.h"
 
 #include "common/files.h"
 
@@ -16,9 +16,9 @@
 #include <system_error>
 
 #include "common/log.h"
-#include "pipeline/spool/crc32c.h"
+#include "spool/crc32c.h"
 
-namespace mqb::pipeline::spool {
+namespace mqb::spool {
 
 namespace fs = std::filesystem;
 using std::chrono::duration_cast;
@@ -1222,4 +1222,4 @@ std::uint64_t Spool::syncedId() const noexcept {
   return syncedId_;
 }
 
-}  // namespace mqb::pipeline::spool
+}  // namespace mqb::spool
