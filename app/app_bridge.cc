@@ -369,14 +369,14 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
         &metrics_->bindRoute(cs.name, rs.name, dir, std::to_string(b));
     if (rs.qos >= 1) {
       // At-least-once: the branch's messages go through its durable spool (see MqttSource).
-      pipeline::spool::Options sp;
-      sp.dir = pipeline::spool::spoolDir(options_.stateDir, cs.name, rs.name,
+      spool::Options sp;
+      sp.dir = spool::spoolDir(options_.stateDir, cs.name, rs.name,
                                          static_cast<std::uint32_t>(b));
       sp.flush = spoolCfg.fsync == config::SpoolSpec::Fsync::Always
-                     ? pipeline::spool::FlushPolicy::Always
+                     ? spool::FlushPolicy::Always
                  : spoolCfg.fsync == config::SpoolSpec::Fsync::Never
-                     ? pipeline::spool::FlushPolicy::Never
-                     : pipeline::spool::FlushPolicy::Interval;
+                     ? spool::FlushPolicy::Never
+                     : spool::FlushPolicy::Interval;
       sp.flushInterval = std::chrono::milliseconds(spoolCfg.fsyncIntervalMs);
       if (spoolCfg.overflow == config::SpoolSpec::Overflow::Block) {
         // The spool takes everything the subscriber delivers (the client acknowledges it right
@@ -387,8 +387,8 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
         sp.maxBytes = spoolCfg.maxBytes;
         sp.maxMessages = spoolCfg.maxMessages;
         sp.overflow = spoolCfg.overflow == config::SpoolSpec::Overflow::DropOldest
-                          ? pipeline::spool::OverflowPolicy::DropOldest
-                          : pipeline::spool::OverflowPolicy::DropNewest;
+                          ? spool::OverflowPolicy::DropOldest
+                          : spool::OverflowPolicy::DropNewest;
       }
       if (rs.ttlSeconds && *rs.ttlSeconds > 0) {
         sp.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(*rs.ttlSeconds * 1000));
@@ -401,7 +401,7 @@ std::unique_ptr<RunningRoute> Bridge::buildRoute(const config::ConnectorSpec& c,
       }
       std::string error;
       const std::string spoolPath = sp.dir;
-      auto spool = pipeline::spool::Spool::open(std::move(sp), error);
+      auto spool = spool::Spool::open(std::move(sp), error);
       if (!spool) {
         log::error("spool_open_failed", {{"route", rr->key}, {"dir", spoolPath}, {"error", error}});
         return nullptr;
