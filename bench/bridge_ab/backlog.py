@@ -16,6 +16,11 @@ from .measure import cpu_s, loadavg
 # The remote keeps the subscriber's persistent session across its restart.
 PERSISTENT = "persistence true\npersistence_location {work}/\nautosave_interval 0\n"
 
+# How long the subscriber waits for a message, the first one included: longer than mqbridge's
+# longest reconnect delay (30 s) plus a connection attempt, so that after a long outage the
+# subscriber is still there when the bridge comes back.
+SUB_IDLE_S = 45
+
 
 def has_spool(lab):
     crds = subprocess.run([lab.mqbridge, "crds"], capture_output=True, text=True).stdout
@@ -54,7 +59,7 @@ def into_mosquitto(lab, count):
     prog = os.path.join(lab.work, f"progress{seq}")
     common = ["--qos", "1", "--size", "64", "--count", str(count), "--window", "100",
               "--progress-file", prog, "--id", f"bl{seq}", "--topic", "bench/t",
-              "--sub-topic", "bench/#", "--timeout", "900", "--idle", "20",
+              "--sub-topic", "bench/#", "--timeout", "900", "--idle", str(SUB_IDLE_S),
               "--session-expiry", "3600"]
     sub_argv = [lab.loadgen, "--role", "sub", "--sub-uri", f"tcp://127.0.0.1:{rport}"] + common
     try:
