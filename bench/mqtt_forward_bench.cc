@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "app/app_client_options.h"
+#include "app/runtime/client_options.h"
 #include "tests/support/direct_route.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"

@@ -135,6 +135,56 @@ std::string toJson(const Record& r) {
   return j.dump();
 }
 
+namespace {
+
+/// The message properties of a record (the "properties" object).
+bool propertiesFromJson(const json& pr, mqtt::Properties& p, std::string& error) {
+  if (const auto u = pr.find("user_b64"); u != pr.end()) {
+    if (!u->is_array()) {
+      error = "properties.user_b64 is not an array";
+      return false;
+    }
+    for (const auto& pair : *u) {
+      mqtt::UserProperty up;
+      if (!pair.is_array() || pair.size() != 2 || !unb64(pair[0], up.key) ||
+          !unb64(pair[1], up.value)) {
+        error = "properties.user_b64 holds something else than [key, value] pairs";
+        return false;
+      }
+      p.user.push_back(std::move(up));
+    }
+  }
+  for (auto [key, field] : {std::pair{"content_type_b64", &p.contentType},
+                            std::pair{"response_topic_b64", &p.responseTopic},
+                            std::pair{"correlation_data_b64", &p.correlationData}}) {
+    if (pr.contains(key)) {
+      std::string v;
+      if (!unb64(pr[key], v)) {
+        error = std::string("missing or not base64: ") + key;
+        return false;
+      }
+      *field = std::move(v);
+    }
+  }
+  if (const auto f = pr.find("payload_format"); f != pr.end()) {
+    if (!f->is_number_unsigned() || f->get<unsigned>() > 1) {
+      error = "properties.payload_format out of range";
+      return false;
+    }
+    p.payloadFormat = static_cast<std::uint8_t>(f->get<unsigned>());
+  }
+  if (const auto e = pr.find("message_expiry_seconds"); e != pr.end()) {
+    if (!e->is_number_unsigned() || e->get<std::uint64_t>() > 0xFFFFFFFFu) {
+      error = "properties.message_expiry_seconds out of range";
+      return false;
+    }
+    p.messageExpirySeconds = e->get<std::uint32_t>();
+  }
+  return true;
+}
+
+}  // namespace
+
 bool fromJson(std::string_view text, Record& r, std::string& error) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
@@ -177,48 +227,7 @@ bool fromJson(std::string_view text, Record& r, std::string& error) {
   r.timeMs = t->get<std::int64_t>();
   r.message.qos = static_cast<std::uint8_t>(q->get<unsigned>());
   r.message.retain = rt->get<bool>();
-  mqtt::Properties& p = r.message.props;
-  if (const auto u = pr->find("user_b64"); u != pr->end()) {
-    if (!u->is_array()) {
-      error = "properties.user_b64 is not an array";
-      return false;
-    }
-    for (const auto& pair : *u) {
-      mqtt::UserProperty up;
-      if (!pair.is_array() || pair.size() != 2 || !unb64(pair[0], up.key) ||
-          !unb64(pair[1], up.value)) {
-        error = "properties.user_b64 holds something else than [key, value] pairs";
-        return false;
-      }
-      p.user.push_back(std::move(up));
-    }
-  }
-  for (auto [key, field] : {std::pair{"content_type_b64", &p.contentType},
-                            std::pair{"response_topic_b64", &p.responseTopic},
-                            std::pair{"correlation_data_b64", &p.correlationData}}) {
-    if (pr->contains(key)) {
-      std::string v;
-      if (!bin(*pr, key, v)) {
-        return false;
-      }
-      *field = std::move(v);
-    }
-  }
-  if (const auto f = pr->find("payload_format"); f != pr->end()) {
-    if (!f->is_number_unsigned() || f->get<unsigned>() > 1) {
-      error = "properties.payload_format out of range";
-      return false;
-    }
-    p.payloadFormat = static_cast<std::uint8_t>(f->get<unsigned>());
-  }
-  if (const auto e = pr->find("message_expiry_seconds"); e != pr->end()) {
-    if (!e->is_number_unsigned() || e->get<std::uint64_t>() > 0xFFFFFFFFu) {
-      error = "properties.message_expiry_seconds out of range";
-      return false;
-    }
-    p.messageExpirySeconds = e->get<std::uint32_t>();
-  }
-  return true;
+  return propertiesFromJson(*pr, r.message.props, error);
 }
 
 std::string directoryFor(std::string_view stateDir, std::string_view connector,
@@ -226,11 +235,10 @@ std::string directoryFor(std::string_view stateDir, std::string_view connector,
   return (fs::path(common::routeStateDir(stateDir, connector, route)) / "deadletter").string();
 }
 
-std::unique_ptr<Store> Store::open(std::string dir, Limits limits, std::string& error) {
+common::Result<std::unique_ptr<Store>> Store::open(std::string dir, Limits limits) {
   std::error_code ec;
   if (!common::makePrivateDirs(dir, ec)) {
-    error = "dead-letter store: cannot create " + dir + ": " + ec.message();
-    return nullptr;
+    return common::Error{"dead-letter store: cannot create " + dir + ": " + ec.message()};
   }
   std::unique_ptr<Store> s(new Store(std::move(dir), limits));
   for (const auto& e : fs::directory_iterator(s->dir_, ec)) {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.h"
 #include "mqtt/message.h"
 
 namespace mqb::deadletter {
@@ -51,8 +52,8 @@ std::string directoryFor(std::string_view stateDir, std::string_view connector,
 
 class Store {
  public:
-  /// Opens (creating, 0700) the store in `dir` and counts what it holds. Null with `error`.
-  static std::unique_ptr<Store> open(std::string dir, Limits limits, std::string& error);
+  /// Opens (creating, 0700) the store in `dir` and counts what it holds.
+  static common::Result<std::unique_ptr<Store>> open(std::string dir, Limits limits);
 
   enum class Put : std::uint8_t { Ok, Full, IoError };
   /// Assigns r.id and r.timeMs (if 0) and writes the record durably. Thread-safe.

@@ -4,12 +4,14 @@
 #include <fstream>
 #include <iostream>
 
-#include "app/commands.h"
+#include "app/commands/cli.h"
+#include "app/commands/command.h"
 #include "config/schema.h"
 
 namespace mqb::app {
+namespace {
 
-int crdsCommand(const std::string& outputDir) {
+int writeCrds(const std::string& outputDir) {
   namespace schema = config::schema;
   if (outputDir.empty()) {
     std::cout << schema::allCrdsYaml();
@@ -25,6 +27,22 @@ int crdsCommand(const std::string& outputDir) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int crdsMain(const Args& args) {
+  namespace po = boost::program_options;
+  std::string outputDir;
+  po::options_description d("crds options");
+  d.add_options()(
+      "output-dir", po::value(&outputDir),
+      "write mqttbridgeconnectors.yaml and mqttbridgetopicmaps.yaml here instead of printing");
+  po::variables_map vm;
+  if (auto rc = parseCommandLine("crds", args, d, nullptr, vm)) {
+    return *rc;
+  }
+  return writeCrds(outputDir);
 }
 
 }  // namespace mqb::app

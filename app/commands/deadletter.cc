@@ -10,9 +10,10 @@
 #include <iostream>
 #include <mutex>
 
-#include "app/app_client_options.h"
-#include "app/app_config.h"
-#include "app/commands.h"
+#include "app/commands/cli.h"
+#include "app/commands/command.h"
+#include "app/runtime/client_options.h"
+#include "app/runtime/config_load.h"
 #include "common/files.h"
 #include "common/text.h"
 #include "config/plan.h"
@@ -24,6 +25,21 @@ namespace mqb::app {
 namespace {
 
 namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+/// `deadletter list|replay|delete`.
+struct DeadLetterOptions {
+  std::string action;    ///< list | replay | delete
+  ConfigOptions config;  ///< replay: where the routes' targets are
+  std::string stateDir = "/var/lib/mqbridge";
+  std::string connector;  ///< filters; empty = all
+  std::string route;
+  std::string id;
+  std::string topic;  ///< replay: publish on this topic instead of the recorded one
+  bool all = false;   ///< delete: every record matching the filters
+  bool json = false;  ///< list: one JSON object per line
+  int timeoutSeconds = 10;
+};
 
 /// A route's dead-letter directory found under the state directory.
 struct Found {
@@ -268,9 +284,7 @@ int remove(const DeadLetterOptions& o) {
   return 0;
 }
 
-}  // namespace
-
-int deadLetterCommand(const DeadLetterOptions& o) {
+int dispatch(const DeadLetterOptions& o) {
   if (o.action == "list") {
     return list(o);
   }
@@ -287,6 +301,30 @@ int deadLetterCommand(const DeadLetterOptions& o) {
   std::cerr << "mqbridge deadletter: unknown action \"" << o.action
             << "\" (list, replay or delete)\n";
   return 2;
+}
+
+}  // namespace
+
+int deadLetterMain(const Args& args) {
+  DeadLetterOptions o;
+  po::options_description d("deadletter options");
+  addConfigOptions(d, o.config, /*required=*/false);
+  d.add_options()("action", po::value(&o.action)->required(), "list | replay | delete")(
+      "state-dir", po::value(&o.stateDir)->default_value(o.stateDir), "the bridge's --state-dir")(
+      "connector", po::value(&o.connector), "only this connector's routes")(
+      "route", po::value(&o.route), "only this route")("id", po::value(&o.id), "only this record")(
+      "topic", po::value(&o.topic), "replay: publish on this topic instead of the recorded one")(
+      "all", po::bool_switch(&o.all), "delete: every record the filters select")(
+      "json", po::bool_switch(&o.json), "list: one JSON object per line")(
+      "timeout", po::value(&o.timeoutSeconds)->default_value(o.timeoutSeconds),
+      "replay: seconds to wait for the connection and for each acknowledgement");
+  po::positional_options_description pos;
+  pos.add("action", 1);
+  po::variables_map vm;
+  if (auto rc = parseCommandLine("deadletter", args, d, &pos, vm)) {
+    return *rc;
+  }
+  return dispatch(o);
 }
 
 }  // namespace mqb::app

@@ -29,7 +29,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "app/commands.h"
+#include "app/commands/cli.h"
+#include "app/commands/command.h"
 #include "config/fields.h"
 #include "metrics/route_metrics.h"
 #include "pipeline/plugin_loader.h"
@@ -41,6 +42,12 @@
 
 namespace mqb::app {
 namespace {
+
+struct TestOptions {
+  std::vector<std::string> files;
+  std::vector<std::string> stagePlugins;  ///< --stage-plugin: stage plugins to load first
+  bool verbose = false;
+};
 
 using pipeline::Message;
 
@@ -374,22 +381,9 @@ struct Totals {
   int invalidFiles = 0;
 };
 
-void runFile(const std::string& file, pipeline::Registry& registry, bool verbose, Totals& t) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    std::cout << "FAIL " << file << ": cannot read the file\n";
-    ++t.invalidFiles;
-    return;
-  } catch (const YAML::Exception& e) {
-    std::cout << file << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": error: " << e.msg
-              << "\nFAIL " << file << ": invalid YAML\n";
-    ++t.invalidFiles;
-    return;
-  }
-  config::Diagnostics diag;
-  config::Fields f(root, file, "", diag);
+/// The behaviour file's `stages:`, as a route's custom stages.
+config::RouteSpec readStages(config::Fields& f, const YAML::Node& root, const std::string& file,
+                             config::Diagnostics& diag) {
   config::RouteSpec route;
   route.name = "behaviour";
   route.path = "";
@@ -407,6 +401,11 @@ void runFile(const std::string& file, pipeline::Registry& registry, bool verbose
     s.type = stages[i]["type"].Scalar();
     route.stages.push_back(std::move(s));
   }
+  return route;
+}
+
+/// The behaviour file's `tests:`.
+std::vector<Case> readCases(config::Fields& f, const std::string& file, config::Diagnostics& diag) {
   std::vector<Case> cases;
   const YAML::Node tests = f.sequence("tests", true);
   for (std::size_t i = 0; tests.IsDefined() && i < tests.size(); ++i) {
@@ -432,6 +431,27 @@ void runFile(const std::string& file, pipeline::Registry& registry, bool verbose
     cf.finish();
     cases.push_back(std::move(c));
   }
+  return cases;
+}
+
+void runFile(const std::string& file, pipeline::Registry& registry, bool verbose, Totals& t) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    std::cout << "FAIL " << file << ": cannot read the file\n";
+    ++t.invalidFiles;
+    return;
+  } catch (const YAML::Exception& e) {
+    std::cout << file << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": error: " << e.msg
+              << "\nFAIL " << file << ": invalid YAML\n";
+    ++t.invalidFiles;
+    return;
+  }
+  config::Diagnostics diag;
+  config::Fields f(root, file, "", diag);
+  config::RouteSpec route = readStages(f, root, file, diag);
+  std::vector<Case> cases = readCases(f, file, diag);
   f.finish();
   const auto chain = registry.parseStages(route, diag);
   if (diag.hasErrors()) {
@@ -457,9 +477,7 @@ void runFile(const std::string& file, pipeline::Registry& registry, bool verbose
   }
 }
 
-}  // namespace
-
-int testCommand(const TestOptions& o) {
+int runFiles(const TestOptions& o) {
   pipeline::Registry& registry = pipeline::Registry::builtin();
   for (const auto& p : o.stagePlugins) {
     std::string error;
@@ -478,6 +496,25 @@ int testCommand(const TestOptions& o) {
   }
   std::cout << '\n';
   return t.failed > 0 || t.invalidFiles > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int testMain(const Args& args) {
+  namespace po = boost::program_options;
+  TestOptions o;
+  po::options_description d("test options");
+  d.add_options()("file", po::value(&o.files)->composing()->required(), "behaviour file(s)")(
+      "stage-plugin", po::value(&o.stagePlugins)->composing(),
+      "stage plugin (.so) to load before the files; repeatable")(
+      "verbose,v", po::bool_switch(&o.verbose), "print every case");
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  po::variables_map vm;
+  if (auto rc = parseCommandLine("test", args, d, &pos, vm)) {
+    return *rc;
+  }
+  return runFiles(o);
 }
 
 }  // namespace mqb::app

@@ -1,4 +1,4 @@
-#include "app/app_client_options.h"
+#include "app/runtime/client_options.h"
 
 namespace mqb::app {
 

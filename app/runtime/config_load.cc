@@ -1,5 +1,6 @@
-#include "app/app_config.h"
+#include "app/runtime/config_load.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -48,8 +49,7 @@ void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& d
   }
 }
 
-std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
-                                               config::Diagnostics& diag) {
+config::LoadOptions loadOptionsOf(const ConfigOptions& o, bool checkFiles) {
   config::LoadOptions lo;
   lo.paths = o.configPaths;
   lo.secretsDir = o.secretsDir;
@@ -57,7 +57,20 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
   lo.saTokenFile = o.saTokenFile;
   lo.arcKeyDir = o.arcKeyDir;
   lo.checkFiles = checkFiles;
-  config::LoadResult r = config::load(lo);
+  return lo;
+}
+
+bool kubeModeWanted(const RunOptions& o) {
+  if (o.kube) {
+    return true;
+  }
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  return o.config.configPaths.empty() && host != nullptr && *host != '\0';
+}
+
+std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool checkFiles,
+                                               config::Diagnostics& diag) {
+  config::LoadResult r = config::load(loadOptionsOf(o, checkFiles));
   diag.append(r.diagnostics);
   if (!r.config) {
     return std::nullopt;

@@ -1,11 +1,12 @@
 #pragma once
-// Configuration loading shared by every mqbridge command.
+// Configuration loading shared by the commands and the runtime: the resources, the stage plugins
+// they name, and the checks the stage factories make.
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "app/commands.h"
+#include "app/runtime/options.h"
 #include "config/diagnostics.h"
 #include "config/model.h"
 

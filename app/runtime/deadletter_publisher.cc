@@ -1,6 +1,6 @@
-#include "app/app_deadletter.h"
+#include "app/runtime/deadletter_publisher.h"
 
-#include "app/app_client_options.h"
+#include "app/runtime/client_options.h"
 #include "common/text.h"
 
 namespace mqb::app {

@@ -1,4 +1,4 @@
-#include "app/app_session.h"
+#include "app/runtime/session.h"
 
 #include <condition_variable>
 #include <memory>

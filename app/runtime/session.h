@@ -20,7 +20,7 @@ std::map<std::string, std::string> planSubscriptions(const config::Plan& plan);
 
 /// Sends UNSUBSCRIBE for the source's subscription and waits for the UNSUBACK (bounded). False
 /// if the client is not connected, or the broker refused, or `timeout` passed. Must not be
-/// called from a Paho callback.
+/// called from the client's own I/O thread (a message callback): that thread delivers the UNSUBACK.
 bool unsubscribeSource(sources::MqttSource& source, std::chrono::milliseconds timeout);
 
 /// Drops the subscription of `source` from its session if `next` (planSubscriptions of the new

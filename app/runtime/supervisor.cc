@@ -1,4 +1,4 @@
-#include "app/app_supervisor.h"
+#include "app/runtime/supervisor.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -76,21 +76,78 @@ std::vector<std::string> instanceArgs(const RunOptions& o, int i) {
   return a;
 }
 
-int superviseInstances(const RunOptions& o, const SupervisorOptions& s) {
-  sigset_t set, oldMask;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) {
-    sigaddset(&set, sig);
+namespace {
+
+/// The children and what is known of them; runs on the thread that called superviseInstances.
+class Supervisor {
+ public:
+  Supervisor(const RunOptions& o, const SupervisorOptions& s, const sigset_t& oldMask)
+      : o_(o),
+        s_(s),
+        oldMask_(oldMask),
+        exe_(selfExe()),
+        children_(static_cast<std::size_t>(s.instances)) {
+    for (int i = 0; i < s.instances; ++i) {
+      children_[static_cast<std::size_t>(i)].index = i;
+      children_[static_cast<std::size_t>(i)].backoff = s.minBackoff;
+    }
   }
-  pthread_sigmask(SIG_BLOCK, &set, &oldMask);
-  const std::string exe = selfExe();
-  std::vector<Child> children(static_cast<std::size_t>(s.instances));
-  for (int i = 0; i < s.instances; ++i) {
-    children[static_cast<std::size_t>(i)].index = i;
-    children[static_cast<std::size_t>(i)].backoff = s.minBackoff;
+
+  void startAll() {
+    log::info("supervisor_starting", {{"instances", s_.instances}, {"binary", exe_}});
+    for (auto& c : children_) {
+      start(c);
+    }
   }
-  auto start = [&](Child& c) {
-    c.pid = spawn(exe, instanceArgs(o, c.index), oldMask);
+
+  /// Collects every exited child; schedules its restart unless stopping.
+  void reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) {
+        return;
+      }
+      auto it = std::find_if(children_.begin(), children_.end(),
+                             [pid](const Child& c) { return c.pid == pid; });
+      if (it != children_.end()) {
+        exited(*it, status);
+      }
+    }
+  }
+
+  void restartDue() {
+    for (auto& c : children_) {
+      if (c.pid < 0 && Clock::now() >= c.restartAt) {
+        ++c.restarts;
+        start(c);
+      }
+    }
+  }
+
+  /// Forwards SIGTERM, SIGINT (then stops restarting) and SIGHUP to every child.
+  void forward(int sig) {
+    if (sig != SIGHUP) {
+      stopping_ = true;
+      log::info("supervisor_stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    }
+    for (const auto& c : children_) {
+      if (c.pid > 0) {
+        ::kill(c.pid, sig);
+      }
+    }
+  }
+
+  bool stopping() const noexcept { return stopping_; }
+  bool anyRunning() const {
+    return std::any_of(children_.begin(), children_.end(),
+                       [](const Child& c) { return c.pid > 0; });
+  }
+  bool allClean() const noexcept { return allZero_; }
+
+ private:
+  void start(Child& c) {
+    c.pid = spawn(exe_, instanceArgs(o_, c.index), oldMask_);
     c.startedAt = Clock::now();
     if (c.pid < 0) {
       log::error("instance_spawn_failed", {{"instance", c.index}});
@@ -99,74 +156,64 @@ int superviseInstances(const RunOptions& o, const SupervisorOptions& s) {
     }
     log::info("instance_started",
               {{"instance", c.index}, {"pid", static_cast<long>(c.pid)}, {"restarts", c.restarts}});
-  };
-  log::info("supervisor_starting", {{"instances", s.instances}, {"binary", exe}});
-  for (auto& c : children) {
-    start(c);
   }
-  bool stopping = false;
-  bool allZero = true;
-  for (;;) {
-    // Reap.
-    for (;;) {
-      int status = 0;
-      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) {
-        break;
-      }
-      auto it = std::find_if(children.begin(), children.end(),
-                             [pid](const Child& c) { return c.pid == pid; });
-      if (it == children.end()) {
-        continue;
-      }
-      Child& c = *it;
-      c.pid = -1;
-      const bool signalled = WIFSIGNALED(status);
-      c.lastStatus = signalled ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-      if (stopping) {
-        allZero = allZero && c.lastStatus == 0;
-        log::info("instance_exited", {{"instance", c.index}, {"status", c.lastStatus}});
-        continue;
-      }
-      if (Clock::now() - c.startedAt >= s.stableAfter) {
-        c.backoff = s.minBackoff;
-      }
-      c.restartAt = Clock::now() + c.backoff;
-      log::warn("instance_exited", {{"instance", c.index},
-                                    {"status", c.lastStatus},
-                                    {"signal", signalled ? WTERMSIG(status) : 0},
-                                    {"restart_in_ms", static_cast<long>(c.backoff.count())}});
-      c.backoff = std::min(c.backoff * 2, s.maxBackoff);
+
+  void exited(Child& c, int status) {
+    c.pid = -1;
+    const bool signalled = WIFSIGNALED(status);
+    c.lastStatus = signalled ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    if (stopping_) {
+      allZero_ = allZero_ && c.lastStatus == 0;
+      log::info("instance_exited", {{"instance", c.index}, {"status", c.lastStatus}});
+      return;
     }
-    if (stopping) {
-      if (std::none_of(children.begin(), children.end(),
-                       [](const Child& c) { return c.pid > 0; })) {
-        break;
-      }
-    } else {
-      for (auto& c : children) {
-        if (c.pid < 0 && Clock::now() >= c.restartAt) {
-          ++c.restarts;
-          start(c);
-        }
-      }
+    if (Clock::now() - c.startedAt >= s_.stableAfter) {
+      c.backoff = s_.minBackoff;
+    }
+    c.restartAt = Clock::now() + c.backoff;
+    log::warn("instance_exited", {{"instance", c.index},
+                                  {"status", c.lastStatus},
+                                  {"signal", signalled ? WTERMSIG(status) : 0},
+                                  {"restart_in_ms", static_cast<long>(c.backoff.count())}});
+    c.backoff = std::min(c.backoff * 2, s_.maxBackoff);
+  }
+
+  const RunOptions& o_;
+  const SupervisorOptions& s_;
+  const sigset_t& oldMask_;
+  const std::string exe_;
+  std::vector<Child> children_;
+  bool stopping_ = false;
+  bool allZero_ = true;
+};
+
+}  // namespace
+
+int superviseInstances(const RunOptions& o, const SupervisorOptions& s) {
+  sigset_t set, oldMask;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) {
+    sigaddset(&set, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &set, &oldMask);
+  Supervisor sup(o, s, oldMask);
+  sup.startAll();
+  for (;;) {
+    sup.reap();
+    if (sup.stopping() && !sup.anyRunning()) {
+      break;
+    }
+    if (!sup.stopping()) {
+      sup.restartDue();
     }
     timespec timeout{0, 100 * 1000 * 1000};
     const int sig = sigtimedwait(&set, nullptr, &timeout);
-    if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
-      if (sig != SIGHUP) {
-        stopping = true;
-        log::info("supervisor_stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-      }
-      for (const auto& c : children) {
-        if (c.pid > 0) {
-          ::kill(c.pid, sig);
-        }
-      }
+    if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !sup.stopping()) {
+      sup.forward(sig);
     }
   }
-  log::info("supervisor_stopped", {{"all_clean", allZero ? "true" : "false"}});
-  return allZero ? 0 : 1;
+  log::info("supervisor_stopped", {{"all_clean", sup.allClean() ? "true" : "false"}});
+  return sup.allClean() ? 0 : 1;
 }
 
 }  // namespace mqb::app

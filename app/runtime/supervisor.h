@@ -1,8 +1,8 @@
 #pragma once
 // `mqbridge run --spawn-instances`: the instances of a multi-instance configuration as child
 // processes on one host, for when there is no orchestrator (Kubernetes runs one pod per instance
-// instead). Paho runs all the clients of one process on two threads, so one process per
-// instance is how a host's cores get used.
+// instead): one process per instance spreads the routes of a host's instances over its cores,
+// and a crash takes one instance down, not all.
 //
 // Child i runs `<self> run <same options> --instance-index i --metrics-address HOST:(PORT+i)
 // --state-dir <state-dir>/<i>`. A child that exits or crashes is restarted after a backoff
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "app/commands.h"
+#include "app/runtime/options.h"
 
 namespace mqb::app {
 

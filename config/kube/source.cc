@@ -1,4 +1,4 @@
-#include "app/app_kube.h"
+#include "config/kube/source.h"
 
 #include <curl/curl.h>
 
@@ -9,11 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "app/app_config.h"
 #include "common/log.h"
-#include "config/loader.h"
 
-namespace mqb::app {
+namespace mqb::config::kube {
 namespace {
 
 using json = nlohmann::json;
@@ -158,36 +156,28 @@ std::string sourceName(const std::string& plural, const std::string& name) {
 
 }  // namespace
 
-bool kubeModeWanted(const RunOptions& o) {
-  if (o.kube) {
-    return true;
-  }
-  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  return o.config.configPaths.empty() && host != nullptr && *host != '\0';
-}
-
-KubeConfigSource::KubeConfigSource(KubeOptions options, std::function<void()> onChange)
+Source::Source(Options options, std::function<void()> onChange)
     : opts_(std::move(options)), onChange_(std::move(onChange)) {}
 
-KubeConfigSource::~KubeConfigSource() {
+Source::~Source() {
   stop_ = true;
   for (auto& t : threads_) {
     t.join();
   }
 }
 
-std::string KubeConfigSource::url(const std::string& plural) const {
-  return server_ + "/apis/" + kKubeGroupVersion + "/namespaces/" + ns_ + "/" + plural;
+std::string Source::url(const std::string& plural) const {
+  return server_ + "/apis/" + kGroupVersion + "/namespaces/" + ns_ + "/" + plural;
 }
 
-bool KubeConfigSource::start(std::string& error) {
+common::Status Source::start() {
   server_ = opts_.apiServer;
   if (server_.empty()) {
     const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
     const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
     if (host == nullptr || *host == '\0') {
-      error = "no API server: KUBERNETES_SERVICE_HOST is not set and --kube-api-server not given";
-      return false;
+      return common::Error{
+          "no API server: KUBERNETES_SERVICE_HOST is not set and --kube-api-server not given"};
     }
     const std::string h = host;
     server_ = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" +
@@ -198,8 +188,7 @@ bool KubeConfigSource::start(std::string& error) {
   }
   token_ = readTrimmed(opts_.tokenFile);
   if (token_.empty()) {
-    error = "cannot read the service account token " + opts_.tokenFile;
-    return false;
+    return common::Error{"cannot read the service account token " + opts_.tokenFile};
   }
   ns_ = opts_.ns;
   if (ns_.empty()) {
@@ -211,12 +200,12 @@ bool KubeConfigSource::start(std::string& error) {
     }
   }
   if (ns_.empty()) {
-    error = "no namespace: " + opts_.namespaceFile + " is missing and MQBRIDGE_NAMESPACE unset";
-    return false;
+    return common::Error{"no namespace: " + opts_.namespaceFile +
+                         " is missing and MQBRIDGE_NAMESPACE unset"};
   }
   for (Kind* k : {&connectors_, &topicMaps_}) {
-    if (!list(*k, error)) {
-      return false;
+    if (auto listed = list(*k); !listed) {
+      return listed;
     }
   }
   log::info("kube_listed", {{"server", server_},
@@ -226,32 +215,32 @@ bool KubeConfigSource::start(std::string& error) {
   for (Kind* k : {&connectors_, &topicMaps_}) {
     threads_.emplace_back([this, k] { watchLoop(*k); });
   }
-  return true;
+  return {};
 }
 
-std::string KubeConfigSource::token() const {
+std::string Source::token() const {
   // Projected tokens rotate: read the file for every request (it is small).
   std::string t = readTrimmed(opts_.tokenFile);
   return t.empty() ? token_ : t;
 }
 
-std::string KubeConfigSource::stamp() const { return "kube:" + std::to_string(generation_.load()); }
+std::string Source::stamp() const { return "kube:" + std::to_string(generation_.load()); }
 
-void KubeConfigSource::changed() {
+void Source::changed() {
   ++generation_;
   if (onChange_) {
     onChange_();
   }
 }
 
-bool KubeConfigSource::list(Kind& k, std::string& error) {
+common::Status Source::list(Kind& k) {
   StreamCtx ctx;
   const Http r = request("GET", url(k.plural), token(), opts_.caFile, "", ctx, 30);
   if (!r.error.empty() || r.status != 200) {
-    error = "list " + k.plural + " in " + ns_ + ": " +
-            (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200)
-                             : r.error);
-    return false;
+    return common::Error{"list " + k.plural + " in " + ns_ + ": " +
+                         (r.error.empty()
+                              ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200)
+                              : r.error)};
   }
   try {
     const json j = json::parse(r.body);
@@ -268,13 +257,12 @@ bool KubeConfigSource::list(Kind& k, std::string& error) {
     k.objects = std::move(objects);
     k.resourceVersion = j.at("metadata").value("resourceVersion", "");
   } catch (const std::exception& e) {
-    error = "list " + k.plural + ": bad response: " + e.what();
-    return false;
+    return common::Error{"list " + k.plural + ": bad response: " + e.what()};
   }
-  return true;
+  return {};
 }
 
-bool KubeConfigSource::handleEvent(Kind& k, const std::string& line) {
+bool Source::handleEvent(Kind& k, const std::string& line) {
   json ev;
   try {
     ev = json::parse(line);
@@ -324,14 +312,13 @@ bool KubeConfigSource::handleEvent(Kind& k, const std::string& line) {
   return true;
 }
 
-void KubeConfigSource::watchLoop(Kind& k) {
+void Source::watchLoop(Kind& k) {
   auto backoff = std::chrono::milliseconds(200);
   bool relist = false;
   while (!stop_) {
     if (relist) {
-      std::string error;
-      if (!list(k, error)) {
-        log::warn("kube_relist_failed", {{"resource", k.plural}, {"detail", error}});
+      if (auto listed = list(k); !listed) {
+        log::warn("kube_relist_failed", {{"resource", k.plural}, {"detail", listed.error()}});
         const auto until = std::chrono::steady_clock::now() + backoff;
         while (!stop_ && std::chrono::steady_clock::now() < until) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -387,14 +374,13 @@ void KubeConfigSource::watchLoop(Kind& k) {
   }
 }
 
-void KubeConfigSource::postEvent(const std::string& kind, const Object& o,
-                                 const std::string& message) {
+void Source::postEvent(const std::string& kind, const Object& o, const std::string& message) {
   json ev = {
       {"apiVersion", "v1"},
       {"kind", "Event"},
       {"metadata", {{"generateName", o.name + "."}, {"namespace", ns_}}},
       {"involvedObject",
-       {{"apiVersion", kKubeGroupVersion},
+       {{"apiVersion", kGroupVersion},
         {"kind", kind},
         {"name", o.name},
         {"namespace", ns_},
@@ -420,18 +406,20 @@ void KubeConfigSource::postEvent(const std::string& kind, const Object& o,
   }
 }
 
-config::BridgeConfig KubeConfigSource::load(const ConfigOptions& files, config::Diagnostics& diag) {
-  struct Res {
-    std::string plural, kind;
-    Object object;
-    YAML::Node doc;
-  };
-  std::vector<Res> all;
+struct Source::Resource {
+  std::string plural, kind;
+  Object object;
+  YAML::Node doc;   ///< what the loader reads: apiVersion, kind, name, namespace, spec
+  std::string src;  ///< the loader's source name (kube:<plural>/<name>)
+};
+
+std::vector<Source::Resource> Source::snapshot() const {
+  std::vector<Resource> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Kind* k : {&connectors_, &topicMaps_}) {
       for (const auto& [name, o] : k->objects) {
-        all.push_back({k->plural, k->kind, o, {}});
+        all.push_back({k->plural, k->kind, o, {}, sourceName(k->plural, name)});
       }
     }
   }
@@ -446,95 +434,115 @@ config::BridgeConfig KubeConfigSource::load(const ConfigOptions& files, config::
     }
     r.doc = toYaml(slim);
   }
-  std::set<std::string> excluded;  // source names
-  std::map<std::string, std::string> why;
-  for (std::size_t round = 0; round <= all.size(); ++round) {
-    config::LoadOptions lo;
-    lo.secretsDir = files.secretsDir;
-    lo.configmapsDir = files.configmapsDir;
-    lo.saTokenFile = files.saTokenFile;
-    lo.arcKeyDir = files.arcKeyDir;
-    lo.checkFiles = true;
-    config::Loader loader(lo);
-    std::size_t added = 0;
-    for (const auto& r : all) {
-      const std::string src = sourceName(r.plural, r.object.name);
-      if (excluded.count(src) == 0) {
-        loader.addResource(r.doc, src);
-        ++added;
-      }
+  return all;
+}
+
+namespace {
+
+/// One load of every resource not excluded.
+struct Attempt {
+  std::optional<BridgeConfig> config;  ///< set if there is no error
+  Diagnostics warnings;
+  std::set<std::string> bad;  ///< sources with an error
+  bool unattributed = false;  ///< an error names no resource
+  bool empty = true;          ///< nothing was left to load
+};
+
+template <typename Resources>
+Attempt attempt(const Resources& all, const std::set<std::string>& excluded,
+                const LoadOptions& files, const Validate& validate,
+                std::map<std::string, std::string>& why) {
+  LoadOptions lo = files;
+  lo.paths.clear();
+  lo.checkFiles = true;
+  Loader loader(lo);
+  Attempt a;
+  for (const auto& r : all) {
+    if (excluded.count(r.src) == 0) {
+      loader.addResource(r.doc, r.src);
+      a.empty = false;
     }
-    if (added == 0) {
-      break;
-    }
-    config::LoadResult lr = loader.finish();
-    config::Diagnostics stageDiag;
-    if (lr.config) {
-      validateRouteStages(*lr.config, stageDiag);
-    }
-    std::set<std::string> bad;
-    bool unattributed = false;
-    for (const auto* d : {&lr.diagnostics, &stageDiag}) {
-      for (const auto& x : d->all()) {
-        if (x.severity != config::Severity::Error) {
-          continue;
-        }
-        if (x.where.file.rfind("kube:", 0) == 0) {
-          bad.insert(x.where.file);
-          why[x.where.file] += (why[x.where.file].empty() ? "" : "; ") + config::format(x);
-        } else {
-          unattributed = true;
-        }
-      }
-    }
-    if (lr.config && !stageDiag.hasErrors()) {
-      for (const auto& x : lr.diagnostics.all()) {
-        diag.add(x);  // warnings
-      }
-      for (const auto& src : excluded) {
-        diag.warning({src, 0, 0}, "", "left out: " + why[src]);
-      }
-      // Report each left-out resource once per resourceVersion.
-      for (const auto& r : all) {
-        const std::string src = sourceName(r.plural, r.object.name);
-        if (excluded.count(src) == 0) {
-          continue;
-        }
-        const std::string key = r.kind + "/" + r.object.name + "@" + r.object.resourceVersion;
-        if (reported_.insert(key).second) {
-          log::error("kube_resource_invalid", {{"kind", r.kind},
-                                               {"name", r.object.name},
-                                               {"resource_version", r.object.resourceVersion},
-                                               {"detail", why[src]},
-                                               {"action", "left out; other routes keep running"}});
-          postEvent(r.kind, r.object, why[src]);
-        }
-      }
-      return std::move(*lr.config);
-    }
-    if (bad.empty() || unattributed) {
-      // Not attributable to one resource: leave out everything rather than guess.
-      for (const auto& r : all) {
-        bad.insert(sourceName(r.plural, r.object.name));
-      }
-    }
-    excluded.insert(bad.begin(), bad.end());
   }
+  if (a.empty) {
+    return a;
+  }
+  LoadResult lr = loader.finish();
+  Diagnostics stageDiag;
+  if (lr.config && validate) {
+    validate(*lr.config, stageDiag);
+  }
+  for (const auto* d : {&lr.diagnostics, &stageDiag}) {
+    for (const auto& x : d->all()) {
+      if (x.severity != Severity::Error) {
+        continue;
+      }
+      if (x.where.file.rfind("kube:", 0) == 0) {
+        a.bad.insert(x.where.file);
+        why[x.where.file] += (why[x.where.file].empty() ? "" : "; ") + format(x);
+      } else {
+        a.unattributed = true;
+      }
+    }
+  }
+  if (lr.config && !stageDiag.hasErrors()) {
+    a.config = std::move(lr.config);
+    a.warnings = std::move(lr.diagnostics);
+  }
+  return a;
+}
+
+}  // namespace
+
+void Source::reportLeftOut(const std::vector<Resource>& all, const std::set<std::string>& excluded,
+                           std::map<std::string, std::string>& why, Diagnostics& diag) {
   for (const auto& src : excluded) {
     diag.warning({src, 0, 0}, "", "left out: " + why[src]);
   }
+  // Each left-out resource is reported once per resourceVersion.
   for (const auto& r : all) {
-    const std::string src = sourceName(r.plural, r.object.name);
+    if (excluded.count(r.src) == 0) {
+      continue;
+    }
     const std::string key = r.kind + "/" + r.object.name + "@" + r.object.resourceVersion;
-    if (excluded.count(src) != 0 && reported_.insert(key).second) {
+    if (reported_.insert(key).second) {
       log::error("kube_resource_invalid", {{"kind", r.kind},
                                            {"name", r.object.name},
-                                           {"detail", why[src]},
-                                           {"action", "left out"}});
-      postEvent(r.kind, r.object, why[src]);
+                                           {"resource_version", r.object.resourceVersion},
+                                           {"detail", why[r.src]},
+                                           {"action", "left out; other routes keep running"}});
+      postEvent(r.kind, r.object, why[r.src]);
     }
   }
-  return config::BridgeConfig{};
 }
 
-}  // namespace mqb::app
+BridgeConfig Source::load(const LoadOptions& files, const Validate& validate, Diagnostics& diag) {
+  const std::vector<Resource> all = snapshot();
+  std::set<std::string> excluded;  // source names
+  std::map<std::string, std::string> why;
+  // Each round leaves out the resources the last one found in error, so it ends after at most
+  // one round per resource.
+  for (std::size_t round = 0; round <= all.size(); ++round) {
+    Attempt a = attempt(all, excluded, files, validate, why);
+    if (a.empty) {
+      break;
+    }
+    if (a.config) {
+      for (const auto& x : a.warnings.all()) {
+        diag.add(x);
+      }
+      reportLeftOut(all, excluded, why, diag);
+      return std::move(*a.config);
+    }
+    if (a.bad.empty() || a.unattributed) {
+      // Not attributable to one resource: leave out everything rather than guess.
+      for (const auto& r : all) {
+        a.bad.insert(r.src);
+      }
+    }
+    excluded.insert(a.bad.begin(), a.bad.end());
+  }
+  reportLeftOut(all, excluded, why, diag);
+  return BridgeConfig{};
+}
+
+}  // namespace mqb::config::kube

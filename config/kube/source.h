@@ -6,11 +6,10 @@
 // BridgeConfig, leaving out every invalid resource (reported in the log and, best effort, as a
 // Kubernetes Event on that resource), so one bad `kubectl apply` never stops the valid routes.
 //
-//   KubeOptions o;                        // defaults: the in-cluster paths and service
-//   KubeConfigSource kube(o, [] { kill(getpid(), SIGHUP); });
-//   std::string err;
-//   if (!kube.start(err)) { ... }         // initial list of both kinds (bounded)
-//   auto cfg = kube.load(configOptions, diag);
+//   Options o;                        // defaults: the in-cluster paths and service
+//   Source kube(o, [] { kill(getpid(), SIGHUP); });
+//   if (auto started = kube.start(); !started) { ... started.error() ... }  // initial list
+//   auto cfg = kube.load(loadOptions, validate, diag);
 //
 // Not tried against a real API server: tested against tests/support/fake_kube_api.py.
 
@@ -25,33 +24,43 @@
 #include <thread>
 #include <vector>
 
-#include "app/commands.h"
+#include "common/result.h"
 #include "config/diagnostics.h"
+#include "config/loader.h"
 #include "config/model.h"
 
-namespace mqb::app {
+namespace mqb::config::kube {
 
 /// The API group, version and the two resources the bridge reads.
-inline constexpr const char* kKubeGroupVersion = "mq.iotoperations.azure.com/v1beta1";
-inline constexpr const char* kKubeConnectors = "mqttbridgeconnectors";
-inline constexpr const char* kKubeTopicMaps = "mqttbridgetopicmaps";
+inline constexpr const char* kGroupVersion = "mq.iotoperations.azure.com/v1beta1";
+inline constexpr const char* kConnectors = "mqttbridgeconnectors";
+inline constexpr const char* kTopicMaps = "mqttbridgetopicmaps";
 
-/// True if `mqbridge run` should read its configuration from the API server: `--kube`, or no
-/// `-c` and KUBERNETES_SERVICE_HOST is set (running in a pod).
-bool kubeModeWanted(const RunOptions& o);
+/// Where the API server is (defaults: the pod's service account).
+struct Options {
+  std::string apiServer;  ///< https://host:port; "" = from KUBERNETES_SERVICE_HOST/_PORT
+  std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+  std::string ns;  ///< overrides the namespace file (then MQBRIDGE_NAMESPACE)
+};
 
-class KubeConfigSource {
+/// Checks what the loader cannot by itself (e.g. route stages against the stage registry),
+/// reporting into the diagnostics; a resource with an error there is left out like any other.
+using Validate = std::function<void(const BridgeConfig&, Diagnostics&)>;
+
+class Source {
  public:
   /// `onChange` runs on a watch thread after every change of the resource set (must not block).
-  KubeConfigSource(KubeOptions options, std::function<void()> onChange);
+  Source(Options options, std::function<void()> onChange);
   /// Stops the watches (bounded: each notices within about a second).
-  ~KubeConfigSource();
-  KubeConfigSource(const KubeConfigSource&) = delete;
-  KubeConfigSource& operator=(const KubeConfigSource&) = delete;
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
 
-  /// Resolves server, token, CA and namespace, lists both kinds and starts the watches. False
-  /// (and `error`) if the server cannot be reached or refuses the list.
-  bool start(std::string& error);
+  /// Resolves server, token, CA and namespace, lists both kinds and starts the watches. Fails
+  /// if the server cannot be reached or refuses the list.
+  common::Status start();
 
   /// Changes whenever the set of resources changes (for the bridge's reload check).
   std::string stamp() const;
@@ -59,7 +68,8 @@ class KubeConfigSource {
   /// The configuration of every valid resource. Invalid ones are left out and reported (log,
   /// Event; once per resourceVersion); their diagnostics go to `diag` as warnings. Never fails:
   /// no valid resource gives an empty configuration.
-  config::BridgeConfig load(const ConfigOptions& files, config::Diagnostics& diag);
+  /// `files` gives the directories the resources' Secrets and ConfigMaps are mounted in.
+  BridgeConfig load(const LoadOptions& files, const Validate& validate, Diagnostics& diag);
 
   const std::string& ns() const noexcept { return ns_; }
   /// Counters for tests and logs.
@@ -80,7 +90,14 @@ class KubeConfigSource {
     std::string resourceVersion;            ///< of the last list or event; guarded by mu_
   };
 
-  bool list(Kind& k, std::string& error);
+  struct Resource;  ///< a resource as the loader reads it
+
+  /// The current resources, converted for the loader.
+  std::vector<Resource> snapshot() const;
+  /// Reports every resource of `all` in `excluded` (diagnostics; log and Event once).
+  void reportLeftOut(const std::vector<Resource>& all, const std::set<std::string>& excluded,
+                     std::map<std::string, std::string>& why, Diagnostics& diag);
+  common::Status list(Kind& k);
   void watchLoop(Kind& k);
   /// Handles one line of a watch stream; false if the watch must end with a relist.
   bool handleEvent(Kind& k, const std::string& line);
@@ -89,12 +106,12 @@ class KubeConfigSource {
   std::string url(const std::string& plural) const;
   std::string token() const;
 
-  KubeOptions opts_;
+  Options opts_;
   std::function<void()> onChange_;
   std::string server_, token_, ns_;
   mutable std::mutex mu_;
-  Kind connectors_{kKubeConnectors, "MqttBridgeConnector", {}, {}};
-  Kind topicMaps_{kKubeTopicMaps, "MqttBridgeTopicMap", {}, {}};
+  Kind connectors_{kConnectors, "MqttBridgeConnector", {}, {}};
+  Kind topicMaps_{kTopicMaps, "MqttBridgeTopicMap", {}, {}};
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int> relists_{0};
@@ -103,4 +120,4 @@ class KubeConfigSource {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace mqb::app
+}  // namespace mqb::config::kube

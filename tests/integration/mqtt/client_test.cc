@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/app_client_options.h"
+#include "app/runtime/client_options.h"
 #include "mqtt/client.h"
 #include "mqtt/wire/codec.h"
 #include "tests/integration/mqtt/mqtt_test_util.h"

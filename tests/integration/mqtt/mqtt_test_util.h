@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "app/app_client_options.h"
+#include "app/runtime/client_options.h"
 #include "mqtt/client.h"
 #include "tests/support/direct_route.h"
 #include "tests/support/mosquitto_broker.h"

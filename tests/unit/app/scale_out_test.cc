@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "app/app_kube.h"
-#include "app/app_supervisor.h"
+#include "app/runtime/options.h"
+#include "app/runtime/supervisor.h"
 
 namespace mqb::app {
 namespace {

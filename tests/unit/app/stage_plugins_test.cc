@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "app/app_config.h"
+#include "app/runtime/config_load.h"
 #include "config/loader.h"
 #include "pipeline/registry.h"
 
