@@ -40,7 +40,8 @@ class TokenFetcher;
 }
 namespace wire {
 class Transport;
-}
+struct TransportOptions;
+}  // namespace wire
 
 using wire::Version;
 
@@ -312,6 +313,17 @@ class Client {
   /// On the I/O thread; true once CONNACK accepted it.
   bool connectOnce();
   std::optional<Failure> prepareConnect(wire::ConnectPacket& cp);
+  /// The transport's endpoint, TLS files (each checked readable) and WebSocket settings.
+  std::optional<Failure> transportOptions(wire::TransportOptions& to) const;
+  /// Connects transport_ (TCP, TLS, WebSocket upgrade) by `deadline`; Aborted when stopping.
+  std::optional<Failure> openTransport(const wire::TransportOptions& to,
+                                       std::chrono::steady_clock::time_point deadline);
+  /// Resets the per-connection state for the connection the CONNACK `info` accepted.
+  void adoptConnection(const ConnectInfo& info);
+  /// The first packet of a connection: a CONNACK that accepts, else the failure.
+  std::optional<Failure> connackPacket(const wire::Packet& p, ConnectInfo& info) const;
+  /// Reads what the socket holds into the decoder; `peerClosed` when the peer closed.
+  std::optional<Failure> readBeforeConnack(bool& peerClosed);
   std::optional<Failure> awaitConnack(std::chrono::steady_clock::time_point deadline,
                                       ConnectInfo& info);
   bool writeAll(std::chrono::steady_clock::time_point deadline);
@@ -324,6 +336,20 @@ class Client {
   bool processInput();
   /// Hands queued output to the transport, applies keep-alive and write-stall rules; the poll
   /// events to wait for.
+  /// What writeOutput() read under mu_ while taking the queued output.
+  struct OutputState {
+    std::size_t waiting = 0;  ///< publishes awaiting acknowledgement
+    bool subscribed = true;
+    std::uint16_t receiveMaximum = 0;
+  };
+  /// Moves our acks and the queued publishes into the transport (ioMu_ held).
+  OutputState takeOutput(bool closingNow);
+  /// Keep-alive: PINGREQ when due; fails the connection on silence or a write stall.
+  void checkKeepAlive(std::chrono::steady_clock::time_point now);
+  /// Writes what the transport holds, as far as the socket takes it.
+  void flushOutput(std::chrono::steady_clock::time_point now);
+  /// The poll events and descriptor to sleep on, and the receive low-water mark.
+  void prepareWait(const OutputState& st, std::size_t pending, short& events, int& fd);
   bool writeOutput(bool closingNow, short& events, int& fd);
   /// Sleeps until the socket, another thread or a timer needs us, then reads.
   bool sleepAndRead(short events, int fd);

@@ -114,104 +114,58 @@ std::optional<Failure> Client::prepareConnect(wire::ConnectPacket& cp) {
   return std::nullopt;
 }
 
-bool Client::connectOnce() {
-  detail::drainEventFd(wakeFd_);
-  if (closing()) {
-    return false;
-  }
-  if (observer_ != nullptr) {
-    observer_->onConnectAttempt();
-  }
-  const auto deadline = Clock::now() + options_.connectTimeout;
-  wire::ConnectPacket cp;
-  auto scrubConnect = [&cp] {
-    detail::scrub(cp.authData);
-    if (cp.password) {
-      detail::scrub(*cp.password);
-    }
-  };
-  if (auto f = prepareConnect(cp)) {
-    scrubConnect();
-    if (f->cause != Cause::Aborted) {
-      handleFailure(*f);
-    }
-    return false;
-  }
-
+std::optional<Failure> Client::transportOptions(wire::TransportOptions& to) const {
   const auto& ep = options_.endpoint;
   const auto& creds = options_.credentials;
-  wire::TransportOptions to;
   to.host = ep.host;
   to.port = ep.port;
   to.tls = ep.tls;
   to.websocket = ep.websocket;
   to.websocketPath = ep.websocketPath;
-  if (to.tls) {
-    for (const auto& f : ep.caFiles) {
-      if (!readable(f)) {
-        scrubConnect();
-        handleFailure(failure(Cause::TlsSetupFailed, "CA file " + f + " unreadable"));
-        return false;
-      }
-    }
-    to.caFiles = ep.caFiles;
-    if (creds.kind == Credentials::Kind::X509) {
-      for (const auto* f : {&creds.certFile, &creds.keyFile}) {
-        if (!readable(*f)) {
-          scrubConnect();
-          handleFailure(failure(Cause::CredentialsUnreadable, *f));
-          return false;
-        }
-      }
-      std::error_code ec;
-      if (!creds.intermediateFile.empty() && fs::exists(creds.intermediateFile, ec)) {
-        if (!readable(creds.intermediateFile)) {
-          scrubConnect();
-          handleFailure(failure(Cause::CredentialsUnreadable, creds.intermediateFile));
-          return false;
-        }
-        to.intermediateFile = creds.intermediateFile;
-      }
-      to.certFile = creds.certFile;
-      to.keyFile = creds.keyFile;
+  if (!to.tls) {
+    return std::nullopt;
+  }
+  for (const auto& f : ep.caFiles) {
+    if (!readable(f)) {
+      return failure(Cause::TlsSetupFailed, "CA file " + f + " unreadable");
     }
   }
+  to.caFiles = ep.caFiles;
+  if (creds.kind != Credentials::Kind::X509) {
+    return std::nullopt;
+  }
+  for (const auto* f : {&creds.certFile, &creds.keyFile}) {
+    if (!readable(*f)) {
+      return failure(Cause::CredentialsUnreadable, *f);
+    }
+  }
+  std::error_code ec;
+  if (!creds.intermediateFile.empty() && fs::exists(creds.intermediateFile, ec)) {
+    if (!readable(creds.intermediateFile)) {
+      return failure(Cause::CredentialsUnreadable, creds.intermediateFile);
+    }
+    to.intermediateFile = creds.intermediateFile;
+  }
+  to.certFile = creds.certFile;
+  to.keyFile = creds.keyFile;
+  return std::nullopt;
+}
 
+std::optional<Failure> Client::openTransport(const wire::TransportOptions& to,
+                                             Clock::time_point deadline) {
   wire::ConnectError err;
   auto t = wire::connectTransport(to, deadline, wakeFd_, err);
-  {
-    std::lock_guard<std::mutex> io(ioMu_);
-    transport_ = std::move(t);
-    lowWater_ = 1;  // a new socket
-    lowWaterMayRise_ = false;
-  }
+  std::lock_guard<std::mutex> io(ioMu_);
+  transport_ = std::move(t);
+  lowWater_ = 1;  // a new socket
+  lowWaterMayRise_ = false;
   if (!transport_) {
-    scrubConnect();
-    if (err.cause != Cause::Aborted || !closing()) {
-      handleFailure(failure(err.cause, err.detail));
-    }
-    return false;
+    return failure(err.cause, err.detail);
   }
-  std::string pkt;
-  wire::encodeConnect(cp, pkt);
-  scrubConnect();
-  transport_->queue(pkt);
-  decoder_.reset();
-  acks_.clear();
-  sendBuf_.clear();
-  failure_.reset();
-  if (!writeAll(deadline)) {
-    handleFailure(failure_.value_or(failure(Cause::SocketError, transport_->error())));
-    failure_.reset();
-    return false;
-  }
-  ConnectInfo info;
-  if (auto f = awaitConnack(deadline, info)) {
-    if (f->cause != Cause::Aborted) {
-      handleFailure(*f);
-    }
-    return false;
-  }
+  return std::nullopt;
+}
+
+void Client::adoptConnection(const ConnectInfo& info) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     open_ = true;
@@ -233,12 +187,117 @@ bool Client::connectOnce() {
   lastReceived_ = now;
   lastWriteProgress_ = now;
   pingOutstanding_ = false;
+}
+
+bool Client::connectOnce() {
+  detail::drainEventFd(wakeFd_);
+  if (closing()) {
+    return false;
+  }
+  if (observer_ != nullptr) {
+    observer_->onConnectAttempt();
+  }
+  const auto deadline = Clock::now() + options_.connectTimeout;
+  // A failure before CONNACK is reported unless it is the client being stopped.
+  auto fail = [this](const Failure& f) {
+    if (f.cause != Cause::Aborted || !closing()) {
+      handleFailure(f);
+    }
+    return false;
+  };
+  wire::ConnectPacket cp;
+  // Secrets leave memory as soon as the CONNECT is encoded, or when connecting fails before.
+  auto scrubConnect = [&cp] {
+    detail::scrub(cp.authData);
+    if (cp.password) {
+      detail::scrub(*cp.password);
+    }
+  };
+  wire::TransportOptions to;
+  std::optional<Failure> f = prepareConnect(cp);
+  if (!f) {
+    f = transportOptions(to);
+  }
+  if (!f) {
+    f = openTransport(to, deadline);
+  }
+  if (f) {
+    scrubConnect();
+    return fail(*f);
+  }
+  std::string pkt;
+  wire::encodeConnect(cp, pkt);
+  scrubConnect();
+  transport_->queue(pkt);
+  decoder_.reset();
+  acks_.clear();
+  sendBuf_.clear();
+  failure_.reset();
+  if (!writeAll(deadline)) {
+    handleFailure(failure_.value_or(failure(Cause::SocketError, transport_->error())));
+    failure_.reset();
+    return false;
+  }
+  ConnectInfo info;
+  if (auto cf = awaitConnack(deadline, info)) {
+    return fail(*cf);
+  }
+  adoptConnection(info);
   handleConnected(info);
   return true;
 }
 
-std::optional<Failure> Client::awaitConnack(Clock::time_point deadline, ConnectInfo& info) {
+std::optional<Failure> Client::connackPacket(const wire::Packet& p, ConnectInfo& info) const {
   const bool v5 = version_ == Version::V5;
+  if (p.type != wire::PacketType::Connack) {
+    return failure(
+        Cause::ProtocolError,
+        p.type == wire::PacketType::Auth
+            ? "AUTH before CONNACK: multi-step enhanced authentication is not supported"
+            : "packet type " + std::to_string(static_cast<int>(p.type)) + " before CONNACK");
+  }
+  if (p.flags != 0) {
+    return failure(Cause::MalformedConnack, "reserved fixed header flags set");
+  }
+  wire::Connack ca;
+  std::string perr;
+  if (!wire::parseConnack(version_, p.body, ca, &perr)) {
+    return failure(Cause::MalformedConnack, perr);
+  }
+  if (ca.reasonCode != 0) {
+    // Below 0x80 only a 3.1.1 broker's return code can refuse: name it from that table.
+    return Failure{Cause::ConnackRefused, ca.reasonCode, v5 && ca.reasonCode >= 0x80,
+                   common::printable(ca.reasonString)};
+  }
+  info.v5 = v5;
+  info.sessionPresent = ca.sessionPresent;
+  info.receiveMaximum = v5 ? ca.receiveMaximum : 65535;
+  info.maximumPacketSize = v5 ? ca.maximumPacketSize : 0;
+  info.maximumQos = v5 ? ca.maximumQos : 2;
+  info.retainAvailable = v5 ? ca.retainAvailable : true;
+  info.keepAliveSeconds =
+      (v5 && ca.serverKeepAlive) ? *ca.serverKeepAlive : std::max(0, options_.keepAliveSeconds);
+  return std::nullopt;
+}
+
+std::optional<Failure> Client::readBeforeConnack(bool& peerClosed) {
+  for (;;) {
+    const auto io = transport_->read(decoder_.buffer());
+    if (io == wire::Transport::Io::WouldBlock) {
+      return std::nullopt;
+    }
+    if (io == wire::Transport::Io::Ok) {
+      continue;
+    }
+    if (io == wire::Transport::Io::Error && transport_->failureCause() != Cause::ConnectionClosed) {
+      return failure(transport_->failureCause(), transport_->error());
+    }
+    peerClosed = true;  // decode what came before the close, then give up
+    return std::nullopt;
+  }
+}
+
+std::optional<Failure> Client::awaitConnack(Clock::time_point deadline, ConnectInfo& info) {
   // Broker messages may follow the CONNACK in the same read: they stay in the decoder.
   bool peerClosed = false;
   for (;;) {
@@ -250,36 +309,7 @@ std::optional<Failure> Client::awaitConnack(Clock::time_point deadline, ConnectI
                                                  : "oversized PUBLISH before CONNACK");
     }
     if (st == wire::Decoder::Status::Ok) {
-      if (p.type != wire::PacketType::Connack) {
-        return failure(
-            Cause::ProtocolError,
-            p.type == wire::PacketType::Auth
-                ? "AUTH before CONNACK: multi-step enhanced authentication is not "
-                  "supported"
-                : "packet type " + std::to_string(static_cast<int>(p.type)) + " before CONNACK");
-      }
-      if (p.flags != 0) {
-        return failure(Cause::MalformedConnack, "reserved fixed header flags set");
-      }
-      wire::Connack ca;
-      std::string perr;
-      if (!wire::parseConnack(version_, p.body, ca, &perr)) {
-        return failure(Cause::MalformedConnack, perr);
-      }
-      if (ca.reasonCode != 0) {
-        // Below 0x80 only a 3.1.1 broker's return code can refuse: name it from that table.
-        return Failure{Cause::ConnackRefused, ca.reasonCode, v5 && ca.reasonCode >= 0x80,
-                       common::printable(ca.reasonString)};
-      }
-      info.v5 = v5;
-      info.sessionPresent = ca.sessionPresent;
-      info.receiveMaximum = v5 ? ca.receiveMaximum : 65535;
-      info.maximumPacketSize = v5 ? ca.maximumPacketSize : 0;
-      info.maximumQos = v5 ? ca.maximumQos : 2;
-      info.retainAvailable = v5 ? ca.retainAvailable : true;
-      info.keepAliveSeconds =
-          (v5 && ca.serverKeepAlive) ? *ca.serverKeepAlive : std::max(0, options_.keepAliveSeconds);
-      return std::nullopt;
+      return connackPacket(p, info);
     }
     if (peerClosed) {
       // Everything the peer sent is decoded and no whole CONNACK is among it.
@@ -294,7 +324,7 @@ std::optional<Failure> Client::awaitConnack(Clock::time_point deadline, ConnectI
     if (n < 0 && errno != EINTR) {
       return failure(Cause::SocketError, std::string("poll: ") + std::strerror(errno));
     }
-    if (fds[1].revents & POLLIN) {
+    if ((fds[1].revents & POLLIN) != 0) {
       detail::drainEventFd(wakeFd_);
       if (closing()) {
         return failure(Cause::Aborted, "stopping");
@@ -306,20 +336,8 @@ std::optional<Failure> Client::awaitConnack(Clock::time_point deadline, ConnectI
       return f;
     }
     if (fds[0].revents != 0) {
-      for (;;) {
-        const auto io = transport_->read(decoder_.buffer());
-        if (io == wire::Transport::Io::WouldBlock) {
-          break;
-        }
-        if (io == wire::Transport::Io::Ok) {
-          continue;
-        }
-        if (io == wire::Transport::Io::Error &&
-            transport_->failureCause() != Cause::ConnectionClosed) {
-          return failure(transport_->failureCause(), transport_->error());
-        }
-        peerClosed = true;  // decode what came before the close, then give up
-        break;
+      if (auto f = readBeforeConnack(peerClosed)) {
+        return f;
       }
     }
     if (!peerClosed && n == 0 && Clock::now() >= deadline) {

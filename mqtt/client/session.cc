@@ -81,22 +81,14 @@ bool Client::processInput() {
   return true;
 }
 
-bool Client::writeOutput(bool closingNow, short& events, int& fd) {
-  // Our acks first, then what other threads (or callbacks) queued. ioMu_ before mu_, as in
-  // directSend(): whoever takes out_ also writes it, so publishes keep their order whichever
-  // thread sends them.
-  std::size_t waiting = 0;
-  bool subscribed = true;
-  std::uint16_t receiveMaximum = 0;
-  bool notifyWritable = false;
-  const auto now = Clock::now();
-  std::lock_guard<std::mutex> ioLock(ioMu_);
+Client::OutputState Client::takeOutput(bool closingNow) {
+  OutputState st;
   {
     std::lock_guard<std::mutex> lk(mu_);
     wakePending_ = false;
-    waiting = inflight_.size();
-    subscribed = subscribed_;
-    receiveMaximum = info_.receiveMaximum;
+    st.waiting = inflight_.size();
+    st.subscribed = subscribed_;
+    st.receiveMaximum = info_.receiveMaximum;
     if (!out_.empty()) {
       sendBuf_.swap(out_);
     }
@@ -112,63 +104,61 @@ bool Client::writeOutput(bool closingNow, short& events, int& fd) {
   if (!sendBuf_.empty()) {
     transport_->queue(sendBuf_);
   }
-  if (closingNow) {
-    return true;
-  }
+  return st;
+}
+
+void Client::checkKeepAlive(Clock::time_point now) {
   const auto keepAlive = keepAlive_;
-  if (keepAlive.count() > 0) {
-    const auto sent = Clock::time_point(Clock::duration(lastSent_.load(std::memory_order_relaxed)));
-    const auto grace = keepAlive * 3 / 2;
-    const bool reading = !holdReads_.load(std::memory_order_acquire) &&
-                         transport_->pendingOutput() < options_.maxOutputBytes;
-    if (!reading) {
-      lastReceived_ = now;  // nothing is read: silence proves nothing (the write stall rule holds)
-    }
-    if (now - lastReceived_ >= grace) {
-      fail(Cause::KeepAliveTimeout,
-           "nothing received for " +
-               std::to_string(
-                   std::chrono::duration_cast<std::chrono::seconds>(now - lastReceived_).count()) +
-               " s (keep-alive " + std::to_string(keepAlive.count() / 1000) + " s)");
-    } else if (!pingOutstanding_ && (now - sent >= keepAlive || now - lastReceived_ >= keepAlive)) {
-      std::string ping;
-      wire::encodePingreq(ping);
-      transport_->queue(ping);
-      pingOutstanding_ = true;
-      pingSentAt_ = now;
-    }
-    if (!failure_ && transport_->hasPendingOutput() && now - lastWriteProgress_ >= grace) {
-      fail(Cause::WriteTimeout,
-           "the peer took none of our output for " + std::to_string(grace.count()) + " ms");
-    }
+  if (keepAlive.count() <= 0) {
+    return;
   }
-  if (!failure_ && transport_->hasPendingOutput()) {
-    const std::size_t before = transport_->pendingOutput();
-    const auto io = transport_->flush();
-    if (io == Io::Closed || io == Io::Error) {
-      fail(io == Io::Closed ? Cause::ConnectionClosed : transport_->failureCause(),
-           transport_->error());
-    } else {
-      lastSent_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-    }
-    if (transport_->pendingOutput() < before || io == Io::Ok) {
+  const auto sent = Clock::time_point(Clock::duration(lastSent_.load(std::memory_order_relaxed)));
+  const auto grace = keepAlive * 3 / 2;
+  const bool reading = !holdReads_.load(std::memory_order_acquire) &&
+                       transport_->pendingOutput() < options_.maxOutputBytes;
+  if (!reading) {
+    lastReceived_ = now;  // nothing is read: silence proves nothing (the write stall rule holds)
+  }
+  if (now - lastReceived_ >= grace) {
+    fail(Cause::KeepAliveTimeout,
+         "nothing received for " +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(now - lastReceived_).count()) +
+             " s (keep-alive " + std::to_string(keepAlive.count() / 1000) + " s)");
+  } else if (!pingOutstanding_ && (now - sent >= keepAlive || now - lastReceived_ >= keepAlive)) {
+    std::string ping;
+    wire::encodePingreq(ping);
+    transport_->queue(ping);
+    pingOutstanding_ = true;
+    pingSentAt_ = now;
+  }
+  if (!failure_ && transport_->hasPendingOutput() && now - lastWriteProgress_ >= grace) {
+    fail(Cause::WriteTimeout,
+         "the peer took none of our output for " + std::to_string(grace.count()) + " ms");
+  }
+}
+
+void Client::flushOutput(Clock::time_point now) {
+  if (failure_ || !transport_->hasPendingOutput()) {
+    if (!transport_->hasPendingOutput()) {
       lastWriteProgress_ = now;
     }
-  } else if (!transport_->hasPendingOutput()) {
+    return;
+  }
+  const std::size_t before = transport_->pendingOutput();
+  const auto io = transport_->flush();
+  if (io == Io::Closed || io == Io::Error) {
+    fail(io == Io::Closed ? Cause::ConnectionClosed : transport_->failureCause(),
+         transport_->error());
+  } else {
+    lastSent_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  if (transport_->pendingOutput() < before || io == Io::Ok) {
     lastWriteProgress_ = now;
   }
-  const std::size_t pending = transport_->pendingOutput();
-  transportPending_.store(pending, std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (writableWanted_ && out_.size() + pending <= options_.maxOutputBytes / 2) {
-      writableWanted_ = false;
-      notifyWritable = true;
-    }
-  }
-  if (failure_) {
-    return true;  // sleepAndRead() drops the connection
-  }
+}
+
+void Client::prepareWait(const OutputState& st, std::size_t pending, short& events, int& fd) {
   events = transport_->pollEvents();
   if (holdReads_.load(std::memory_order_acquire) || pending >= options_.maxOutputBytes) {
     // The listener asked for a pause, or the peer does not take our output: read nothing (what
@@ -179,14 +169,43 @@ bool Client::writeOutput(bool closingNow, short& events, int& fd) {
   // A publisher's acknowledgements come one small packet at a time: wake for several. A paced
   // sleep does not wait for POLLIN at all: leave the mark as it is (no syscall).
   const bool pacing = paceUs_.load(std::memory_order_relaxed) > 0;
-  lowWaterMayRise_ = !subscribed && !pingOutstanding_ && !pacing;
+  lowWaterMayRise_ = !st.subscribed && !pingOutstanding_ && !pacing;
   lowWaterHave_ = decoder_.buffered();
   if (!pacing) {
-    const int lowWater = lowWaterMayRise_ ? ackLowWater(waiting, receiveMaximum, lowWaterHave_) : 1;
+    const int lowWater =
+        lowWaterMayRise_ ? ackLowWater(st.waiting, st.receiveMaximum, lowWaterHave_) : 1;
     if (lowWater != lowWater_) {
       lowWater_ = transport_->setReceiveLowWater(lowWater) ? lowWater : 1;
     }
   }
+}
+
+bool Client::writeOutput(bool closingNow, short& events, int& fd) {
+  // Our acks first, then what other threads (or callbacks) queued. ioMu_ before mu_, as in
+  // directSend(): whoever takes out_ also writes it, so publishes keep their order whichever
+  // thread sends them.
+  const auto now = Clock::now();
+  std::lock_guard<std::mutex> ioLock(ioMu_);
+  const OutputState st = takeOutput(closingNow);
+  if (closingNow) {
+    return true;
+  }
+  checkKeepAlive(now);
+  flushOutput(now);
+  const std::size_t pending = transport_->pendingOutput();
+  transportPending_.store(pending, std::memory_order_relaxed);
+  bool notifyWritable = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (writableWanted_ && out_.size() + pending <= options_.maxOutputBytes / 2) {
+      writableWanted_ = false;
+      notifyWritable = true;
+    }
+  }
+  if (failure_) {
+    return true;  // sleepAndRead() drops the connection
+  }
+  prepareWait(st, pending, events, fd);
   if (notifyWritable && listener_ != nullptr) {
     listener_->onWritable();  // ioMu_ held: the listener's publishes queue, kick() sees our thread
   }

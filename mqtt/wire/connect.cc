@@ -22,6 +22,81 @@ Cause upgradeIoCause(const StreamTransport& t) {
   return t.tlsFailed() ? Cause::TlsHandshakeFailed : Cause::WebSocketUpgradeFailed;
 }
 
+/// Waits until the transport can go on with what it wants (read or write), by the deadline;
+/// false and `err` otherwise. `phase` names the step in the timeout message.
+bool waitUpgrade(StreamTransport& t, Clock::time_point deadline, int abortFd, const char* phase,
+                 ConnectError& err) {
+  std::string why;
+  switch (net::waitFd(t.fd(), t.want(), deadline, abortFd, why)) {
+    case net::Wait::Ready:
+      return true;
+    case net::Wait::Timeout:
+      err = {Cause::ConnectTimeout, std::string("WebSocket upgrade took too long (") + phase + ")"};
+      return false;
+    case net::Wait::Aborted:
+      err = {Cause::Aborted, "aborted during the WebSocket upgrade"};
+      return false;
+    case net::Wait::Failed:
+      err = {Cause::WebSocketUpgradeFailed, why};
+      return false;
+  }
+  return false;
+}
+
+bool sendRequest(StreamTransport& t, const std::string& request, Clock::time_point deadline,
+                 int abortFd, ConnectError& err) {
+  for (std::size_t off = 0; off < request.size();) {
+    std::size_t put = 0;
+    const Io r = t.rawWrite(request.data() + off, request.size() - off, put);
+    if (r == Io::Ok) {
+      off += put;
+    } else if (r == Io::WouldBlock) {
+      if (!waitUpgrade(t, deadline, abortFd, "sending the request", err)) {
+        return false;
+      }
+    } else {
+      err = {upgradeIoCause(t), "sending the upgrade request: " + t.lastError()};
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Reads the response up to the end of its headers (at most kMaxUpgradeResponse bytes) into
+/// `resp`; `end` is where the blank line starts. What follows it is the first WebSocket bytes.
+bool readResponseHeaders(StreamTransport& t, Clock::time_point deadline, int abortFd,
+                         std::string& resp, std::size_t& end, ConnectError& err) {
+  end = std::string::npos;
+  while (end == std::string::npos) {
+    if (resp.size() >= kMaxUpgradeResponse) {
+      err = {Cause::WebSocketUpgradeFailed, "upgrade response headers too large"};
+      return false;
+    }
+    char buf[4096];
+    std::size_t got = 0;
+    const Io r = t.rawRead(buf, std::min(sizeof buf, kMaxUpgradeResponse - resp.size()), got);
+    if (r == Io::Ok) {
+      const std::size_t from = resp.size() < 3 ? 0 : resp.size() - 3;
+      resp.append(buf, got);
+      end = resp.find("\r\n\r\n", from);
+    } else if (r == Io::WouldBlock) {
+      if (!waitUpgrade(t, deadline, abortFd, "waiting for the response", err)) {
+        return false;
+      }
+    } else {
+      std::string detail = r == Io::Closed ? "connection closed before the upgrade response"
+                                           : "reading the upgrade response";
+      detail += ": " + t.lastError();
+      if (!resp.empty()) {
+        detail += " (got: " + common::printable(resp.substr(0, resp.find("\r\n"))) + ")";
+      }
+      err = {upgradeIoCause(t), detail};
+      return false;
+    }
+  }
+  return true;
+}
+
 /// HTTP/1.1 upgrade to WebSocket (RFC 6455 section 4) within the deadline.
 bool upgrade(StreamTransport& t, const TransportOptions& o, bool hostIsIpv6,
              Clock::time_point deadline, int abortFd, ConnectError& err) {
@@ -38,66 +113,11 @@ bool upgrade(StreamTransport& t, const TransportOptions& o, bool hostIsIpv6,
     err = {Cause::WebSocketUpgradeFailed, "invalid characters in host or path"};
     return false;
   }
-  auto waitFor = [&](const char* phase) {
-    std::string why;
-    switch (net::waitFd(t.fd(), t.want(), deadline, abortFd, why)) {
-      case net::Wait::Ready:
-        return true;
-      case net::Wait::Timeout:
-        err = {Cause::ConnectTimeout,
-               std::string("WebSocket upgrade took too long (") + phase + ")"};
-        return false;
-      case net::Wait::Aborted:
-        err = {Cause::Aborted, "aborted during the WebSocket upgrade"};
-        return false;
-      case net::Wait::Failed:
-        err = {Cause::WebSocketUpgradeFailed, why};
-        return false;
-    }
-    return false;
-  };
-  for (std::size_t off = 0; off < request.size();) {
-    std::size_t put = 0;
-    const Io r = t.rawWrite(request.data() + off, request.size() - off, put);
-    if (r == Io::Ok) {
-      off += put;
-    } else if (r == Io::WouldBlock) {
-      if (!waitFor("sending the request")) {
-        return false;
-      }
-    } else {
-      err = {upgradeIoCause(t), "sending the upgrade request: " + t.lastError()};
-      return false;
-    }
-  }
   std::string resp;
-  std::size_t end = std::string::npos;
-  while (end == std::string::npos) {
-    if (resp.size() >= kMaxUpgradeResponse) {
-      err = {Cause::WebSocketUpgradeFailed, "upgrade response headers too large"};
-      return false;
-    }
-    char buf[4096];
-    std::size_t got = 0;
-    const Io r = t.rawRead(buf, std::min(sizeof buf, kMaxUpgradeResponse - resp.size()), got);
-    if (r == Io::Ok) {
-      const std::size_t from = resp.size() < 3 ? 0 : resp.size() - 3;
-      resp.append(buf, got);
-      end = resp.find("\r\n\r\n", from);
-    } else if (r == Io::WouldBlock) {
-      if (!waitFor("waiting for the response")) {
-        return false;
-      }
-    } else {
-      std::string detail = r == Io::Closed ? "connection closed before the upgrade response"
-                                           : "reading the upgrade response";
-      detail += ": " + t.lastError();
-      if (!resp.empty()) {
-        detail += " (got: " + common::printable(resp.substr(0, resp.find("\r\n"))) + ")";
-      }
-      err = {upgradeIoCause(t), detail};
-      return false;
-    }
+  std::size_t end = 0;
+  if (!sendRequest(t, request, deadline, abortFd, err) ||
+      !readResponseHeaders(t, deadline, abortFd, resp, end, err)) {
+    return false;
   }
   std::string why;
   if (!checkUpgradeResponse(std::string_view(resp.data(), end + 2), key, why)) {

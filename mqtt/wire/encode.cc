@@ -1,5 +1,7 @@
 // Encoders of the packets a client sends (see codec.h for each one's contract).
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -146,48 +148,45 @@ std::size_t publishPropsSize(const Properties* props, const UserProperty* extraU
 
 }  // namespace
 
-void encodeConnect(const ConnectPacket& p, std::string& out) {
-  const bool v5 = p.version == Version::V5;
-  const bool hasPassword = p.password && (v5 || p.username);
-  const bool hasAuthData = !p.authMethod.empty() && !p.authData.empty();
+namespace {
 
-  std::size_t props = 0;
-  if (v5) {
-    if (p.sessionExpirySeconds > 0) {
-      props += 5;
-    }
-    if (p.receiveMaximum > 0) {
-      props += 3;
-    }
-    if (p.maximumPacketSize > 0) {
-      props += 5;
-    }
-    if (!p.authMethod.empty()) {
-      props += 1 + strSize(p.authMethod);
-    }
-    if (hasAuthData) {
-      props += 1 + strSize(p.authData);
-    }
+/// The CONNECT's v5 property block, without its length (CONNECT is rare: built once, copied).
+std::string connectProperties(const ConnectPacket& p) {
+  std::string props;
+  if (p.sessionExpirySeconds > 0) {
+    putU8(props, kSessionExpiry);
+    putU32(props, p.sessionExpirySeconds);
   }
-  std::size_t remaining = 10 + strSize(p.clientId);
-  if (v5) {
-    remaining += varintSize(props) + props;
+  if (p.receiveMaximum > 0) {
+    putU8(props, kReceiveMaximum);
+    putU16(props, p.receiveMaximum);
   }
-  if (p.will) {
-    remaining += (v5 ? 1 : 0) + strSize(p.will->topic) + strSize(p.will->payload);
+  if (p.maximumPacketSize > 0) {
+    putU8(props, kMaximumPacketSize);
+    putU32(props, p.maximumPacketSize);
   }
-  if (p.username) {
-    remaining += strSize(*p.username);
+  if (!p.authMethod.empty()) {
+    putU8(props, kAuthMethod);
+    putStr(props, p.authMethod);
   }
-  if (hasPassword) {
-    remaining += strSize(*p.password);
+  if (!p.authMethod.empty() && !p.authData.empty()) {
+    putU8(props, kAuthData);
+    putStr(props, p.authData);
   }
+  return props;
+}
 
+/// A 3.1.1 password needs a user name; a v5 one does not.
+bool sendsPassword(const ConnectPacket& p) {
+  return p.password && (p.version == Version::V5 || p.username);
+}
+
+std::uint8_t connectFlags(const ConnectPacket& p) {
   std::uint8_t flags = 0;
   if (p.username) {
     flags |= 0x80;
   }
-  if (hasPassword) {
+  if (sendsPassword(p)) {
     flags |= 0x40;
   }
   if (p.will) {
@@ -200,34 +199,36 @@ void encodeConnect(const ConnectPacket& p, std::string& out) {
   if (p.cleanStart) {
     flags |= 0x02;
   }
+  return flags;
+}
 
+}  // namespace
+
+void encodeConnect(const ConnectPacket& p, std::string& out) {
+  const bool v5 = p.version == Version::V5;
+  std::string props = v5 ? connectProperties(p) : std::string();
+  std::size_t remaining = 10 + strSize(p.clientId);
+  if (v5) {
+    remaining += varintSize(props.size()) + props.size();
+  }
+  if (p.will) {
+    remaining += (v5 ? 1 : 0) + strSize(p.will->topic) + strSize(p.will->payload);
+  }
+  if (p.username) {
+    remaining += strSize(*p.username);
+  }
+  if (sendsPassword(p)) {
+    remaining += strSize(*p.password);
+  }
   putHeader(out, 0x10, remaining);
   putStr(out, "MQTT");
   putU8(out, static_cast<std::uint8_t>(p.version));
-  putU8(out, flags);
+  putU8(out, connectFlags(p));
   putU16(out, p.keepAliveSeconds);
   if (v5) {
-    putVarint(out, props);
-    if (p.sessionExpirySeconds > 0) {
-      putU8(out, kSessionExpiry);
-      putU32(out, p.sessionExpirySeconds);
-    }
-    if (p.receiveMaximum > 0) {
-      putU8(out, kReceiveMaximum);
-      putU16(out, p.receiveMaximum);
-    }
-    if (p.maximumPacketSize > 0) {
-      putU8(out, kMaximumPacketSize);
-      putU32(out, p.maximumPacketSize);
-    }
-    if (!p.authMethod.empty()) {
-      putU8(out, kAuthMethod);
-      putStr(out, p.authMethod);
-    }
-    if (hasAuthData) {
-      putU8(out, kAuthData);
-      putStr(out, p.authData);
-    }
+    putVarint(out, props.size());
+    out += props;
+    OPENSSL_cleanse(props.data(), props.size());  // it may hold the authentication data
   }
   putStr(out, p.clientId);
   if (p.will) {
@@ -240,7 +241,7 @@ void encodeConnect(const ConnectPacket& p, std::string& out) {
   if (p.username) {
     putStr(out, *p.username);
   }
-  if (hasPassword) {
+  if (sendsPassword(p)) {
     putStr(out, *p.password);
   }
 }

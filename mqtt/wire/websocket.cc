@@ -274,31 +274,74 @@ WebSocketFramer::Status WebSocketFramer::onClose(const unsigned char* payload, s
   return Status::Closed;
 }
 
+bool WebSocketFramer::takePayload(std::string& out, std::size_t& delivered) {
+  const std::size_t avail = in_.size() - off_;
+  if (payloadLeft_ > 0) {
+    if (avail == 0) {
+      return false;
+    }
+    const std::size_t n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(payloadLeft_, static_cast<std::uint64_t>(avail)));
+    out.append(in_.data() + off_, n);
+    off_ += n;
+    payloadLeft_ -= n;
+    delivered += n;
+    if (payloadLeft_ > 0) {
+      return false;
+    }
+  }
+  inDataFrame_ = false;
+  return true;
+}
+
+std::optional<WebSocketFramer::Status> WebSocketFramer::controlFrame(unsigned opcode,
+                                                                     const unsigned char* payload,
+                                                                     std::size_t n) {
+  if (opcode == 0x8) {
+    return onClose(payload, n);
+  }
+  if (opcode == 0x9) {
+    pong_.assign(reinterpret_cast<const char*>(payload), n);  // only the latest is answered
+    pongPending_ = true;
+    return std::nullopt;
+  }
+  if (opcode == 0xA) {
+    return std::nullopt;  // unsolicited or answered pong: ignored
+  }
+  return fail("unknown control opcode " + std::to_string(opcode));
+}
+
+std::optional<WebSocketFramer::Status> WebSocketFramer::dataFrame(unsigned opcode, bool fin) {
+  if (opcode == 0x2) {
+    if (fragmented_) {
+      return fail("new binary message inside a fragmented one");
+    }
+  } else if (opcode == 0x0) {
+    if (!fragmented_) {
+      return fail("continuation frame without a message");
+    }
+  } else if (opcode == 0x1) {
+    return fail("text frame (MQTT over WebSocket is binary)");
+  } else {
+    return fail("unknown data opcode " + std::to_string(opcode));
+  }
+  fragmented_ = !fin;
+  return std::nullopt;
+}
+
 WebSocketFramer::Status WebSocketFramer::parse(std::string& out, std::size_t& delivered) {
   if (!error_.empty()) {
     return Status::Error;
   }
   for (;;) {
-    const std::size_t avail = in_.size() - off_;
-    const auto* p = reinterpret_cast<const unsigned char*>(in_.data()) + off_;
     if (inDataFrame_) {
-      if (payloadLeft_ > 0) {
-        if (avail == 0) {
-          return Status::NeedMore;
-        }
-        const std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>(payloadLeft_, static_cast<std::uint64_t>(avail)));
-        out.append(reinterpret_cast<const char*>(p), n);
-        off_ += n;
-        payloadLeft_ -= n;
-        delivered += n;
-        if (payloadLeft_ > 0) {
-          return Status::NeedMore;
-        }
+      if (!takePayload(out, delivered)) {
+        return Status::NeedMore;
       }
-      inDataFrame_ = false;
       continue;
     }
+    const std::size_t avail = in_.size() - off_;
+    const auto* p = reinterpret_cast<const unsigned char*>(in_.data()) + off_;
     if (avail < 2) {
       return Status::NeedMore;
     }
@@ -334,36 +377,14 @@ WebSocketFramer::Status WebSocketFramer::parse(std::string& out, std::size_t& de
       if (avail < header + len) {
         return Status::NeedMore;
       }
-      const unsigned char* payload = p + header;
-      const std::size_t n = static_cast<std::size_t>(len);
-      off_ += header + n;
-      if (opcode == 0x8) {
-        return onClose(payload, n);
+      off_ += header + static_cast<std::size_t>(len);
+      if (auto st = controlFrame(opcode, p + header, static_cast<std::size_t>(len))) {
+        return *st;
       }
-      if (opcode == 0x9) {
-        pong_.assign(reinterpret_cast<const char*>(payload), n);  // only the latest is answered
-        pongPending_ = true;
-        continue;
-      }
-      if (opcode == 0xA) {
-        continue;  // unsolicited or answered pong: ignored
-      }
-      return fail("unknown control opcode " + std::to_string(opcode));
+      continue;
     }
-    if (opcode == 0x2) {
-      if (fragmented_) {
-        return fail("new binary message inside a fragmented one");
-      }
-      fragmented_ = !fin;
-    } else if (opcode == 0x0) {
-      if (!fragmented_) {
-        return fail("continuation frame without a message");
-      }
-      fragmented_ = !fin;
-    } else if (opcode == 0x1) {
-      return fail("text frame (MQTT over WebSocket is binary)");
-    } else {
-      return fail("unknown data opcode " + std::to_string(opcode));
+    if (auto st = dataFrame(opcode, fin)) {
+      return *st;
     }
     off_ += header;
     inDataFrame_ = true;

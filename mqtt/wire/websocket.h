@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -78,6 +79,12 @@ class WebSocketFramer {
  private:
   Status fail(std::string why);
   Status onClose(const unsigned char* payload, std::size_t n);
+  /// Appends what has arrived of the current data frame's payload; false until all of it has.
+  bool takePayload(std::string& out, std::size_t& delivered);
+  /// A whole control frame (close, ping, pong): the status to return, or nullopt to go on.
+  std::optional<Status> controlFrame(unsigned opcode, const unsigned char* payload, std::size_t n);
+  /// The start of a data frame: a failure, or nullopt when the opcode fits the message state.
+  std::optional<Status> dataFrame(unsigned opcode, bool fin);
   void randomBytes(unsigned char* out, std::size_t n) noexcept;
 
   std::string in_;  ///< raw bytes not parsed yet (from off_)
