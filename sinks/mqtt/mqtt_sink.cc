@@ -321,6 +321,133 @@ void MqttSink::wakeAtLocked(pipeline::SteadyTime at) {
   timers_.insert(*id);
 }
 
+bool MqttSink::takeHeadLocked(pipeline::SteadyTime now, Head& h) {
+  const bool fromRetry = !retry_.empty();
+  pipeline::Message* head =
+      fromRetry ? &retry_.begin()->second : (queue_.empty() ? nullptr : &queue_.front());
+  if (head == nullptr) {
+    return false;
+  }
+  if (!connected_ && head->qos > 0) {
+    return false;  // QoS 1 waits for the reconnect
+  }
+  if (connected_ && head->notBefore != pipeline::SteadyTime{} && head->notBefore > now) {
+    wakeAtLocked(head->notBefore);
+    return false;
+  }
+  // The broker's Maximum QoS caps what is published (counted when it lowers a message's).
+  h.qos = std::min(head->qos, maxQos_);
+  if (h.qos > 0 && outstanding_.size() >= window_) {
+    return false;  // a PUBACK calls pump() again
+  }
+  if (probeSeq_ != 0) {
+    return false;  // a suspect is in flight alone: its answer (or a loss) decides
+  }
+  // A message in flight at kProbeAfter suspicious losses goes alone, once nothing else is.
+  h.probe = fromRetry && !losses_.empty() && head->qos > 0 &&
+            losses_.count(retry_.begin()->first) != 0 &&
+            losses_[retry_.begin()->first] >= kProbeAfter;
+  if (h.probe && !outstanding_.empty()) {
+    return false;
+  }
+  if (fromRetry) {
+    h.seq = retry_.begin()->first;
+    h.msg = std::move(retry_.begin()->second);
+    retry_.erase(retry_.begin());
+  } else {
+    h.seq = nextSeq_++;
+    h.msg = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  return true;
+}
+
+bool MqttSink::publishLocked(Head& h, pipeline::SteadyTime now, std::vector<Done>& done,
+                             bool& sent) {
+  pipeline::Message& msg = h.msg;
+  // Message expiry (v5): reduce by the time spent in the bridge; drop when it ran out. The
+  // message keeps its original value (a re-send computes again from `received`).
+  std::optional<std::uint32_t> expiry;
+  if (msg.props.messageExpirySeconds && msg.received != pipeline::SteadyTime{}) {
+    const auto spent = std::chrono::duration_cast<std::chrono::seconds>(now - msg.received);
+    const auto original = static_cast<long long>(*msg.props.messageExpirySeconds);
+    if (spent.count() >= original) {
+      done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Expired});
+      return true;
+    }
+    expiry = static_cast<std::uint32_t>(original - spent.count());
+  }
+  mqtt::Client::Publish pub;
+  pub.topic = msg.topic;
+  pub.payload = msg.payload;
+  pub.qos = h.qos;
+  pub.retain = options_.retain != config::RetainPolicy::Never && msg.retain;
+  const bool stripRetain = pub.retain && !retainAvailable_;
+  pub.retain = pub.retain && !stripRetain;
+  pub.props = msg.props.empty() ? nullptr : &msg.props;
+  pub.marker = markerFor(msg.props, marker_);
+  pub.expiry = expiry;
+  pub.defer = true;  // one client_.flush() for everything this pump sends
+  if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
+    const std::string why = std::to_string(client_.publishSize(pub)) +
+                            " bytes, over the target's maximum packet size of " +
+                            std::to_string(maxPacket_);
+    done.push_back({std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
+                    std::make_unique<Letter>(Letter{metrics::DeadLetterReason::TooLarge, why})});
+    return true;
+  }
+  const auto rc = client_.publish(pub, h.seq);
+  sent = sent || rc == mqtt::Client::Send::Ok;
+  if (rc == mqtt::Client::Send::Ok && metrics_) {
+    if (h.qos < msg.qos) {
+      metrics_->adjust(metrics::Adjustment::QosDowngraded);
+    }
+    if (stripRetain) {
+      metrics_->adjust(metrics::Adjustment::RetainStripped);
+    }
+  }
+  if (log::enabled(log::Level::Debug)) {
+    log::debug("mqtt_publish", {{"client", client_.options().clientId},
+                                {"topic", msg.topic},
+                                {"qos", static_cast<int>(msg.qos)},
+                                {"retain", pub.retain ? 1 : 0},
+                                {"bytes", msg.payload.size()},
+                                {"rc", static_cast<int>(rc)}});
+  }
+  return settleSendLocked(rc, h, now, done);
+}
+
+bool MqttSink::settleSendLocked(mqtt::Client::Send rc, Head& h, pipeline::SteadyTime now,
+                                std::vector<Done>& done) {
+  if (rc == mqtt::Client::Send::Busy) {
+    retry_.emplace(h.seq, std::move(h.msg));  // first again, once the output drains
+    return false;                             // onWritable() pumps again
+  }
+  if (rc == mqtt::Client::Send::Ok) {
+    if (h.qos == 0) {
+      done.push_back({std::move(h.msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
+    } else {
+      outstanding_.emplace(h.seq, std::move(h.msg));
+      maxOutstanding_ = std::max(maxOutstanding_, outstanding_.size());
+      if (h.probe) {
+        probeSeq_ = h.seq;
+      }
+    }
+    return true;
+  }
+  if (h.msg.qos == 0) {
+    done.push_back(
+        {std::move(h.msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
+    return true;
+  }
+  retry_.emplace(h.seq, std::move(h.msg));
+  if (rc == mqtt::Client::Send::NoPacketId) {
+    wakeAtLocked(now + std::chrono::milliseconds(5));
+  }
+  // Disconnected: onConnectionLost follows (it waits for mu_), the reconnect pumps again.
+  return false;
+}
+
 void MqttSink::pump() noexcept {
   std::vector<Done> done;
   bool sent = false;
@@ -330,126 +457,14 @@ void MqttSink::pump() noexcept {
       return;
     }
     const auto now = clock_->now();
-    for (;;) {
-      const bool fromRetry = !retry_.empty();
-      pipeline::Message* head =
-          fromRetry ? &retry_.begin()->second : (queue_.empty() ? nullptr : &queue_.front());
-      if (head == nullptr) {
-        break;
-      }
-      if (!connected_ && head->qos > 0) {
-        break;  // QoS 1 waits for the reconnect
-      }
-      if (connected_ && head->notBefore != pipeline::SteadyTime{} && head->notBefore > now) {
-        wakeAtLocked(head->notBefore);
-        break;
-      }
-      // The broker's Maximum QoS caps what is published (counted when it lowers a message's).
-      const std::uint8_t qos = std::min(head->qos, maxQos_);
-      if (qos > 0 && outstanding_.size() >= window_) {
-        break;  // a PUBACK calls pump() again
-      }
-      if (probeSeq_ != 0) {
-        break;  // a suspect is in flight alone: its answer (or a loss) decides
-      }
-      // A message in flight at kProbeAfter suspicious losses goes alone, once nothing else is.
-      const bool probe = fromRetry && !losses_.empty() && head->qos > 0 &&
-                         losses_.count(retry_.begin()->first) != 0 &&
-                         losses_[retry_.begin()->first] >= kProbeAfter;
-      if (probe && !outstanding_.empty()) {
-        break;
-      }
-      std::uint64_t seq;
-      pipeline::Message msg;
-      if (fromRetry) {
-        seq = retry_.begin()->first;
-        msg = std::move(retry_.begin()->second);
-        retry_.erase(retry_.begin());
-      } else {
-        seq = nextSeq_++;
-        msg = std::move(queue_.front());
-        queue_.pop_front();
-      }
+    Head h;
+    while (takeHeadLocked(now, h)) {
       if (!connected_) {  // QoS 0 cannot wait
         done.push_back(
-            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
+            {std::move(h.msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
         continue;
       }
-      // Message expiry (v5): reduce by the time spent in the bridge; drop when it ran out. The
-      // message keeps its original value (a re-send computes again from `received`).
-      std::optional<std::uint32_t> expiry;
-      if (msg.props.messageExpirySeconds && msg.received != pipeline::SteadyTime{}) {
-        const auto spent = std::chrono::duration_cast<std::chrono::seconds>(now - msg.received);
-        const auto original = static_cast<long long>(*msg.props.messageExpirySeconds);
-        if (spent.count() >= original) {
-          done.push_back(
-              {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Expired});
-          continue;
-        }
-        expiry = static_cast<std::uint32_t>(original - spent.count());
-      }
-      mqtt::Client::Publish pub;
-      pub.topic = msg.topic;
-      pub.payload = msg.payload;
-      pub.qos = qos;
-      pub.retain = options_.retain != config::RetainPolicy::Never && msg.retain;
-      const bool stripRetain = pub.retain && !retainAvailable_;
-      pub.retain = pub.retain && !stripRetain;
-      pub.props = msg.props.empty() ? nullptr : &msg.props;
-      pub.marker = markerFor(msg.props, marker_);
-      pub.expiry = expiry;
-      pub.defer = true;  // one client_.flush() for everything this pump sends
-      if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
-        const std::string why = std::to_string(client_.publishSize(pub)) +
-                                " bytes, over the target's maximum packet size of " +
-                                std::to_string(maxPacket_);
-        done.push_back(
-            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Rejected,
-             std::make_unique<Letter>(Letter{metrics::DeadLetterReason::TooLarge, why})});
-        continue;
-      }
-      const auto rc = client_.publish(pub, seq);
-      sent = sent || rc == mqtt::Client::Send::Ok;
-      if (rc == mqtt::Client::Send::Busy) {
-        retry_.emplace(seq, std::move(msg));  // first again, once the output drains
-        break;                                // onWritable() pumps again
-      }
-      if (rc == mqtt::Client::Send::Ok && metrics_) {
-        if (qos < msg.qos) {
-          metrics_->adjust(metrics::Adjustment::QosDowngraded);
-        }
-        if (stripRetain) {
-          metrics_->adjust(metrics::Adjustment::RetainStripped);
-        }
-      }
-      if (log::enabled(log::Level::Debug)) {
-        log::debug("mqtt_publish", {{"client", client_.options().clientId},
-                                    {"topic", msg.topic},
-                                    {"qos", static_cast<int>(msg.qos)},
-                                    {"retain", pub.retain ? 1 : 0},
-                                    {"bytes", msg.payload.size()},
-                                    {"rc", static_cast<int>(rc)}});
-      }
-      if (rc == mqtt::Client::Send::Ok) {
-        if (qos == 0) {
-          done.push_back(
-              {std::move(msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
-        } else {
-          outstanding_.emplace(seq, std::move(msg));
-          maxOutstanding_ = std::max(maxOutstanding_, outstanding_.size());
-          if (probe) {
-            probeSeq_ = seq;
-          }
-        }
-      } else if (msg.qos == 0) {
-        done.push_back(
-            {std::move(msg), pipeline::Outcome::Dropped, metrics::DropReason::Qos0Disconnected});
-      } else {
-        retry_.emplace(seq, std::move(msg));
-        if (rc == mqtt::Client::Send::NoPacketId) {
-          wakeAtLocked(now + std::chrono::milliseconds(5));
-        }
-        // Disconnected: onConnectionLost follows (it waits for mu_), the reconnect pumps again.
+      if (!publishLocked(h, now, done, sent)) {
         break;
       }
       if (done.size() >= 256) {

@@ -107,7 +107,25 @@ class MqttSink final : public pipeline::Sink, private mqtt::ClientListener {
   void onPublishedBatch(
       std::vector<std::pair<std::uint64_t, std::uint8_t>>& results) noexcept override;
 
+  /// The message pump() publishes next, with what it decided about it.
+  struct Head {
+    std::uint64_t seq = 0;
+    pipeline::Message msg;
+    std::uint8_t qos = 0;  ///< as published: capped by the broker's Maximum QoS
+    bool probe = false;    ///< goes alone: a suspect of connection losses
+  };
+
+  /// Publishes what may go now: retries first, then the queue, within the window; QoS 0 while
+  /// disconnected is dropped. Flushes once at the end; settles outside mu_.
   void pump() noexcept;
+  /// Takes the next message into `h` (mu_ held); false when none may go now.
+  bool takeHeadLocked(pipeline::SteadyTime now, Head& h);
+  /// Publishes `h` (mu_ held): expiry, size limit, retain policy, hop marker. False when pump()
+  /// must stop (output busy, not connected, no packet identifier).
+  bool publishLocked(Head& h, pipeline::SteadyTime now, std::vector<Done>& done, bool& sent);
+  /// Where `h` goes after the client's answer `rc`; false when pump() must stop.
+  bool settleSendLocked(mqtt::Client::Send rc, Head& h, pipeline::SteadyTime now,
+                        std::vector<Done>& done);
   /// Applies the broker's answer to an outstanding message; caller holds mu_.
   void resolveLocked(std::uint64_t seq, pipeline::Message&& msg, std::uint8_t reasonCode,
                      std::vector<Done>& done);
