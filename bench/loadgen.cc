@@ -6,7 +6,8 @@
 //                host CLOCK_MONOTONIC), print one `key=value` result line.
 //   --role pub   publish --count numbered messages on --pub-uri / --topic:
 //                QoS 1: a window of --window in-flight messages, refilled from the completion
-//                callback (keep it <= the broker's Receive Maximum, NOTES 1.9.1);
+//                callback (keep it <= the broker's Receive Maximum: above it Paho refills its
+//                window only once a second);
 //                --rate R > 0: paced at R msg/s instead (latency at a fixed load);
 //                QoS 0 with --rate 0: closed loop on the subscriber's progress (sent - received
 //                <= --window, via the mmap'ed --progress-file), so brokers drop nothing.
@@ -381,7 +382,7 @@ int main(int argc, char** argv) {
                                   std::chrono::duration<double>(static_cast<double>(i) / a.rate));
         if (Clock::now() < due) std::this_thread::sleep_until(due);
         if (a.qos > 0) {
-          // Stay within the window even when paced (else Paho stalls, NOTES 1.9.1).
+          // Stay within the window even when paced (beyond it Paho stalls for a second).
           while (i - pub.acked.load() >= a.window && Clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::microseconds(50));
           }

@@ -8,7 +8,7 @@
 // Each client ID is used on both sides of its route: the subscriber connection on the source
 // broker and the publisher connection on the target broker (two different brokers).
 //
-// Instance assignment (issue 7): the work units of a connector (each route's each client) are
+// Instance assignment: the work units of a connector (each route's each client) are
 // sorted by (route name, client index) and unit k goes to instance k % bridgeInstances. Every
 // unit is served by exactly one instance, counts differ by at most one, and the result depends
 // only on the configuration (not on file order). A shared subscription of N means N clients in

@@ -491,7 +491,7 @@ void RouteGraph::start() {
   }
   I.started = true;
   if (I.execution == Execution::Workers) {
-    I.graph->reserve_wait();  // an external producer feeds the graph (NOTES 2.1)
+    I.graph->reserve_wait();  // an external producer feeds the graph: keep it alive between pushes
   }
   for (auto& b : I.branches) {
     b->sink->start();

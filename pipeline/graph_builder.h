@@ -9,7 +9,7 @@
 //
 // Items are batches (pipeline::Batch) stamped with a per-branch, gap-free batch sequence at
 // ingress; each serial stage node is preceded by a sequencer_node, because serial function_nodes
-// may forward out of order (NOTES 2.2). A batch that a stage empties still flows to keep the
+// may forward out of order. A batch that a stage empties still flows to keep the
 // sequence gap-free. Memory is bounded by an atomic in-flight message count per route: tryPush
 // refuses beyond `capacity`; sinks release messages through their ReleaseFn.
 //

@@ -9,7 +9,7 @@
 namespace mqb::pipeline {
 
 /// Entry point of one route graph, handed to the route's sources. Thread-safe: may be called from
-/// Paho's receive thread, a synthetic generator thread, or a test.
+/// a subscriber's I/O thread, a spool reader, a synthetic generator thread, or a test.
 class Ingress {
  public:
   virtual ~Ingress() = default;

@@ -272,8 +272,7 @@ class StreamTransport final : public Transport {
 
   /// Plain/TLS read(): appends up to kMaxRead bytes to `in`. Bytes are received into a scratch
   /// buffer and appended, rather than received into a resized `in`: std::string::resize
-  /// zero-fills, and zeroing 64 KiB per read cost more than everything else per message (callgrind:
-  /// 31 % of the bridge's instructions).
+  /// zero-fills, and zeroing 64 KiB per read would cost more than everything else per message.
   Io readStream(std::string& in) {
     if (drained_) {
       // The last recv() returned less than asked: the socket was empty then. poll() is

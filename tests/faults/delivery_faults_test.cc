@@ -256,7 +256,7 @@ class Faults : public ::testing::Test {
   void startBrokers(BrokerOptions localOptions = {}, BrokerOptions remoteOptions = {}) {
     remoteOptions.persistence = true;
     // The test's publisher keeps 50 QoS 1 messages in flight: above mosquitto's default Receive
-    // Maximum (20) Paho refills its window only once a second (NOTES 1.9).
+    // Maximum (20) Paho refills its window only once a second.
     localOptions.extraConfig.push_back("max_inflight_messages 100");
     local_ = std::make_unique<MosquittoBroker>(localOptions);
     remote_ = std::make_unique<MosquittoBroker>(remoteOptions);

@@ -2,7 +2,8 @@
 // A real mosquitto broker for integration tests: its own temp dir (config, log, anything a test
 // wants to put next to it, e.g. a bridge config YAML), free loopback ports, bounded start-up wait,
 // and process control for fault injection (kill, stop, SIGSTOP/SIGCONT, restart on the same
-// ports). Always `max_queued_messages 0` (NOTES Part 2, gotcha 2) and no persistence.
+// ports). Always `max_queued_messages 0` (with a limit, mosquitto drops QoS 1 messages queued for a
+// slow client) and no persistence.
 
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-// Scale-out across bridge instances (issue 7): three `mqbridge run` processes (--instance-index
+// Scale-out across bridge instances: three `mqbridge run` processes (--instance-index
 // 0..2) against the same two brokers, one connector with bridgeInstances: 3, four routes, one of
 // them a shared subscription of 4 (7 clients in total). Checks, with the brokers' logs, that every
 // client is connected by exactly one instance and that the assignment is the one
@@ -328,9 +328,9 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
   EXPECT_EQ(ts.duplicates + ta.duplicates + tv.duplicates, 0u);
   ASSERT_EQ(readyStatus(victim), 200);
 
-  // B. Killed while messages flow through it: what it had taken from the source broker (PUBACK
-  // sent: Paho acks when the callback returns, NOTES 1.6) but not yet published is in its route's
-  // disk spool, which the restarted instance (same state dir) replays: nothing may be lost.
+  // B. Killed while messages flow through it: what it had acknowledged to the source broker but
+  // not yet published is in its route's disk spool, which the restarted instance (same state dir)
+  // replays: nothing may be lost.
   rxRemote.clearReceived();
   constexpr int kFlow = 4000;
   std::atomic<bool> published{false};

@@ -1,4 +1,4 @@
-// The spool extension (issue 5): route and connector `spool` mappings.
+// The spool extension: route and connector `spool` mappings.
 
 #include <gtest/gtest.h>
 
