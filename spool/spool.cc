@@ -16,7 +16,7 @@
 #include <system_error>
 
 #include "common/log.h"
-#include "spool/crc32c.h"
+#include "spool/segment.h"
 
 namespace mqb::spool {
 
@@ -24,57 +24,19 @@ namespace fs = std::filesystem;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
-struct Spool::File {
-  int fd = -1;
-  explicit File(int f) noexcept : fd(f) {}
-  ~File() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-};
-
-struct Spool::Segment {
-  struct Rec {
-    std::uint32_t offset = 0;
-    std::uint32_t size = 0;
-    std::int64_t deadlineMs = INT64_MAX;  // wall-clock ms at which it expires
-  };
-  std::uint64_t firstId = 0;
-  std::string path;
-  std::string ackPath;
-  std::shared_ptr<File> file;
-  std::unique_ptr<File> ackFile;   // opened on the first ack write-back
-  std::uint64_t bytes = 0;         // file length (published records, plus skipped garbage)
-  std::vector<Rec> recs;           // index: id - firstId
-  std::vector<std::uint8_t> done;  // 1: acked, dropped, expired, or absent (corrupted)
-  std::uint64_t live = 0;
-  std::size_t firstLive = 0;  // every index below is done (a hint for drop_oldest)
-  bool sealed = false;
-  std::uint64_t endId() const noexcept { return firstId + recs.size(); }
-};
-
-struct Spool::Candidate {
-  std::uint64_t id = 0;
-  std::shared_ptr<File> file;
-  std::uint32_t offset = 0;
-  std::uint32_t size = 0;
-};
-
 namespace {
 
-constexpr std::size_t kAckEntryBytes = 16;
+using detail::appendAll;
+using detail::kAckEntryBytes;
+using detail::kNameDigits;
+using detail::putAckEntry;
+using detail::readAll;
+using detail::segName;
+using detail::writeAll;
+
 constexpr std::size_t kAckWriteBackCount = 4096;
 constexpr std::size_t kReadBytesPerCall = std::size_t{4} << 20;
 constexpr std::uint64_t kMaxIdsPerSegment = std::uint64_t{1} << 28;
-constexpr std::size_t kNameDigits = 20;
-
-std::string segName(std::uint64_t id, const char* ext) {
-  std::string s = std::to_string(id);
-  return std::string(kNameDigits - std::min(kNameDigits, s.size()), '0') + s + ext;
-}
 
 // "<20 digits>.seg" / ".ack" -> id.
 bool parseName(const std::string& name, const char* ext, std::uint64_t& id) {
@@ -96,62 +58,6 @@ std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
 std::int64_t satSub(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r = 0;
   return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
-bool writeAll(int fd, const char* p, std::size_t n, std::uint64_t offset) noexcept {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
-    if (w < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-    offset += static_cast<std::uint64_t>(w);
-  }
-  return true;
-}
-
-bool appendAll(int fd, const char* p, std::size_t n) noexcept {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-bool readAll(int fd, char* p, std::size_t n, std::uint64_t offset) noexcept {
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
-    if (r < 0 && errno == EINTR) {
-      continue;
-    }
-    if (r <= 0) {
-      return false;
-    }
-    p += r;
-    n -= static_cast<std::size_t>(r);
-    offset += static_cast<std::uint64_t>(r);
-  }
-  return true;
-}
-
-void putAckEntry(std::string& out, std::uint64_t first, std::uint32_t count) {
-  char e[kAckEntryBytes];
-  std::memcpy(e, &first, 8);
-  std::memcpy(e + 8, &count, 4);
-  const std::uint32_t crc = crc32c(0, e, 12);
-  std::memcpy(e + 12, &crc, 4);
-  out.append(e, kAckEntryBytes);
 }
 
 bool expired(std::int64_t receivedUnixMs, const std::optional<std::uint32_t>& expirySeconds,
@@ -267,10 +173,7 @@ bool Spool::recover(std::string& error) {
   }
 
   for (std::size_t k = 0; k < segIds.size(); ++k) {
-    auto seg = std::make_unique<Segment>();
-    seg->firstId = segIds[k];
-    seg->path = (dir / segName(seg->firstId, ".seg")).string();
-    seg->ackPath = (dir / segName(seg->firstId, ".ack")).string();
+    auto seg = std::make_unique<Segment>(opts_.dir, segIds[k]);
     seg->sealed = true;  // each open appends to a new segment
     const int fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -429,11 +332,7 @@ bool Spool::recover(std::string& error) {
 }
 
 bool Spool::openActive(std::string& error) {
-  auto seg = std::make_unique<Segment>();
-  seg->firstId = nextId_;
-  const fs::path dir(opts_.dir);
-  seg->path = (dir / segName(seg->firstId, ".seg")).string();
-  seg->ackPath = (dir / segName(seg->firstId, ".ack")).string();
+  auto seg = std::make_unique<Segment>(opts_.dir, nextId_);
   ::unlink(seg->ackPath.c_str());
   const int fd =
       ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, common::kPrivateFileMode);
