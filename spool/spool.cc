@@ -3,17 +3,12 @@
 #include "common/files.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <system_error>
 
 #include "common/log.h"
 #include "spool/segment.h"
@@ -27,8 +22,6 @@ using std::chrono::milliseconds;
 namespace {
 
 using detail::appendAll;
-using detail::kAckEntryBytes;
-using detail::kNameDigits;
 using detail::putAckEntry;
 using detail::readAll;
 using detail::segName;
@@ -36,17 +29,6 @@ using detail::writeAll;
 
 constexpr std::size_t kAckWriteBackCount = 4096;
 constexpr std::size_t kReadBytesPerCall = std::size_t{4} << 20;
-constexpr std::uint64_t kMaxIdsPerSegment = std::uint64_t{1} << 28;
-
-// "<20 digits>.seg" / ".ack" -> id.
-bool parseName(const std::string& name, const char* ext, std::uint64_t& id) {
-  if (name.size() != kNameDigits + 4 || name.compare(kNameDigits, 4, ext) != 0) {
-    return false;
-  }
-  const char* b = name.data();
-  auto [p, ec] = std::from_chars(b, b + kNameDigits, id);
-  return ec == std::errc() && p == b + kNameDigits;
-}
 
 using common::errnoText;
 
@@ -126,209 +108,6 @@ std::unique_ptr<Spool> Spool::open(Options opts, std::string& error) {
     s->background_ = std::thread([p = s.get()] { p->backgroundLoop(); });
   }
   return s;
-}
-
-bool Spool::recover(std::string& error) {
-  const fs::path dir(opts_.dir);
-  std::error_code ec;
-  if (!common::makePrivateDirs(opts_.dir, ec)) {  // messages may be sensitive: 0700
-    error = "spool: cannot create " + opts_.dir + ": " + ec.message();
-    return false;
-  }
-  lockFd_ = ::open((dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, common::kPrivateFileMode);
-  if (lockFd_ < 0) {
-    error = "spool: cannot open " + (dir / "LOCK").string() + ": " + errnoText(errno);
-    return false;
-  }
-  if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
-    error = "spool: " + opts_.dir + " is in use by another spool (LOCK held)";
-    return false;
-  }
-  dirFd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd_ < 0) {
-    error = "spool: cannot open " + opts_.dir + ": " + errnoText(errno);
-    return false;
-  }
-
-  std::vector<std::uint64_t> segIds;
-  std::vector<std::uint64_t> ackIds;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    std::uint64_t id = 0;
-    if (parseName(name, ".seg", id)) {
-      segIds.push_back(id);
-    } else if (parseName(name, ".ack", id)) {
-      ackIds.push_back(id);
-    }
-  }
-  if (ec) {
-    error = "spool: cannot list " + opts_.dir + ": " + ec.message();
-    return false;
-  }
-  std::sort(segIds.begin(), segIds.end());
-  for (std::uint64_t id : ackIds) {  // left over from a deletion cut short
-    if (!std::binary_search(segIds.begin(), segIds.end(), id)) {
-      ::unlink((dir / segName(id, ".ack")).c_str());
-    }
-  }
-
-  for (std::size_t k = 0; k < segIds.size(); ++k) {
-    auto seg = std::make_unique<Segment>(opts_.dir, segIds[k]);
-    seg->sealed = true;  // each open appends to a new segment
-    const int fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-      error = "spool: cannot open " + seg->path + ": " + errnoText(errno);
-      return false;
-    }
-    seg->file = std::make_shared<File>(fd);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      error = "spool: cannot stat " + seg->path + ": " + errnoText(errno);
-      return false;
-    }
-    const auto len = static_cast<std::size_t>(st.st_size);
-    const bool last = k + 1 == segIds.size();
-    const std::uint64_t upper = last ? ~std::uint64_t{0} : segIds[k + 1];
-
-    // Scan: keep each valid record whose id continues the segment; skip corrupted regions.
-    std::size_t off = 0;
-    std::size_t skipped = 0;
-    std::size_t tail = 0;
-    ReadStatus tailStatus = ReadStatus::End;
-    if (len > 0) {
-      void* map = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (map == MAP_FAILED) {
-        error = "spool: cannot map " + seg->path + ": " + errnoText(errno);
-        return false;
-      }
-      const std::string_view data(static_cast<const char*>(map), len);
-      while (off < len) {
-        std::uint64_t id = 0;
-        std::int64_t receivedMs = 0;
-        std::optional<std::uint32_t> expiry;
-        const ReadResult r = checkRecord(data.substr(off), &id, &receivedMs, &expiry);
-        if (r.status == ReadStatus::Ok && id >= seg->endId() && id < upper &&
-            id - seg->firstId < kMaxIdsPerSegment && off + r.size <= 0xFFFFFFFFu) {
-          while (seg->endId() < id) {  // ids lost to corruption
-            seg->recs.push_back({});
-            seg->done.push_back(1);
-          }
-          seg->recs.push_back({static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(r.size),
-                               deadlineOf(receivedMs, expiry)});
-          seg->done.push_back(0);
-          off += r.size;
-          continue;
-        }
-        const std::size_t next = findNextRecord(data, off + 1);
-        if (next == std::string_view::npos) {
-          tail = len - off;
-          tailStatus = r.status == ReadStatus::Ok ? ReadStatus::BadBody : r.status;
-          break;
-        }
-        skipped += next - off;
-        off = next;
-      }
-      ::munmap(map, len);
-    }
-    seg->bytes = len;
-    if (skipped > 0) {
-      counters_.skippedBytes += skipped;
-      log::warn("spool_corrupt_region",
-                {{"dir", opts_.dir}, {"segment", seg->path}, {"skipped_bytes", skipped}});
-    }
-    if (tail > 0) {
-      if (last && ::ftruncate(fd, static_cast<off_t>(len - tail)) == 0) {
-        seg->bytes = len - tail;
-        counters_.truncatedBytes += tail;
-        log::warn("spool_torn_tail_truncated", {{"dir", opts_.dir},
-                                                {"segment", seg->path},
-                                                {"records_kept", seg->recs.size()},
-                                                {"bytes_removed", tail},
-                                                {"reason", toString(tailStatus)}});
-      } else {
-        counters_.skippedBytes += tail;
-        log::warn("spool_corrupt_tail", {{"dir", opts_.dir},
-                                         {"segment", seg->path},
-                                         {"bytes", tail},
-                                         {"reason", toString(tailStatus)}});
-      }
-    }
-
-    // Acks of this segment; a torn or corrupted entry ends the file (and is cut off).
-    const int afd = ::open(seg->ackPath.c_str(), O_RDWR | O_CLOEXEC);
-    if (afd >= 0) {
-      File af(afd);
-      std::string buf;
-      struct stat ast {};
-      if (::fstat(afd, &ast) == 0 && ast.st_size > 0) {
-        buf.resize(static_cast<std::size_t>(ast.st_size));
-        if (!readAll(afd, buf.data(), buf.size(), 0)) {
-          buf.clear();
-        }
-      }
-      std::size_t good = 0;
-      for (; good + kAckEntryBytes <= buf.size(); good += kAckEntryBytes) {
-        const char* e = buf.data() + good;
-        std::uint32_t crc = 0;
-        std::memcpy(&crc, e + 12, 4);
-        if (crc32c(0, e, 12) != crc) {
-          break;
-        }
-        std::uint64_t first = 0;
-        std::uint32_t count = 0;
-        std::memcpy(&first, e, 8);
-        std::memcpy(&count, e + 8, 4);
-        const std::uint64_t lo = std::max(first, seg->firstId);
-        const std::uint64_t hi = std::min(first + count, seg->endId());
-        for (std::uint64_t id = lo; id < hi; ++id) {
-          seg->done[id - seg->firstId] = 1;
-        }
-      }
-      if (good != buf.size()) {
-        log::warn("spool_ack_tail_truncated",
-                  {{"dir", opts_.dir}, {"file", seg->ackPath}, {"bytes", buf.size() - good}});
-        if (::ftruncate(afd, static_cast<off_t>(good)) != 0) {
-          log::warn("spool_ack_truncate_failed", {{"file", seg->ackPath}});
-        }
-      }
-    }
-    for (std::size_t i = 0; i < seg->recs.size(); ++i) {
-      if (seg->done[i] == 0) {
-        ++seg->live;
-        liveBytes_ += seg->recs[i].size;
-        nextDeadlineMs_ = std::min(nextDeadlineMs_, seg->recs[i].deadlineMs);
-      }
-    }
-    while (seg->firstLive < seg->done.size() && seg->done[seg->firstLive] != 0) {
-      ++seg->firstLive;
-    }
-    liveMessages_ += seg->live;
-    diskBytes_ += seg->bytes;
-    nextId_ = std::max(nextId_, seg->endId());
-    segments_.push_back(std::move(seg));
-  }
-
-  // Nothing left to deliver in a segment: delete it (it will never be appended to again).
-  for (std::size_t i = 0; i < segments_.size();) {
-    Segment* s = segments_[i].get();
-    if (s->live == 0) {
-      maybeDeleteLocked(s);
-    } else {
-      ++i;
-    }
-  }
-  publishedId_ = nextId_ - 1;
-  syncedId_ = publishedId_;
-  counters_.recovered = liveMessages_;
-  if (!segIds.empty()) {
-    log::info("spool_recovered", {{"dir", opts_.dir},
-                                  {"segments", segments_.size()},
-                                  {"messages", liveMessages_},
-                                  {"bytes", liveBytes_},
-                                  {"truncated_bytes", counters_.truncatedBytes},
-                                  {"skipped_bytes", counters_.skippedBytes}});
-  }
-  return true;
 }
 
 bool Spool::openActive(std::string& error) {

@@ -212,9 +212,20 @@ class Spool {
   struct File;
   struct Segment;
   struct Candidate;
+  struct Scan;  // recover.cc
 
   explicit Spool(Options opts);
+
+  // Opening (recover.cc, and openActive in spool.cc): single-threaded, before open() returns.
   bool recover(std::string& error);
+  bool lockDir(std::string& error);
+  bool loadSegment(std::uint64_t firstId, std::uint64_t upper, bool last, std::string& error);
+  bool scanSegment(Segment& seg, std::size_t len, std::uint64_t upper, Scan& scan,
+                   std::string& error);
+  Scan scanRecords(Segment& seg, std::string_view data, std::uint64_t upper) const;
+  void handleDamage(Segment& seg, const Scan& scan, bool last);
+  void loadAcks(Segment& seg);
+  void adoptSegment(std::unique_ptr<Segment> seg);
   bool openActive(std::string& error);  // producerMu_ held (or during open)
   std::int64_t wallNowMs() const noexcept;
   bool fits(std::uint64_t messages, std::uint64_t bytes) const noexcept;  // mu_ held
