@@ -212,7 +212,8 @@ class Spool {
   struct File;
   struct Segment;
   struct Candidate;
-  struct Scan;  // recover.cc
+  struct Scan;   // recover.cc
+  struct Batch;  // append.cc
 
   explicit Spool(Options opts);
 
@@ -235,18 +236,22 @@ class Spool {
   void maybeDeleteLocked(Segment* s) noexcept;
   bool dropOldestLocked() noexcept;
   bool flushAcksLocked() noexcept;
-  struct Pending {
-    std::uint32_t size = 0;
-    std::int64_t deadlineMs = 0;
-  };
-  bool writeChunk(std::string& buf, std::vector<Pending>& recs,
-                  std::uint64_t firstId) noexcept;  // producerMu_ held
   std::int64_t deadlineOf(std::int64_t receivedMs,
                           const std::optional<std::uint32_t>& expiry) const noexcept;
   std::uint64_t purgeExpiredLocked(std::int64_t nowMs) noexcept;
-  bool rotate() noexcept;  // producerMu_ held
   void backgroundLoop() noexcept;
   void notifyDrops(std::uint64_t overflow, std::uint64_t expired) noexcept;
+
+  // Appending (append.cc): producerMu_ held.
+  struct Pending {  // a record in writeBuf_, not written yet
+    std::uint32_t size = 0;
+    std::int64_t deadlineMs = 0;
+  };
+  void admitLocked(Batch& b);
+  bool writeAdmitted(Batch& b);
+  bool writeChunk(std::string& buf, std::vector<Pending>& recs, std::uint64_t firstId) noexcept;
+  bool rotate() noexcept;
+  void syncAppended() noexcept;
 
   Options opts_;
   std::int64_t wallBaseMs_ = 0;
