@@ -212,8 +212,9 @@ class Spool {
   struct File;
   struct Segment;
   struct Candidate;
-  struct Scan;   // recover.cc
-  struct Batch;  // append.cc
+  struct Scan;      // recover.cc
+  struct Batch;     // append.cc
+  struct ReadPass;  // read.cc
 
   explicit Spool(Options opts);
 
@@ -235,7 +236,6 @@ class Spool {
   bool markDoneLocked(Segment& s, std::uint64_t id) noexcept;
   void maybeDeleteLocked(Segment* s) noexcept;
   bool dropOldestLocked() noexcept;
-  bool flushAcksLocked() noexcept;
   std::int64_t deadlineOf(std::int64_t receivedMs,
                           const std::optional<std::uint32_t>& expiry) const noexcept;
   std::uint64_t purgeExpiredLocked(std::int64_t nowMs) noexcept;
@@ -252,6 +252,13 @@ class Spool {
   bool writeChunk(std::string& buf, std::vector<Pending>& recs, std::uint64_t firstId) noexcept;
   bool rotate() noexcept;
   void syncAppended() noexcept;
+
+  // Reading and acknowledging (read.cc).
+  void collectLocked(std::size_t max, std::int64_t nowMs, ReadPass& p);
+  void readCandidates(ReadPass& p);
+  void handOutLocked(ReadPass& p, std::int64_t wallNow, SteadyTime steadyNow,
+                     std::vector<Entry>& out);
+  bool flushAcksLocked() noexcept;
 
   Options opts_;
   std::int64_t wallBaseMs_ = 0;
