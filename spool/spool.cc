@@ -1,27 +1,26 @@
+// Opening and closing a spool, its clocks and limits, the index of segments shared by appends,
+// reads and acks, and the background thread that syncs data and writes acks back.
 #include "spool/spool.h"
-
-#include "common/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "spool/segment.h"
 
 namespace mqb::spool {
 
 namespace fs = std::filesystem;
+using common::errnoText;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 namespace {
-
-using common::errnoText;
 
 // Times read back from disk are trusted only as far as their checksum: no overflow on odd values.
 std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
@@ -85,6 +84,10 @@ std::unique_ptr<Spool> Spool::open(Options opts, std::string& error) {
   return s;
 }
 
+/// Creates the segment appends go to, its first id nextId_ (truncating any file of that name and
+/// removing its .ack file), makes its name durable unless FlushPolicy::Never, and adds it to
+/// segments_ as active_. False, with `error`, if it cannot be created. producerMu_ held (or
+/// during open).
 bool Spool::openActive(std::string& error) {
   auto seg = std::make_unique<Segment>(opts_.dir, nextId_);
   ::unlink(seg->ackPath.c_str());
@@ -113,6 +116,8 @@ Spool::~Spool() {
   }
 }
 
+/// Now on the wall clock, in unix ms: opts_.unixNowMs(), or the system clock read at open
+/// advanced by `clock`.
 std::int64_t Spool::wallNowMs() const noexcept {
   if (opts_.unixNowMs) {
     return opts_.unixNowMs();
@@ -120,6 +125,8 @@ std::int64_t Spool::wallNowMs() const noexcept {
   return wallBaseMs_ + duration_cast<milliseconds>(opts_.clock->now() - steadyBase_).count();
 }
 
+/// Wall-clock ms at which a record received at `receivedMs` expires: the earlier of its v5
+/// `expiry` and the route's ttl, INT64_MAX if neither applies. Saturates instead of overflowing.
 std::int64_t Spool::deadlineOf(std::int64_t receivedMs,
                                const std::optional<std::uint32_t>& expiry) const noexcept {
   std::int64_t d = INT64_MAX;
@@ -132,6 +139,9 @@ std::int64_t Spool::deadlineOf(std::int64_t receivedMs,
   return d;
 }
 
+/// Marks done, and counts as expired, every live record whose deadline is at or before `nowMs`;
+/// deletes the sealed segments this empties and recomputes nextDeadlineMs_. Returns how many.
+/// Does nothing while `nowMs` is before nextDeadlineMs_. mu_ held.
 std::uint64_t Spool::purgeExpiredLocked(std::int64_t nowMs) noexcept {
   if (nowMs < nextDeadlineMs_) {
     return 0;
@@ -167,17 +177,22 @@ std::uint64_t Spool::purgeExpiredLocked(std::int64_t nowMs) noexcept {
   return n;
 }
 
+/// Whether `messages` more messages of `bytes` more bytes stay within maxMessages and maxBytes.
+/// mu_ held.
 bool Spool::fits(std::uint64_t messages, std::uint64_t bytes) const noexcept {
   return (opts_.maxMessages == 0 || liveMessages_ + messages <= opts_.maxMessages) &&
          (opts_.maxBytes == 0 || liveBytes_ + bytes <= opts_.maxBytes);
 }
 
+/// Index in segments_ of the segment holding `id`, or else of the first one after it
+/// (segments_.size() if none). mu_ held.
 std::size_t Spool::segmentIndexLocked(std::uint64_t id) const noexcept {
   auto it = std::partition_point(segments_.begin(), segments_.end(),
                                  [id](const auto& s) { return s->endId() <= id; });
   return static_cast<std::size_t>(it - segments_.begin());
 }
 
+/// The segment whose id range holds `id`, or null. mu_ held.
 Spool::Segment* Spool::findLocked(std::uint64_t id) const noexcept {
   const std::size_t i = segmentIndexLocked(id);
   if (i < segments_.size() && segments_[i]->firstId <= id) {
@@ -186,6 +201,9 @@ Spool::Segment* Spool::findLocked(std::uint64_t id) const noexcept {
   return nullptr;
 }
 
+/// Marks `id` of `s` done (acked, dropped, expired or unreadable): out of the live counts, and
+/// queued for the .ack write-back. False if `s` does not hold `id` or it is done already.
+/// mu_ held.
 bool Spool::markDoneLocked(Segment& s, std::uint64_t id) noexcept {
   const std::uint64_t idx = id - s.firstId;
   if (id < s.firstId || idx >= s.recs.size() || s.done[idx] != 0) {
@@ -205,6 +223,8 @@ bool Spool::markDoneLocked(Segment& s, std::uint64_t id) noexcept {
   return true;
 }
 
+/// If `s` is sealed and nothing in it is live: deletes its file, then its .ack file, and removes
+/// it from segments_ (`s` dangles afterwards). mu_ held.
 void Spool::maybeDeleteLocked(Segment* s) noexcept {
   if (!s->sealed || s->live != 0) {
     return;
@@ -219,6 +239,8 @@ void Spool::maybeDeleteLocked(Segment* s) noexcept {
   }
 }
 
+/// Drops the oldest live record (OverflowPolicy::DropOldest), counted in droppedOldest, and
+/// deletes its segment if that empties it. False if no record is live. mu_ held.
 bool Spool::dropOldestLocked() noexcept {
   for (const auto& p : segments_) {
     Segment& s = *p;
@@ -271,6 +293,9 @@ bool Spool::flush() noexcept {
   return ok;
 }
 
+/// The background thread, until close(): every flushInterval writes acks back and, under
+/// FlushPolicy::Interval, fdatasyncs the active segment (outside mu_) if anything was written
+/// since the last sync, then advances syncedId_.
 void Spool::backgroundLoop() noexcept {
   std::unique_lock lk(mu_);
   while (!stop_) {
@@ -331,6 +356,7 @@ void Spool::close() noexcept {
   }
 }
 
+/// Reports the nonzero counts to opts_.onDrop. Called without the spool's locks held.
 void Spool::notifyDrops(std::uint64_t overflow, std::uint64_t expiredCount) noexcept {
   if (!opts_.onDrop) {
     return;

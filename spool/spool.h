@@ -209,12 +209,17 @@ class Spool {
   const Options& options() const noexcept { return opts_; }
 
  private:
+  // Internal types: segment.h, and the .cc file named where one file alone uses them.
   struct File;
   struct Segment;
   struct Candidate;
   struct Scan;      // recover.cc
   struct Batch;     // append.cc
   struct ReadPass;  // read.cc
+  struct Pending {  // a record in writeBuf_, not written yet
+    std::uint32_t size = 0;
+    std::int64_t deadlineMs = 0;
+  };
 
   explicit Spool(Options opts);
 
@@ -229,24 +234,22 @@ class Spool {
   void loadAcks(Segment& seg);
   void adoptSegment(std::unique_ptr<Segment> seg);
   bool openActive(std::string& error);  // producerMu_ held (or during open)
+
+  // Time, limits and the segment index (spool.cc).
   std::int64_t wallNowMs() const noexcept;
+  std::int64_t deadlineOf(std::int64_t receivedMs,
+                          const std::optional<std::uint32_t>& expiry) const noexcept;
   bool fits(std::uint64_t messages, std::uint64_t bytes) const noexcept;  // mu_ held
+  std::uint64_t purgeExpiredLocked(std::int64_t nowMs) noexcept;
+  bool dropOldestLocked() noexcept;
   Segment* findLocked(std::uint64_t id) const noexcept;
   std::size_t segmentIndexLocked(std::uint64_t id) const noexcept;
   bool markDoneLocked(Segment& s, std::uint64_t id) noexcept;
   void maybeDeleteLocked(Segment* s) noexcept;
-  bool dropOldestLocked() noexcept;
-  std::int64_t deadlineOf(std::int64_t receivedMs,
-                          const std::optional<std::uint32_t>& expiry) const noexcept;
-  std::uint64_t purgeExpiredLocked(std::int64_t nowMs) noexcept;
   void backgroundLoop() noexcept;
   void notifyDrops(std::uint64_t overflow, std::uint64_t expired) noexcept;
 
   // Appending (append.cc): producerMu_ held.
-  struct Pending {  // a record in writeBuf_, not written yet
-    std::uint32_t size = 0;
-    std::int64_t deadlineMs = 0;
-  };
   void admitLocked(Batch& b);
   bool writeAdmitted(Batch& b);
   bool writeChunk(std::string& buf, std::vector<Pending>& recs, std::uint64_t firstId) noexcept;
