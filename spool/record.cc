@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <vector>
 
 #include "spool/crc32c.h"
 
@@ -40,7 +41,8 @@ T load(const char* p) noexcept {
   return v;
 }
 
-// Bounds-checked cursor over a body. `Build` false: validate only (strings are skipped).
+// Bounds-checked cursor over a body. Each read returns false if the body ends before the field
+// does (the cursor is then of no further use); a null destination skips the field.
 class Parser {
  public:
   explicit Parser(std::string_view b) noexcept : b_(b) {}
@@ -64,6 +66,23 @@ class Parser {
     pos_ += n;
     return true;
   }
+  // An optional string, present in the body if `present`: read into `*out` (engaged, its storage
+  // reused), or `*out` reset if absent.
+  bool optStr(bool present, std::optional<std::string>* out) {
+    if (!present) {
+      if (out != nullptr) {
+        out->reset();
+      }
+      return true;
+    }
+    if (out == nullptr) {
+      return str(nullptr);
+    }
+    if (!out->has_value()) {
+      out->emplace();
+    }
+    return str(&**out);
+  }
   std::size_t left() const noexcept { return b_.size() - pos_; }
 
  private:
@@ -71,7 +90,55 @@ class Parser {
   std::size_t pos_ = 0;
 };
 
-// Parses a body whose checksum already matched. `m` null: validate only.
+// Parses the optional properties that `flags` announce, in body order: content type, payload
+// format, message expiry, response topic, correlation data. The strings go to `props` (null:
+// validate only); the payload format and expiry always go to `format` and `expiry`.
+bool parseOptional(Parser& p, std::uint8_t flags, Properties* props,
+                   std::optional<std::uint8_t>& format, std::optional<std::uint32_t>& expiry) {
+  if (!p.optStr((flags & kContentType) != 0, props != nullptr ? &props->contentType : nullptr)) {
+    return false;
+  }
+  if ((flags & kPayloadFormat) != 0) {
+    std::uint8_t f = 0;
+    if (!p.get(f)) {
+      return false;
+    }
+    format = f;
+  }
+  if ((flags & kExpiry) != 0) {
+    std::uint32_t e = 0;
+    if (!p.get(e)) {
+      return false;
+    }
+    expiry = e;
+  }
+  return p.optStr((flags & kResponseTopic) != 0,
+                  props != nullptr ? &props->responseTopic : nullptr) &&
+         p.optStr((flags & kCorrelation) != 0,
+                  props != nullptr ? &props->correlationData : nullptr);
+}
+
+// Parses the user property count and pairs into `user` (null: validate only). A count that the
+// bytes left cannot hold is refused before anything is allocated.
+bool parseUserProperties(Parser& p, std::vector<UserProperty>* user) {
+  std::uint32_t users = 0;
+  if (!p.get(users) || users > p.left() / 8) {  // each pair takes at least two length fields
+    return false;
+  }
+  if (user != nullptr) {
+    user->resize(users);
+  }
+  for (std::uint32_t i = 0; i < users; ++i) {
+    UserProperty* u = user != nullptr ? &(*user)[i] : nullptr;
+    if (!p.str(u != nullptr ? &u->key : nullptr) || !p.str(u != nullptr ? &u->value : nullptr)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Parses a body whose checksum already matched. `m` null: validate only. True only if every
+// field is sane and the body ends exactly after the last one.
 bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received, Message* m,
                std::optional<std::uint32_t>* expiryOut = nullptr) {
   Parser p(body);
@@ -87,62 +154,13 @@ bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received,
   if (qos > 2 || id == 0) {
     return false;
   }
-  Properties* props = m != nullptr ? &m->props : nullptr;
   if (!p.str(m != nullptr ? &m->topic : nullptr) || !p.str(m != nullptr ? &m->payload : nullptr)) {
     return false;
   }
-  auto optStr = [&](std::uint8_t bit, std::optional<std::string>* field) {
-    if ((flags & bit) == 0) {
-      if (field != nullptr) {
-        field->reset();
-      }
-      return true;
-    }
-    if (field == nullptr) {
-      return p.str(nullptr);
-    }
-    if (!field->has_value()) {
-      field->emplace();
-    }
-    return p.str(&**field);
-  };
-  if (!optStr(kContentType, props != nullptr ? &props->contentType : nullptr)) {
-    return false;
-  }
   std::optional<std::uint8_t> format;
-  if ((flags & kPayloadFormat) != 0) {
-    std::uint8_t f = 0;
-    if (!p.get(f)) {
-      return false;
-    }
-    format = f;
-  }
   std::optional<std::uint32_t> expiry;
-  if ((flags & kExpiry) != 0) {
-    std::uint32_t e = 0;
-    if (!p.get(e)) {
-      return false;
-    }
-    expiry = e;
-  }
-  if (!optStr(kResponseTopic, props != nullptr ? &props->responseTopic : nullptr) ||
-      !optStr(kCorrelation, props != nullptr ? &props->correlationData : nullptr)) {
-    return false;
-  }
-  std::uint32_t users = 0;
-  if (!p.get(users) || users > p.left() / 8) {  // each pair takes at least two length fields
-    return false;
-  }
-  if (m != nullptr) {
-    m->props.user.resize(users);
-  }
-  for (std::uint32_t i = 0; i < users; ++i) {
-    UserProperty* u = m != nullptr ? &m->props.user[i] : nullptr;
-    if (!p.str(u != nullptr ? &u->key : nullptr) || !p.str(u != nullptr ? &u->value : nullptr)) {
-      return false;
-    }
-  }
-  if (p.left() != 0) {
+  if (!parseOptional(p, flags, m != nullptr ? &m->props : nullptr, format, expiry) ||
+      !parseUserProperties(p, m != nullptr ? &m->props.user : nullptr) || p.left() != 0) {
     return false;
   }
   if (expiryOut != nullptr) {
