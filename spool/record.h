@@ -26,9 +26,9 @@ namespace mqb::spool {
 using pipeline::Clock;
 using pipeline::Message;
 using pipeline::Properties;
-using pipeline::UserProperty;
 using pipeline::SteadyTime;
 using pipeline::SystemClock;
+using pipeline::UserProperty;
 
 inline constexpr std::uint32_t kRecordMagic = 0x5253514Du;  // "MQSR" in file order
 inline constexpr std::size_t kRecordHeaderBytes = 12;
