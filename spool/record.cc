@@ -118,18 +118,18 @@ bool parseOptional(Parser& p, std::uint8_t flags, Properties* props,
                   props != nullptr ? &props->correlationData : nullptr);
 }
 
-// Parses the user property count and pairs into `user` (null: validate only). A count that the
-// bytes left cannot hold is refused before anything is allocated.
-bool parseUserProperties(Parser& p, std::vector<UserProperty>* user) {
+// Parses the user property count and pairs into m->props.user (`m` null: validate only). A count
+// that the bytes left cannot hold is refused before anything is allocated.
+bool parseUserProperties(Parser& p, Message* m) {
   std::uint32_t users = 0;
   if (!p.get(users) || users > p.left() / 8) {  // each pair takes at least two length fields
     return false;
   }
-  if (user != nullptr) {
-    user->resize(users);
+  if (m != nullptr) {
+    m->props.user.resize(users);
   }
   for (std::uint32_t i = 0; i < users; ++i) {
-    UserProperty* u = user != nullptr ? &(*user)[i] : nullptr;
+    UserProperty* u = m != nullptr ? &m->props.user[i] : nullptr;
     if (!p.str(u != nullptr ? &u->key : nullptr) || !p.str(u != nullptr ? &u->value : nullptr)) {
       return false;
     }
@@ -154,13 +154,14 @@ bool parseBody(std::string_view body, std::uint64_t& id, std::int64_t& received,
   if (qos > 2 || id == 0) {
     return false;
   }
+  Properties* props = m != nullptr ? &m->props : nullptr;
   if (!p.str(m != nullptr ? &m->topic : nullptr) || !p.str(m != nullptr ? &m->payload : nullptr)) {
     return false;
   }
   std::optional<std::uint8_t> format;
   std::optional<std::uint32_t> expiry;
-  if (!parseOptional(p, flags, m != nullptr ? &m->props : nullptr, format, expiry) ||
-      !parseUserProperties(p, m != nullptr ? &m->props.user : nullptr) || p.left() != 0) {
+  if (!parseOptional(p, flags, props, format, expiry) || !parseUserProperties(p, m) ||
+      p.left() != 0) {
     return false;
   }
   if (expiryOut != nullptr) {
