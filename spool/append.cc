@@ -21,15 +21,17 @@ using std::chrono::milliseconds;
 
 /// One appendBatch() call as it goes: admitted messages are written chunk by chunk.
 struct Spool::Batch {
+  Batch(std::span<const Message> m, std::vector<std::uint64_t>* i, BatchResult& r) noexcept
+      : msgs(m), ids(i), res(r) {}
   std::span<const Message> msgs;
-  std::vector<std::uint64_t>* ids = nullptr;  ///< ids[i] for message i, if the caller wants them
-  SteadyTime steadyNow{};                     ///< `clock` when the batch started
-  std::int64_t wallNow = 0;                   ///< wall clock (unix ms) at the same moment
-  std::vector<std::size_t> chunk;             ///< indices of the admitted messages not written yet
-  std::size_t next = 0;                       ///< first message neither admitted nor refused
-  std::uint64_t overflow = 0;  ///< messages refused or dropped for room (DropReason Overflow)
-  std::uint64_t expired = 0;   ///< expired records purged for room (DropReason Expired)
-  BatchResult res;
+  std::vector<std::uint64_t>* ids;  ///< ids[i] for message i, if the caller wants them
+  BatchResult& res;                 ///< what appendBatch() returns, filled in as it goes
+  SteadyTime steadyNow{};           ///< `clock` when the batch started
+  std::int64_t wallNow = 0;         ///< wall clock (unix ms) at the same moment
+  std::vector<std::size_t> chunk;   ///< indices of the admitted messages not written yet
+  std::size_t next = 0;             ///< first message neither admitted nor refused
+  std::uint64_t overflow = 0;       ///< messages refused or dropped for room (DropReason Overflow)
+  std::uint64_t expired = 0;        ///< expired records purged for room (DropReason Expired)
 };
 
 namespace {
@@ -76,9 +78,8 @@ AppendResult Spool::append(const Message& m) noexcept {
 
 BatchResult Spool::appendBatch(std::span<const Message> msgs,
                                std::vector<std::uint64_t>* ids) noexcept {
-  Batch b;
-  b.msgs = msgs;
-  b.ids = ids;
+  BatchResult res;
+  Batch b{msgs, ids, res};
   std::lock_guard plk(producerMu_);
   try {
     if (ids != nullptr) {
@@ -87,20 +88,20 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
     {
       std::lock_guard lk(mu_);
       if (closed_) {
-        b.res.status = AppendStatus::Closed;
-        return b.res;
+        res.status = AppendStatus::Closed;
+        return res;
       }
     }
     b.steadyNow = opts_.clock->now();
     b.wallNow = wallNowMs();
-    while (b.next < msgs.size() && b.res.status == AppendStatus::Ok) {
+    while (b.next < msgs.size() && res.status == AppendStatus::Ok) {
       b.chunk.clear();
       {
         std::lock_guard lk(mu_);
         admitLocked(b);
       }
       if (b.chunk.empty()) {
-        if (b.res.status == AppendStatus::Ok && b.next < msgs.size()) {
+        if (res.status == AppendStatus::Ok && b.next < msgs.size()) {
           // Cannot happen (an empty spool always has room for a record within the limits);
           // refuse rather than loop.
           std::lock_guard lk(mu_);
@@ -111,25 +112,25 @@ BatchResult Spool::appendBatch(std::span<const Message> msgs,
         continue;
       }
       if (!writeAdmitted(b)) {
-        b.res.status = AppendStatus::IoError;
+        res.status = AppendStatus::IoError;
         break;
       }
     }
-    if (b.res.status == AppendStatus::Ok || b.res.status == AppendStatus::Full) {
-      b.res.consumed = b.next;
+    if (res.status == AppendStatus::Ok || res.status == AppendStatus::Full) {
+      res.consumed = b.next;
     }
   } catch (...) {  // std::bad_alloc while encoding: nothing half-written is published
     writeBuf_.clear();
     pending_.clear();
     std::lock_guard lk(mu_);
     nextId_ = active_->endId();
-    b.res.status = AppendStatus::IoError;
+    res.status = AppendStatus::IoError;
   }
-  if (b.res.accepted > 0 && opts_.flush == FlushPolicy::Always) {
+  if (res.accepted > 0 && opts_.flush == FlushPolicy::Always) {
     syncAppended();
   }
   notifyDrops(b.overflow, b.expired);
-  return b.res;
+  return res;
 }
 
 /// Admits the messages of `b` from b.next on into b.chunk while the limits allow them together
@@ -183,6 +184,9 @@ void Spool::admitLocked(Batch& b) {
 /// b.ids and b.res.accepted for what was written. False if a write or a new segment failed:
 /// b.res.consumed is then the first message not written, and nothing of it was published.
 bool Spool::writeAdmitted(Batch& b) {
+  // Local copies: the compiler keeps them in registers across the calls of the loop.
+  const SteadyTime steadyNow = b.steadyNow;
+  const std::int64_t wallNow = b.wallNow;
   const std::uint64_t chunkFirstId = nextId_;
   std::uint64_t bufFirstId = nextId_;
   std::size_t bufFirstIndex = 0;
@@ -207,7 +211,7 @@ bool Spool::writeAdmitted(Batch& b) {
       bufFirstId = nextId_;
       bufFirstIndex = c;
     }
-    const std::int64_t received = receivedUnixMs(m, b.steadyNow, b.wallNow);
+    const std::int64_t received = receivedUnixMs(m, steadyNow, wallNow);
     const std::uint64_t id = nextId_++;
     encodeRecord(m, id, received, writeBuf_);
     pending_.push_back(

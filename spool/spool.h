@@ -250,8 +250,10 @@ class Spool {
   void notifyDrops(std::uint64_t overflow, std::uint64_t expired) noexcept;
 
   // Appending (append.cc): producerMu_ held.
-  void admitLocked(Batch& b);
-  bool writeAdmitted(Batch& b);
+  // The steps of appendBatch(): inline (defined in append.cc, used only there) so that splitting
+  // it costs no calls.
+  inline void admitLocked(Batch& b);
+  inline bool writeAdmitted(Batch& b);
   bool writeChunk(std::string& buf, std::vector<Pending>& recs, std::uint64_t firstId) noexcept;
   bool rotate() noexcept;
   void syncAppended() noexcept;
