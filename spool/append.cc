@@ -1,6 +1,6 @@
 // Appending: admission against the limits (with the overflow policy), encoding, writing to the
 // active segment, starting a new segment when it is full, and the fdatasync of FlushPolicy::Always.
-// Producers are serialised by producerMu_, which every function here runs under.
+// Producers are serialised by producerMu_: appendBatch() takes it, the helpers here run under it.
 #include "spool/spool.h"
 
 #include <unistd.h>
@@ -180,9 +180,9 @@ void Spool::admitLocked(Batch& b) {
 
 /// Encodes the messages of b.chunk with consecutive ids and writes them to the active segment,
 /// starting a new segment where the next record would take a non-empty one past segmentBytes
-/// (an empty segment takes a record of any size). Fills in
-/// b.ids and b.res.accepted for what was written. False if a write or a new segment failed:
-/// b.res.consumed is then the first message not written, and nothing of it was published.
+/// (an empty segment takes a record of any size). Fills in b.ids and b.res.accepted for what was
+/// written. False if a write or a new segment failed: b.res.consumed is then the first message
+/// not written, and nothing of it was published.
 bool Spool::writeAdmitted(Batch& b) {
   // Local copies: the compiler keeps them in registers across the calls of the loop.
   const SteadyTime steadyNow = b.steadyNow;

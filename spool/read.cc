@@ -29,7 +29,10 @@ struct Spool::ReadPass {
 
 namespace {
 
+/// Acks pending write-back at which ack() writes them itself instead of leaving them to the
+/// background thread.
 constexpr std::size_t kAckWriteBackCount = 4096;
+/// readNext() stops collecting records once their bytes reach this.
 constexpr std::size_t kReadBytesPerCall = std::size_t{4} << 20;
 /// Largest gap between two records of a file that one pread still reads through.
 constexpr std::uint64_t kReadGapBytes = 65536;
