@@ -117,8 +117,22 @@ struct ClientOptions {
   std::chrono::milliseconds minRetry{200};
   std::chrono::milliseconds maxRetry{30000};
   std::chrono::milliseconds stableAfter{10000};
-  /// Bounds each attempt: name lookup, TCP, TLS, WebSocket, token fetch, CONNACK.
+  /// Bounds each attempt: name lookup, TCP, TLS, WebSocket, token fetch, CONNACK; and a
+  /// re-authentication's answer.
   std::chrono::seconds connectTimeout{10};
+  /// QoS>0 publishes outstanding and no acknowledgement for this long: the connection is closed
+  /// (Cause::AckTimeout) and the owner sends them again after the reconnect (with DUP). Checked
+  /// at least every quarter of it. 0 = never.
+  std::chrono::milliseconds ackTimeout{0};
+  /// How often the credential files (and a managed identity's token expiry) are checked for a
+  /// change while connected; 0 = never. A changed token is sent by re-authentication (v5 AUTH
+  /// 0x19, the connection stays); other changed files that are valid lead to a graceful
+  /// reconnect; files that do not work (a key that does not match its certificate) are logged
+  /// and leave the connection as it is.
+  std::chrono::milliseconds credentialCheckInterval{10000};
+  /// Graceful reconnect: publish() answers Busy, and the client waits at most this long for the
+  /// acknowledgements of what is outstanding before it sends DISCONNECT and reconnects at once.
+  std::chrono::milliseconds drainTimeout{5000};
   /// For logs only ("<connector>/<route>/<side>").
   std::string name;
   /// Last will (empty topic: none).
@@ -195,6 +209,13 @@ class ClientObserver {
   virtual void onConnectionLost(const Failure& why) noexcept { (void)why; }
   /// stop() ended a connection.
   virtual void onStopped() noexcept {}
+  /// A re-authentication (v5 AUTH 0x19) ended: "accepted", "refused" (the broker answered with
+  /// anything but success; the client reconnects at once) or "no_token" (a new token could not be
+  /// read or fetched: the connection stays until it fails).
+  virtual void onReauthentication(std::string_view result) noexcept { (void)result; }
+  /// Changed credential files were found: `applied` (a graceful reconnect takes them) or not
+  /// (they do not work; the connection keeps the old ones).
+  virtual void onCredentialsChanged(bool applied) noexcept { (void)applied; }
 };
 
 /// One MQTT client with its connection life. Thread-safe. Not copyable.
@@ -248,6 +269,8 @@ class Client {
     std::optional<std::uint32_t> expiry;   ///< overrides props->messageExpirySeconds
     /// Only queue it: the caller publishes more and calls flush() once (one send for all).
     bool defer = false;
+    /// QoS>0: the DUP flag, for a message sent before on a connection that was lost.
+    bool dup = false;
   };
   /// Queues a PUBLISH on the current connection. QoS>0: the broker's answer arrives through
   /// ClientListener::onPublished(cookie, ...) unless the connection is lost first.
@@ -334,8 +357,6 @@ class Client {
   void serve();
   /// Decodes and dispatches everything buffered; false once the connection must go.
   bool processInput();
-  /// Hands queued output to the transport, applies keep-alive and write-stall rules; the poll
-  /// events to wait for.
   /// What writeOutput() read under mu_ while taking the queued output.
   struct OutputState {
     std::size_t waiting = 0;  ///< publishes awaiting acknowledgement
@@ -350,6 +371,8 @@ class Client {
   void flushOutput(std::chrono::steady_clock::time_point now);
   /// The poll events and descriptor to sleep on, and the receive low-water mark.
   void prepareWait(const OutputState& st, std::size_t pending, short& events, int& fd);
+  /// Hands queued output to the transport, applies keep-alive and write-stall rules; the poll
+  /// events to wait for.
   bool writeOutput(bool closingNow, short& events, int& fd);
   /// Sleeps until the socket, another thread or a timer needs us, then reads.
   bool sleepAndRead(short events, int fd);
@@ -357,6 +380,33 @@ class Client {
   void dropConnection(Failure f);
   void drainUntilClosed(std::chrono::steady_clock::time_point deadline);
   void handleLost(const Failure& f);
+
+  // renewal.cc: credentials that change and acknowledgements that stop, while connected.
+  /// The periodic checks of a connection; false once it was closed on purpose (graceful
+  /// reconnect), the reconnect then follows without backoff.
+  bool maintain();
+  /// AckTimeout when publishes have waited for ackTimeout without any acknowledgement.
+  void watchAcks(std::chrono::steady_clock::time_point now, std::size_t waiting);
+  /// Compares the credential files with their stamps: re-authenticates or starts a drain.
+  void checkCredentials(std::chrono::steady_clock::time_point now);
+  /// ManagedIdentity: starts a background fetch when the token is due, sends it when fetched.
+  void refreshIdentityToken(std::chrono::steady_clock::time_point now);
+  /// Sends AUTH 0x19 with `token` (scrubbed afterwards).
+  void sendReauth(std::string& token, std::chrono::steady_clock::time_point now);
+  /// The broker's AUTH answer to a re-authentication.
+  void onReauthAnswer(const wire::Packet& p);
+  /// The broker refused a re-authentication with reason `rc` in a `packet`: counted, and the
+  /// connection goes for a new one at once.
+  void reauthRefused(std::uint8_t rc, std::string_view packet);
+  /// Publishes pause (Busy) until the outstanding ones are acknowledged or drainTimeout passes;
+  /// then finishDrain() closes the connection for a reconnect at once.
+  void beginDrain(std::string reason, std::chrono::steady_clock::time_point now);
+  bool finishDrain();
+  /// Stamps of the credential files as of now (prepareConnect() takes them before reading).
+  void stampCredentials();
+  void joinTokenThread() noexcept;
+  /// Milliseconds until maintain() must run again (-1: no timer).
+  int maintenanceTimeoutMs(std::chrono::steady_clock::time_point now) const noexcept;
 
   // dispatch.cc: one received packet.
   void dispatch(const wire::Packet& p);
@@ -440,6 +490,28 @@ class Client {
   std::size_t lowWaterHave_ = 0;
 
   std::unique_ptr<auth::TokenFetcher> tokens_;
+
+  // renewal.cc state. draining_ is guarded by mu_ (publish() reads it); the rest is the I/O
+  // thread's, except the token thread's hand-over (tokenMu_).
+  bool draining_ = false;
+  std::chrono::steady_clock::time_point drainDeadline_{};
+  std::string drainReason_;
+  bool reconnectAtOnce_ = false;  // the next attempt follows without backoff
+  std::uint64_t acksReceived_ = 0;
+  std::uint64_t ackMark_ = 0;
+  bool ackWatching_ = false;
+  std::chrono::steady_clock::time_point ackSince_{};
+  std::chrono::steady_clock::time_point nextCredentialCheck_{};
+  std::vector<std::string> stamps_;          // one per credential file, as connected
+  std::vector<std::string> rejectedStamps_;  // changed files already reported as not working
+  bool reauthPending_ = false;
+  std::chrono::steady_clock::time_point reauthDeadline_{};
+  std::chrono::steady_clock::time_point nextTokenTry_{};  // after a failed fetch
+  std::thread tokenThread_;
+  std::mutex tokenMu_;
+  bool tokenDone_ = false;                 // tokenMu_
+  std::optional<std::string> freshToken_;  // tokenMu_
+  std::string tokenError_;                 // tokenMu_
 
   /// The owner's window: ClientOptions::sendWindow, at most the broker's Receive Maximum.
   std::size_t windowFor(std::uint16_t receiveMaximum) const noexcept;

@@ -46,6 +46,10 @@ std::string_view name(Cause c) noexcept {
       return "socket_error";
     case Cause::WriteTimeout:
       return "write_timeout";
+    case Cause::AckTimeout:
+      return "ack_timeout";
+    case Cause::Reconnecting:
+      return "reconnecting";
     case Cause::KeepAliveTimeout:
       return "keep_alive_timeout";
     case Cause::ServerDisconnect:
@@ -124,8 +128,10 @@ FailureClass classify(const Failure& f) noexcept {
     case Cause::SocketError:
     case Cause::WriteTimeout:
     case Cause::KeepAliveTimeout:
+    case Cause::AckTimeout:
     case Cause::ServerDisconnect:
       return FailureClass::Network;
+    case Cause::Reconnecting:
     case Cause::Aborted:
       return FailureClass::Other;
   }

@@ -35,7 +35,11 @@ enum class Cause : std::uint8_t {
   KeepAliveTimeout,        ///< nothing at all came back for the keep-alive and its grace
   ServerDisconnect,        ///< the server sent DISCONNECT (code: its reason code)
   WebSocketProtocolError,  ///< the WebSocket peer broke RFC 6455
-  Aborted,                 ///< stop() interrupted the attempt (not logged as a failure)
+  AckTimeout,  ///< publishes outstanding and no acknowledgement for ClientOptions::ackTimeout
+  /// The client closed the connection on purpose to reconnect at once: rotated credentials, or
+  /// a re-authentication the broker did not accept. Not a failure of the peer.
+  Reconnecting,
+  Aborted,  ///< stop() interrupted the attempt (not logged as a failure)
 };
 
 /// The stable snake_case name of a cause ("tls_handshake_failed").

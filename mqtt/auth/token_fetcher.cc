@@ -126,6 +126,11 @@ std::optional<std::string> TokenFetcher::cached() {
   return std::nullopt;
 }
 
+Clock::time_point TokenFetcher::refreshAt() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return token_ ? refreshAt_ : Clock::time_point{};
+}
+
 bool TokenFetcher::get(const std::string& authorization, Clock::time_point deadline, Response& out,
                        std::string& error) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

@@ -51,6 +51,9 @@ class TokenFetcher {
   void abort() noexcept { aborted_.store(true); }
   void resume() noexcept { aborted_.store(false); }
 
+  /// When the cached token is due for renewal (the time point zero when none is cached).
+  std::chrono::steady_clock::time_point refreshAt();
+
   /// The URL fetched (endpoint with api-version and resource).
   std::string url() const;
 

@@ -244,7 +244,7 @@ Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
       return Send::Disconnected;
     }
     const std::size_t queued = queuedOutputLocked();
-    if (queued > 0 && queued >= options_.maxOutputBytes) {
+    if (draining_ || (queued > 0 && queued >= options_.maxOutputBytes)) {
       writableWanted_ = true;
       return Send::Busy;
     }
@@ -257,7 +257,7 @@ Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
       inflight_.emplace(id, Inflight{Request::Publish, qos, false, cookie, nullptr});
     }
     const bool v5 = version_ == Version::V5;
-    wire::encodePublish(version_, p.topic, p.payload, qos, p.retain, false, id,
+    wire::encodePublish(version_, p.topic, p.payload, qos, p.retain, p.dup && qos > 0, id,
                         v5 ? p.props : nullptr, v5 ? p.marker : nullptr, p.expiry, out_);
   }
   if (!p.defer) {
@@ -330,7 +330,9 @@ void Client::run() noexcept {
         if (closing()) {
           break;
         }
-        waitBackoff();
+        if (!std::exchange(reconnectAtOnce_, false)) {
+          waitBackoff();
+        }
       }
       break;
     } catch (const std::exception& e) {
@@ -349,6 +351,7 @@ void Client::run() noexcept {
     std::lock_guard<std::mutex> io(ioMu_);
     transport_.reset();
   }
+  joinTokenThread();
   {
     std::lock_guard<std::mutex> lk(mu_);
     open_ = false;

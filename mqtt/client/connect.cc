@@ -22,10 +22,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+Failure failure(Cause c, std::string detail, bool v5 = true) {
+  return Failure{c, 0, v5, std::move(detail)};
+}
+
+}  // namespace
+
+namespace detail {
+
 /// Largest credential file read (a password, a service-account token).
 constexpr std::uintmax_t kMaxCredentialBytes = 64 * 1024;
 
-std::optional<std::string> readFile(const std::string& path) {
+std::optional<std::string> readCredentialFile(const std::string& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec || size > kMaxCredentialBytes) {
@@ -40,7 +50,6 @@ std::optional<std::string> readFile(const std::string& path) {
   return ss.str();
 }
 
-/// Secrets mounted from files often end in a newline that is not part of the value.
 std::string trimNewlines(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
     s.pop_back();
@@ -48,13 +57,7 @@ std::string trimNewlines(std::string s) {
   return s;
 }
 
-bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
-
-Failure failure(Cause c, std::string detail, bool v5 = true) {
-  return Failure{c, 0, v5, std::move(detail)};
-}
-
-}  // namespace
+}  // namespace detail
 
 std::optional<Failure> Client::prepareConnect(wire::ConnectPacket& cp) {
   using Kind = Credentials::Kind;
@@ -72,23 +75,25 @@ std::optional<Failure> Client::prepareConnect(wire::ConnectPacket& cp) {
     cp.receiveMaximum = options_.receiveMaximum;
     cp.maximumPacketSize = options_.maximumPacketSize;
   }
-  // Credentials are read at every attempt, so rotated files are picked up on reconnect.
+  // Credentials are read at every attempt, so rotated files are picked up on reconnect. Their
+  // stamps are taken first: a file that changes after this is seen changed by maintain().
+  stampCredentials();
   if (creds.kind == Kind::UsernamePassword) {
-    auto u = readFile(creds.usernameFile);
-    auto p = readFile(creds.passwordFile);
+    auto u = detail::readCredentialFile(creds.usernameFile);
+    auto p = detail::readCredentialFile(creds.passwordFile);
     if (!u || !p) {
       return failure(Cause::CredentialsUnreadable, !u ? creds.usernameFile : creds.passwordFile);
     }
-    cp.username = trimNewlines(*u);
-    cp.password = trimNewlines(*p);
+    cp.username = detail::trimNewlines(*u);
+    cp.password = detail::trimNewlines(*p);
     detail::scrub(*p);
   } else if (creds.kind == Kind::KubernetesToken) {
-    auto t = readFile(creds.tokenFile);
+    auto t = detail::readCredentialFile(creds.tokenFile);
     if (!t) {
       return failure(Cause::CredentialsUnreadable, creds.tokenFile);
     }
     cp.authMethod = "K8S-SAT";
-    cp.authData = trimNewlines(*t);
+    cp.authData = detail::trimNewlines(*t);
     detail::scrub(*t);
   } else if (creds.kind == Kind::ManagedIdentity) {
     auto t = tokens_->cached();
@@ -187,6 +192,13 @@ void Client::adoptConnection(const ConnectInfo& info) {
   lastReceived_ = now;
   lastWriteProgress_ = now;
   pingOutstanding_ = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    draining_ = false;
+  }
+  ackWatching_ = false;
+  reauthPending_ = false;
+  nextCredentialCheck_ = now + options_.credentialCheckInterval;
 }
 
 bool Client::connectOnce() {

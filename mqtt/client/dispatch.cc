@@ -79,15 +79,31 @@ void Client::dispatch(const wire::Packet& p) {
         fail(Cause::MalformedPacket, "DISCONNECT: " + err);
         return;
       }
+      if (reauthPending_) {
+        reauthRefused(rc, "DISCONNECT");
+        return;
+      }
       failure_ = Failure{Cause::ServerDisconnect, rc, true, common::printable(text)};
       return;
     }
+    case T::Connack:
+      if (!reauthPending_) {
+        fail(Cause::ProtocolError, "CONNACK on an established connection");
+        return;
+      }
+      // mosquitto answers a refused re-authentication with a CONNACK "not authorized".
+      reauthRefused(p.body.size() >= 2 ? static_cast<std::uint8_t>(p.body[1]) : 0x80, "CONNACK");
+      return;
     case T::Auth:
       if (version_ != Version::V5) {
         fail(Cause::MalformedPacket, "reserved packet type 15");
         return;
       }
-      // The client never starts a re-authentication, and a server may not (MQTT 4.12.1).
+      if (reauthPending_) {
+        onReauthAnswer(p);
+        return;
+      }
+      // Only the client starts a re-authentication (MQTT 4.12.1).
       fail(Cause::ProtocolError, "AUTH without an authentication exchange in progress");
       return;
     default:
@@ -199,6 +215,7 @@ void Client::onPublisherAck(const wire::Packet& p) {
     fail(Cause::MalformedPacket, "acknowledgement: " + err);
     return;
   }
+  ++acksReceived_;
   bool release = false;
   {
     std::lock_guard<std::mutex> lk(mu_);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mqb::mqtt {
@@ -29,6 +30,13 @@ inline void drainEventFd(int fd) {
 
 /// Overwrites a secret before its memory is released.
 inline void scrub(std::string& s) { std::fill(s.begin(), s.end(), '\0'); }
+
+/// The content of a credential file (a password, a token), at most 64 KiB; nullopt when it
+/// cannot be read or is larger.
+std::optional<std::string> readCredentialFile(const std::string& path);
+
+/// Secrets mounted from files often end in a newline that is not part of the value.
+std::string trimNewlines(std::string s);
 
 }  // namespace detail
 }  // namespace mqb::mqtt

@@ -30,7 +30,7 @@ constexpr std::size_t kReadBudget = 256 * 1024;
 
 void Client::serve() {
   for (;;) {
-    if (!processInput()) {
+    if (!processInput() || !maintain()) {
       return;
     }
     bool closingNow;
@@ -224,6 +224,10 @@ bool Client::sleepAndRead(short events, int fd) {
     const auto next = pingOutstanding_ ? lastReceived_ + keepAlive_ * 3 / 2
                                        : std::min(sent, lastReceived_) + keepAlive_;
     timeout = detail::msUntil(next) + 1;
+  }
+  const int maintenance = maintenanceTimeoutMs(Clock::now());
+  if (maintenance >= 0 && (timeout < 0 || maintenance < timeout)) {
+    timeout = maintenance;
   }
   // A paced sleep ends on a timer (or output, a hang-up, a wake), not on the first byte.
   const std::int64_t paceUs = paceUs_.exchange(0, std::memory_order_relaxed);
