@@ -44,14 +44,37 @@ void ClientMetricsObserver::onConnectFailed(const mqtt::Failure& why) noexcept {
   }
 }
 
-void ClientMetricsObserver::onConnectionLost(const mqtt::Failure& /*why*/) noexcept {
+void ClientMetricsObserver::onConnectionLost(const mqtt::Failure& why) noexcept {
   if (m_ == nullptr) {
     return;
   }
   if (m_->connected != nullptr) {
     m_->connected->Set(0);
   }
-  m_->failure(ConnectFailure::Lost);
+  if (why.cause == mqtt::Cause::AckTimeout) {
+    m_->failure(ConnectFailure::AckTimeout);
+  } else if (why.cause != mqtt::Cause::Reconnecting) {  // on purpose: counted by its reason
+    m_->failure(ConnectFailure::Lost);
+  }
+}
+
+void ClientMetricsObserver::onReauthentication(std::string_view result) noexcept {
+  if (m_ == nullptr) {
+    return;
+  }
+  const std::size_t i = result == "accepted" ? 0 : result == "refused" ? 1 : 2;
+  if (auto* c = m_->reauthentications[i]) {
+    c->Increment();
+  }
+}
+
+void ClientMetricsObserver::onCredentialsChanged(bool applied) noexcept {
+  if (m_ == nullptr) {
+    return;
+  }
+  if (auto* c = m_->credentialReloads[applied ? 0 : 1]) {
+    c->Increment();
+  }
 }
 
 void ClientMetricsObserver::onStopped() noexcept {

@@ -20,6 +20,8 @@ class ClientMetricsObserver final : public mqtt::ClientObserver {
   void onConnectFailed(const mqtt::Failure& why) noexcept override;
   void onConnectionLost(const mqtt::Failure& why) noexcept override;
   void onStopped() noexcept override;
+  void onReauthentication(std::string_view result) noexcept override;
+  void onCredentialsChanged(bool applied) noexcept override;
 
  private:
   ClientMetrics* m_;

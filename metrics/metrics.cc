@@ -75,6 +75,11 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                                "Failed connection attempts and lost connections, by reason.")),
       reconnects_(counter(*registry_, "mqbridge_client_reconnects_total",
                           "Successful connections after the first one.")),
+      reauthentications_(counter(*registry_, "mqbridge_reauthentications_total",
+                                 "MQTT 5 re-authentications with a renewed token, by result.")),
+      credentialReloads_(counter(*registry_, "mqbridge_credential_reloads_total",
+                                 "Changed credential files found while connected, by result "
+                                 "(applied by a graceful reconnect, or not applied).")),
       buildInfo_(gauge(*registry_, "mqbridge_build_info",
                        "Always 1; the labels carry the version and revision.")),
       reloads_(counter(*registry_, "mqbridge_config_reloads_total",
@@ -195,6 +200,18 @@ ClientMetrics& Metrics::bindClient(std::string_view connector, std::string_view 
     l.emplace("reason", str(toString(static_cast<ConnectFailure>(i))));
     m.failures[i] = &connectFailures_.Add(l);
   }
+  constexpr std::array<std::string_view, 3> kReauth{"accepted", "refused", "no_token"};
+  for (std::size_t i = 0; i < kReauth.size(); ++i) {
+    Labels l = labels;
+    l.emplace("result", str(kReauth[i]));
+    m.reauthentications[i] = &reauthentications_.Add(l);
+  }
+  constexpr std::array<std::string_view, 2> kReload{"applied", "not_applied"};
+  for (std::size_t i = 0; i < kReload.size(); ++i) {
+    Labels l = labels;
+    l.emplace("result", str(kReload[i]));
+    m.credentialReloads[i] = &credentialReloads_.Add(l);
+  }
   clients_.emplace(std::move(key), std::move(e));
   return m;
 }
@@ -251,6 +268,12 @@ void Metrics::unbindRoute(std::string_view connector, std::string_view route) {
     reconnects_.Remove(m.reconnects);
     for (auto* c : m.failures) {
       connectFailures_.Remove(c);
+    }
+    for (auto* c : m.reauthentications) {
+      reauthentications_.Remove(c);
+    }
+    for (auto* c : m.credentialReloads) {
+      credentialReloads_.Remove(c);
     }
     it = clients_.erase(it);
   }

@@ -126,6 +126,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& connectAttempts_;
   prometheus::Family<prometheus::Counter>& connectFailures_;
   prometheus::Family<prometheus::Counter>& reconnects_;
+  prometheus::Family<prometheus::Counter>& reauthentications_;
+  prometheus::Family<prometheus::Counter>& credentialReloads_;
   // process
   prometheus::Family<prometheus::Gauge>& buildInfo_;
   prometheus::Family<prometheus::Counter>& reloads_;

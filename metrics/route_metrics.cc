@@ -78,6 +78,8 @@ std::string_view toString(ConnectFailure r) noexcept {
       return "subscribe";
     case ConnectFailure::Lost:
       return "lost";
+    case ConnectFailure::AckTimeout:
+      return "ack_timeout";
     case ConnectFailure::Other:
     case ConnectFailure::kCount:
       break;

@@ -126,6 +126,7 @@ enum class ConnectFailure : std::uint8_t {
   Protocol,       ///< unsupported protocol version, malformed packet
   Subscribe,      ///< connected but SUBACK refused a subscription
   Lost,           ///< an established connection was lost
+  AckTimeout,     ///< closed by the client: publishes outstanding and no acknowledgement
   Other,
   kCount
 };
@@ -146,6 +147,11 @@ struct ClientMetrics {
   std::string_view connector, route, direction, side, client;
   /// pre-created connectFailures series, one per ConnectFailure (bound by Metrics::bindClient)
   std::array<prometheus::Counter*, static_cast<std::size_t>(ConnectFailure::kCount)> failures{};
+
+  /// mqbridge_reauthentications_total by result: accepted, refused, no_token.
+  std::array<prometheus::Counter*, 3> reauthentications{};
+  /// mqbridge_credential_reloads_total by result: applied, not_applied.
+  std::array<prometheus::Counter*, 2> credentialReloads{};
 
   void failure(ConnectFailure r) noexcept {
     if (auto* c = failures[static_cast<std::size_t>(r)]) {

@@ -127,6 +127,7 @@ void MqttSink::onConnectionLost(const mqtt::Failure& why) noexcept {
     probeSeq_ = 0;
     const bool suspect = suspicious(why) && !outstanding_.empty();
     const bool alone = outstanding_.size() == 1;
+    std::erase_if(sentBefore_, [this](std::uint64_t seq) { return retry_.count(seq) == 0; });
     // The clean session forgets what was in flight: send it again after the reconnect.
     for (auto& [seq, m] : outstanding_) {
       if (suspect) {
@@ -143,6 +144,7 @@ void MqttSink::onConnectionLost(const mqtt::Failure& why) noexcept {
           continue;
         }
       }
+      sentBefore_.insert(seq);
       retry_.emplace(seq, std::move(m));
     }
     if (metrics_ && metrics_->retried) {
@@ -388,6 +390,7 @@ bool MqttSink::publishLocked(Head& h, pipeline::SteadyTime now, std::vector<Done
   pub.marker = markerFor(msg.props, marker_);
   pub.expiry = expiry;
   pub.defer = true;  // one client_.flush() for everything this pump sends
+  pub.dup = !sentBefore_.empty() && sentBefore_.count(h.seq) != 0;
   if (maxPacket_ != 0 && client_.publishSize(pub) > maxPacket_) {
     const std::string why = std::to_string(client_.publishSize(pub)) +
                             " bytes, over the target's maximum packet size of " +
@@ -427,6 +430,9 @@ bool MqttSink::settleSendLocked(mqtt::Client::Send rc, Head& h, pipeline::Steady
     if (h.qos == 0) {
       done.push_back({std::move(h.msg), pipeline::Outcome::Delivered, metrics::DropReason::kCount});
     } else {
+      if (!sentBefore_.empty()) {
+        sentBefore_.erase(h.seq);
+      }
       outstanding_.emplace(h.seq, std::move(h.msg));
       maxOutstanding_ = std::max(maxOutstanding_, outstanding_.size());
       if (h.probe) {

@@ -150,6 +150,7 @@ class MqttSink final : public pipeline::Sink, private mqtt::ClientListener {
   std::deque<pipeline::Message> queue_;               // not yet sent, in order
   std::map<std::uint64_t, pipeline::Message> retry_;  // sent once, to be re-sent, by send order
   std::unordered_map<std::uint64_t, pipeline::Message> outstanding_;  // awaiting PUBACK, by seq
+  std::unordered_set<std::uint64_t> sentBefore_;  // in retry_ after a lost connection: send DUP
   std::uint64_t nextSeq_ = 1;
   std::size_t window_ = 1;
   std::size_t maxOutstanding_ = 0;
