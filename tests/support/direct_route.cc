@@ -35,6 +35,12 @@ TestMetrics::TestMetrics() : registry_(std::make_shared<prometheus::Registry>())
     client.failures[i] = &client.connectFailures->Add(
         {{"reason", std::string(toString(static_cast<metrics::ConnectFailure>(i)))}});
   }
+  for (std::size_t i = 0; i < client.reauthentications.size(); ++i) {
+    client.reauthentications[i] = &c.Add({{"m", "reauthentications"}, {"i", std::to_string(i)}});
+  }
+  for (std::size_t i = 0; i < client.credentialReloads.size(); ++i) {
+    client.credentialReloads[i] = &c.Add({{"m", "credential_reloads"}, {"i", std::to_string(i)}});
+  }
 }
 
 double TestMetrics::connectFailures() const {

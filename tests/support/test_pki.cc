@@ -49,6 +49,14 @@ TestPki::TestPki(const std::string& clientCn) {
   run("chmod 0644 *.key *.pem");
 }
 
+void TestPki::issueClient(const std::string& name, const std::string& cn) const {
+  run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + name + ".key");
+  run("openssl req -new -key " + name + ".key -out " + name + ".csr -subj /CN=" + cn);
+  run("openssl x509 -req -in " + name + ".csr -CA intermediate-ca.pem -CAkey intermediate-ca.key " +
+      "-CAcreateserial -out " + name + ".pem -days 2 -extfile client.ext -extensions v3_cli");
+  run("chmod 0644 " + name + ".key " + name + ".pem");
+}
+
 std::string TestPki::writeX509Secret(const std::string& dir) const {
   namespace fs = std::filesystem;
   fs::create_directories(dir);

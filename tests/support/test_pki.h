@@ -36,6 +36,10 @@ class TestPki {
   /// <dir>/client_cert.pem, client_key.pem, client_intermediate_certs.pem. Returns <dir>.
   std::string writeX509Secret(const std::string& dir) const;
 
+  /// Issues one more client certificate (CN=`cn`) from the intermediate CA, as a renewal would:
+  /// <dir>/<name>.pem and <name>.key.
+  void issueClient(const std::string& name, const std::string& cn) const;
+
  private:
   void run(const std::string& cmd) const;
   TempDir dir_{"mqb-pki"};

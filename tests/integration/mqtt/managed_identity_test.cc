@@ -75,6 +75,42 @@ TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
   ASSERT_TRUE(sub.waitForCount(1));
   EXPECT_EQ(sub.received()[0].payload, "with-jwt");
 }
+
+TEST(ManagedIdentity, TokenRenewedBeforeExpiryGoesByReauthentication) {
+  FakeIdentityEndpoint endpoint("good-jwt", 3);  // renewed after 90 % of its life
+  MosquittoBroker local;
+  BrokerOptions ro;
+  ro.plugin = MQB_AUTH_PLUGIN_PATH;
+  ro.pluginOptions = {{"token", "good-jwt"}};
+  MosquittoBroker remote(ro);
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start()) << remote.logText();
+  auto conn = remote.connection();
+  conn.auth.kind = config::AuthSpec::Kind::SystemAssignedManagedIdentity;
+  conn.auth.audience = "https://eventgrid.azure.net/";
+  auto o = routeOptions(local, remote, "mi/#", std::nullopt, "mi-renew");
+  o.target = clientFor(conn, "bridge-mi-renew-pub", config::MqttVersion::V5, false);
+  o.target.credentials.identityEndpoint = endpoint.url();
+  o.target.credentials.arcKeyDirectory = endpoint.keyDirectory();
+  o.target.credentialCheckInterval = std::chrono::milliseconds(200);
+  DirectRoute route(std::move(o));
+  route.start();
+  ASSERT_TRUE(route.waitReady(15s)) << remote.logText();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return remote.logText().find(
+                   "accepted re-authentication OAUTH2-JWT for "
+                   "bridge-mi-renew-pub") != std::string::npos;
+      },
+      15s))
+      << remote.logText();
+  EXPECT_GE(endpoint.tokensIssued(), 2);
+  EXPECT_TRUE(waitFor([&] { return route.metrics().client.reauthentications[0]->Value() >= 1; }));
+  EXPECT_EQ(route.metrics().client.reauthentications[1]->Value(), 0);
+  const std::string log = remote.logText();
+  EXPECT_EQ(log.find("as bridge-mi-renew-pub ("), log.rfind("as bridge-mi-renew-pub ("))
+      << "one connection only";
+}
 #endif
 
 }  // namespace
