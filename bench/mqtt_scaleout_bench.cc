@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/bridge_runner.h"
 #include "tests/support/child_process.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -98,7 +99,8 @@ Result once(int instances, int n, int qos) {
     return c;
   };
   {  // create the 4 persistent sessions, then stop: the broker queues for them from now on
-    test::ChildProcess b(args(cfg, instances, dir.file("state")), dir.file("bridge.log"));
+    test::ChildProcess b(test::mqbridgeBinary(), args(cfg, instances, dir.file("state")),
+                         dir.file("bridge.log"));
     b.start();
     if (!test::waitFor([&] { return sessionsUp() == 4; }, 60s)) {
       std::fprintf(stderr, "bridge did not connect:\n%s\n", b.logText().c_str());
@@ -120,7 +122,8 @@ Result once(int instances, int n, int qos) {
   }
   writer.publishMany("bench/t", n, std::string(60, 'x'), qos, 600s);
   const double cpu0 = childCpuSeconds();
-  test::ChildProcess b(args(cfg, instances, dir.file("state")), dir.file("bridge.log"));
+  test::ChildProcess b(test::mqbridgeBinary(), args(cfg, instances, dir.file("state")),
+                       dir.file("bridge.log"));
   b.start();
   std::chrono::steady_clock::time_point first{};
   const bool ok = test::waitFor(

@@ -5,6 +5,7 @@
 // Receive Maximum 2, a torn spool segment, reloads, and the spec's looping topic map.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/bridge_process.h"
+#include "tests/support/bridge_runner.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
 #include "tests/support/wait.h"
@@ -263,6 +264,13 @@ class Faults : public ::testing::Test {
     ASSERT_TRUE(local_->start());
     ASSERT_TRUE(remote_->start());
   }
+  /// A bridge (not started yet) running `yaml`, with the binary's default drain time.
+  void launch(const std::string& yaml) {
+    BridgeRunnerOptions o;
+    o.drainSeconds = "";
+    bridge_ = std::make_unique<BridgeRunner>(std::move(o));
+    bridge_->writeConfig("bridge.yaml", yaml);
+  }
   double spooled() const { return bridge_->metric("mqbridge_spool_messages", {"route=\"up\""}); }
   void dumpOnFailure() {
     if (HasFailure() && bridge_) {
@@ -276,7 +284,7 @@ class Faults : public ::testing::Test {
 
   std::unique_ptr<MosquittoBroker> local_;
   std::unique_ptr<MosquittoBroker> remote_;
-  std::unique_ptr<BridgeProcess> bridge_;
+  std::unique_ptr<BridgeRunner> bridge_;
 };
 
 std::set<int> numbers(const std::vector<ReceivedMessage>& got, const std::string& prefix) {
@@ -306,7 +314,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
   startBrokers();
   RemoteReader reader(*remote_, true);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 5000;
   Publisher pub(*local_, n);
@@ -354,7 +362,7 @@ TEST_F(Faults, RemoteKilledAndRestartedMidStream) {
 TEST_F(Faults, RemoteFrozenForSeconds) {
   startBrokers();
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 5000;
   Publisher pub(*local_, n);
@@ -380,7 +388,7 @@ TEST_F(Faults, LocalBrokerRestarted) {
   lo.persistence = true;  // keeps the bridge's session (and what is queued for it) across restart
   startBrokers(lo);
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 4000;
   {
@@ -403,7 +411,7 @@ TEST_F(Faults, LocalBrokerRestarted) {
 TEST_F(Faults, BridgeKilledMidStreamAndRestarted) {
   startBrokers();
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 5000;
   Publisher pub(*local_, n);
@@ -423,15 +431,15 @@ TEST_F(Faults, BridgeKilledMidStreamAndRestarted) {
 TEST_F(Faults, BridgeTerminatedAndRestarted) {
   startBrokers();
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
-  bridge_->extraArgs = {"--drain-seconds", "3"};
+  launch(bridgeYaml(*local_, *remote_));
+  bridge_->options().drainSeconds = "3";
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 5000;
   Publisher pub(*local_, n);
   pub.start();
   ASSERT_TRUE(waitFor([&] { return reader.count() >= 1000; }, 30s));
   const auto s0 = Clock::now();
-  EXPECT_EQ(bridge_->terminate(), 0);
+  EXPECT_EQ(bridge_->stop(), 0);
   const double stopSeconds = seconds(Clock::now() - s0);
   const auto t0 = Clock::now();
   const std::size_t c0 = reader.count();
@@ -449,7 +457,7 @@ TEST_F(Faults, OutageSpills100kToTheSpoolThenDrainsInOrder) {
   ro.extraConfig = {"max_inflight_messages 1000"};  // a remote that can take the drain
   startBrokers({}, ro);
   RemoteReader reader(*remote_, true);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   remote_->stop();  // the reader's session (subscription) is in the remote's persistence file
   const int n = 100000;
@@ -498,7 +506,7 @@ TEST_F(Faults, FullSpoolBlocksTheSourceThenResumesWithoutLoss) {
   startBrokers();
   RemoteReader reader(*remote_, true);
   const int limit = 2000;
-  bridge_ = std::make_unique<BridgeProcess>(
+  launch(
       bridgeYaml(*local_, *remote_,
                  "      spool: {maxMessages: " + std::to_string(limit) + ", overflow: block}\n"));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
@@ -536,7 +544,7 @@ TEST_F(Faults, RemoteWithReceiveMaximumTwo) {
   ro.extraConfig = {"max_inflight_messages 2"};
   startBrokers({}, ro);
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 3000;
   Publisher pub(*local_, n);
@@ -554,7 +562,7 @@ TEST_F(Faults, RemoteWithReceiveMaximumTwo) {
 TEST_F(Faults, TornSpoolSegmentLosesNothingWritten) {
   startBrokers();
   RemoteReader reader(*remote_, true);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   remote_->stop();
   const int n = 2000;
@@ -596,7 +604,7 @@ TEST_F(Faults, TornSpoolSegmentLosesNothingWritten) {
 TEST_F(Faults, ReloadRebuildsChangedRouteWithoutLossAndRejectsInvalidConfig) {
   startBrokers();
   RemoteReader reader(*remote_, false);
-  bridge_ = std::make_unique<BridgeProcess>(bridgeYaml(*local_, *remote_));
+  launch(bridgeYaml(*local_, *remote_));
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   const int n = 5000;
   Publisher pub(*local_, n);
@@ -604,8 +612,9 @@ TEST_F(Faults, ReloadRebuildsChangedRouteWithoutLossAndRejectsInvalidConfig) {
   ASSERT_TRUE(waitFor([&] { return reader.count() >= 1000; }, 30s));
   // A changed route (new rate limit): rebuilt; its spool carries over.
   bridge_->writeConfig(
+      "bridge.yaml",
       bridgeYaml(*local_, *remote_, "      rateLimit: {messagesPerSecond: 1000000}\n"));
-  bridge_->hangup();
+  bridge_->signal(SIGHUP);
   const auto t0 = Clock::now();
   const std::size_t c0 = reader.count();
   EXPECT_TRUE(waitFor(
@@ -618,12 +627,12 @@ TEST_F(Faults, ReloadRebuildsChangedRouteWithoutLossAndRejectsInvalidConfig) {
   EXPECT_EQ(t.missing, 0u);
 
   // An invalid configuration is rejected; the running one keeps forwarding.
-  bridge_->writeConfig(bridgeYaml(*local_, *remote_, "      qos: 7\n"));
-  bridge_->hangup();
+  bridge_->writeConfig("bridge.yaml", bridgeYaml(*local_, *remote_, "      qos: 7\n"));
+  bridge_->signal(SIGHUP);
   EXPECT_TRUE(waitFor(
       [&] { return bridge_->metric("mqbridge_config_reloads_total", {"result=\"failure\""}) >= 1; },
       20s));
-  EXPECT_TRUE(bridge_->alive());
+  EXPECT_TRUE(bridge_->running());
   TestClient w(clientFor(*local_, "fault-writer-after", false));
   ASSERT_TRUE(w.connect());
   ASSERT_TRUE(w.publish(kTopic, "after-invalid", 1));
@@ -655,7 +664,7 @@ TEST_F(Faults, SpecLoopingTopicMapForwardsEachMessageOnce) {
       "      sharedSubscription:\n        groupMinimumShareNumber: 3\n        groupName: group1\n"
       "    - direction: local-to-remote\n      name: second-route\n      qos: 1\n"
       "      source: local-topic\n      target: remote-topic\n";
-  bridge_ = std::make_unique<BridgeProcess>(yaml);
+  launch(yaml);
   ASSERT_TRUE(bridge_->start()) << bridge_->log();
   TestClient remoteReader(clientFor(*remote_, "loop-remote-reader", false));
   TestClient localReader(clientFor(*local_, "loop-local-reader", false));

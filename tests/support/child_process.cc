@@ -6,22 +6,64 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "tests/support/wait.h"
 
-namespace mqb::test {
+extern char** environ;
 
-ChildProcess::ChildProcess(std::vector<std::string> args, std::string logFile,
-                           std::vector<std::string> extraEnv)
-    : args_(std::move(args)), log_(std::move(logFile)), env_(std::move(extraEnv)) {
+namespace mqb::test {
+namespace {
+
+int statusOf(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
+  return -1;
+}
+
+/// The inherited environment with `overrides` replacing variables of the same name.
+std::vector<std::string> environmentWith(const std::vector<std::string>& overrides) {
+  auto nameOf = [](const std::string& e) { return e.substr(0, e.find('=')); };
+  std::vector<std::string> out(overrides.begin(), overrides.end());
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string inherited(*e);
+    const bool overridden = std::any_of(overrides.begin(), overrides.end(), [&](const auto& x) {
+      return nameOf(x) == nameOf(inherited);
+    });
+    if (!overridden) {
+      out.push_back(inherited);
+    }
+  }
+  return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) {
+    out.push_back(s.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, std::string logFile,
+                           std::vector<std::string> env)
+    : program_(std::move(program)),
+      args_(std::move(args)),
+      log_(std::move(logFile)),
+      env_(std::move(env)) {
   if (log_.empty()) {
-    char tmpl[] = "/tmp/mqb-bridge-XXXXXX";
+    char tmpl[] = "/tmp/mqb-child-XXXXXX";
     if (::mkdtemp(tmpl) != nullptr) {
       ownDir_ = tmpl;
-      log_ = ownDir_ + "/bridge.log";
+      log_ = ownDir_ + "/output.log";
     } else {
       log_ = "/dev/null";
     }
@@ -29,11 +71,7 @@ ChildProcess::ChildProcess(std::vector<std::string> args, std::string logFile,
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-  }
+  kill();
   if (!ownDir_.empty() && std::getenv("MQB_KEEP_TEST_DIRS") == nullptr) {
     std::error_code ec;
     std::filesystem::remove_all(ownDir_, ec);
@@ -41,31 +79,32 @@ ChildProcess::~ChildProcess() {
 }
 
 bool ChildProcess::start() {
-  const std::string bin = program_.empty() ? mqbridgeBinary() : program_;
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(bin.c_str()));
-  for (auto& a : args_) {
-    argv.push_back(a.data());
+  if (pid_ > 0) {
+    return false;
   }
-  argv.push_back(nullptr);
+  // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
+  std::vector<std::string> argStrings{program_};
+  argStrings.insert(argStrings.end(), args_.begin(), args_.end());
+  std::vector<std::string> envStrings = environmentWith(env_);
+  std::vector<char*> argv = pointers(argStrings);
+  std::vector<char*> envp = pointers(envStrings);
+  const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return false;
+  }
   const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(fd);
   if (pid < 0) {
     return false;
   }
-  if (pid == 0) {
-    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    for (auto& e : env_) {
-      ::putenv(e.data());
-    }
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
   pid_ = pid;
+  exitStatus_.reset();
   return true;
 }
 
@@ -75,42 +114,49 @@ void ChildProcess::signal(int sig) const {
   }
 }
 
+void ChildProcess::kill() {
+  if (pid_ <= 0) {
+    return;
+  }
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  exitStatus_ = statusOf(status);
+  pid_ = -1;
+}
+
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) {
     return std::nullopt;
   }
-  int status = 0;
-  std::optional<int> result;
-  waitFor(
-      [&] {
-        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-          result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-          return true;
-        }
-        return false;
-      },
-      timeout, std::chrono::milliseconds(10));
-  if (result) {
-    pid_ = -1;
+  waitFor([&] { return !running(); }, timeout, std::chrono::milliseconds(10));
+  return pid_ > 0 ? std::nullopt : exitStatus_;
+}
+
+bool ChildProcess::running() {
+  if (pid_ <= 0) {
+    return false;
   }
-  return result;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_ || r < 0) {
+    exitStatus_ = r == pid_ ? statusOf(status) : -1;
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+bool ChildProcess::exited() const {
+  if (pid_ <= 0) {
+    return exitStatus_.has_value();
+  }
+  // Peek without reaping: a zombie still answers waitid with WNOWAIT.
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid_;
 }
 
 std::string ChildProcess::logText() const { return readFile(log_); }
-
-std::string runMqbridge(const std::vector<std::string>& args, int& status,
-                        std::chrono::milliseconds timeout) {
-  TempDir dir("mqb-cli");
-  ChildProcess p(args, dir.file("out.txt"));
-  status = -1;
-  if (!p.start()) {
-    return "";
-  }
-  if (auto rc = p.wait(timeout)) {
-    status = *rc;
-  }
-  return readFile(dir.file("out.txt"));
-}
 
 }  // namespace mqb::test

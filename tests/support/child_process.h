@@ -1,11 +1,13 @@
 #pragma once
-// A `mqbridge` child process for integration tests: started with fork/exec from the build dir,
-// stdout and stderr to a log file, stopped with a signal and reaped with a bounded wait.
+// A child process for tests: fork + execve of a program with the parent's environment (plus
+// NAME=VALUE overrides), stdout and stderr appended to a log file, signals, and bounded waits
+// that reap it. The bridge binary is started through BridgeRunner (bridge_runner.h), which
+// builds on this; use ChildProcess directly for stand-in servers and other programs.
 //
-//   ChildProcess p({"run", "-c", cfg, "--metrics-address", "127.0.0.1:" + std::to_string(port)});
+//   ChildProcess p("/usr/bin/python3", {script, "--port-file", f}, dir.file("server.log"));
 //   ASSERT_TRUE(p.start());
-//   p.signal(SIGKILL);
-//   p.wait(5s);
+//   p.signal(SIGTERM);
+//   EXPECT_EQ(p.wait(5s), 0);
 
 #include <sys/types.h>
 
@@ -14,30 +16,34 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/bridge_process.h"  // mqbridgeBinary()
-
 namespace mqb::test {
 
 class ChildProcess {
  public:
-  /// `args` do not include the program name. `logFile`: where stdout and stderr go ("" = a file
-  /// in a private temp dir, see logPath()).
-  explicit ChildProcess(std::vector<std::string> args, std::string logFile = "",
-                        std::vector<std::string> extraEnv = {});
-  /// SIGKILL if still running.
+  /// `args` do not include the program. `logFile`: where stdout and stderr go, appended ("" = a
+  /// file in a private temp dir, see logPath()). `env`: NAME=VALUE entries that override the
+  /// inherited variables of the same name.
+  ChildProcess(std::string program, std::vector<std::string> args, std::string logFile = "",
+               std::vector<std::string> env = {});
+  /// SIGKILL and reap if still running; removes the private temp dir.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  /// Runs `program` instead of mqbridge (e.g. /usr/bin/python3 for a stand-in server).
-  void setProgram(std::string program) { program_ = std::move(program); }
-  /// fork + exec. False if fork failed.
+  /// fork + execve. False if it is already running or the log file or fork failed.
   bool start();
   void signal(int sig) const;
-  /// Waits up to `timeout` for the exit; returns the exit status (128+signal if killed) or
-  /// nullopt if it is still running.
+  /// SIGKILL and reap.
+  void kill();
+  /// Waits up to `timeout` for the exit and reaps it; the exit status (128+signal if killed by
+  /// one), or nullopt if it still runs (or never started).
   std::optional<int> wait(std::chrono::milliseconds timeout);
-  bool running() const noexcept { return pid_ > 0; }
+  /// True while started and not exited (reaps it if it has exited).
+  bool running();
+  /// True if it was started and has exited, without reaping it.
+  bool exited() const;
+  /// The exit status of the last run once reaped (128+signal if killed by one).
+  std::optional<int> exitStatus() const noexcept { return exitStatus_; }
   pid_t pid() const noexcept { return pid_; }
   const std::string& logPath() const noexcept { return log_; }
   std::string logText() const;
@@ -49,11 +55,7 @@ class ChildProcess {
   std::vector<std::string> env_;
   std::string ownDir_;
   pid_t pid_ = -1;
+  std::optional<int> exitStatus_;
 };
-
-/// Runs `mqbridge args...` to completion (bounded by `timeout`), returns its stdout; `status`
-/// gets the exit status (-1 on timeout).
-std::string runMqbridge(const std::vector<std::string>& args, int& status,
-                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 }  // namespace mqb::test

@@ -1,57 +1,8 @@
 #include "tests/support/direct_route.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-
 #include "tests/support/wait.h"
 
 namespace mqb::test {
-
-TestMetrics::TestMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
-  auto& c = prometheus::BuildCounter().Name("t_total").Help("test").Register(*registry_);
-  auto& g = prometheus::BuildGauge().Name("t_gauge").Help("test").Register(*registry_);
-  auto& h = prometheus::BuildHistogram().Name("t_latency").Help("test").Register(*registry_);
-  route.received = &c.Add({{"m", "received"}});
-  route.receivedBytes = &c.Add({{"m", "received_bytes"}});
-  route.forwarded = &c.Add({{"m", "forwarded"}});
-  route.forwardedBytes = &c.Add({{"m", "forwarded_bytes"}});
-  route.retried = &c.Add({{"m", "retried"}});
-  for (std::size_t i = 0; i < route.dropped.size(); ++i) {
-    route.dropped[i] = &c.Add(
-        {{"m", "dropped"}, {"reason", std::string(toString(static_cast<metrics::DropReason>(i)))}});
-  }
-  route.inflight = &g.Add({{"m", "inflight"}});
-  route.latency = &h.Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1});
-  route.lastDeliveryTimestamp = &g.Add({{"m", "last_delivery"}});
-  client.connected = &g.Add({{"m", "connected"}});
-  client.subscribed = &g.Add({{"m", "subscribed"}});
-  client.connectAttempts = &c.Add({{"m", "connect_attempts"}});
-  client.reconnects = &c.Add({{"m", "reconnects"}});
-  client.connectFailures =
-      &prometheus::BuildCounter().Name("t_connect_failures_total").Help("t").Register(*registry_);
-  client.client = "test";
-  for (std::size_t i = 0; i < client.failures.size(); ++i) {
-    client.failures[i] = &client.connectFailures->Add(
-        {{"reason", std::string(toString(static_cast<metrics::ConnectFailure>(i)))}});
-  }
-  for (std::size_t i = 0; i < client.reauthentications.size(); ++i) {
-    client.reauthentications[i] = &c.Add({{"m", "reauthentications"}, {"i", std::to_string(i)}});
-  }
-  for (std::size_t i = 0; i < client.credentialReloads.size(); ++i) {
-    client.credentialReloads[i] = &c.Add({{"m", "credential_reloads"}, {"i", std::to_string(i)}});
-  }
-}
-
-double TestMetrics::connectFailures() const {
-  double sum = 0;
-  for (const auto& f : client.connectFailures->Collect()) {
-    for (const auto& m : f.metric) {
-      sum += m.counter.value;
-    }
-  }
-  return sum;
-}
 
 ForwardingIngress::ForwardingIngress(std::vector<pipeline::Sink*> sinks,
                                      std::function<std::string(const std::string&)> rewrite,

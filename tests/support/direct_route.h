@@ -1,9 +1,7 @@
 #pragma once
 // A route without the graph builder, for MQTT-layer integration tests: MqttSource(s) ->
 // ForwardingIngress (topic rewrite: static target or same topic) -> MqttSink(s), one sink per
-// shared-subscription branch, plus RouteMetrics backed by a private Prometheus registry.
-
-#include <prometheus/registry.h>
+// shared-subscription branch, with TestMetrics (tests/support/test_metrics.h).
 
 #include <atomic>
 #include <functional>
@@ -17,25 +15,9 @@
 #include "pipeline/sink.h"
 #include "sinks/mqtt/mqtt_sink.h"
 #include "sources/mqtt/mqtt_source.h"
+#include "tests/support/test_metrics.h"
 
 namespace mqb::test {
-
-/// RouteMetrics / ClientMetrics wired to counters in a private registry, readable by tests.
-class TestMetrics {
- public:
-  TestMetrics();
-  metrics::RouteMetrics route;
-  metrics::ClientMetrics client;
-  double received() const { return route.received->Value(); }
-  double forwarded() const { return route.forwarded->Value(); }
-  double dropped(metrics::DropReason r) const {
-    return route.dropped[static_cast<std::size_t>(r)]->Value();
-  }
-  double connectFailures() const;
-
- private:
-  std::shared_ptr<prometheus::Registry> registry_;
-};
 
 /// Hands each batch straight to the branch's sink (on the caller's thread: Paho's receive
 /// thread), after rewriting topics. Admits at most `capacity` messages not yet released.

@@ -1,9 +1,6 @@
 #pragma once
-// Test helpers for pipeline and stage tests: metrics without a registry, a collecting emitter, a
+// Test helpers for pipeline and stage tests: metrics (TestMetrics), a collecting emitter, a
 // thread-safe delivery tracker, a recording sink that can hold messages, and route specs.
-
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 
 #include <array>
 #include <atomic>
@@ -20,25 +17,11 @@
 #include "pipeline/message.h"
 #include "pipeline/sink.h"
 #include "pipeline/stage.h"
+#include "tests/support/test_metrics.h"
 
 namespace mqb::testing {
 
-/// Metric objects owned by the test; bind() gives the RouteMetrics view.
-struct TestMetrics {
-  std::array<prometheus::Counter, static_cast<std::size_t>(metrics::DropReason::kCount)> dropped;
-  prometheus::Gauge inflight;
-  prometheus::Counter rateLimitWait;
-  metrics::RouteMetrics bind() {
-    metrics::RouteMetrics m;
-    for (std::size_t i = 0; i < dropped.size(); ++i) {
-      m.dropped[i] = &dropped[i];
-    }
-    m.inflight = &inflight;
-    m.rateLimitWaitSeconds = &rateLimitWait;
-    return m;
-  }
-  double drops(metrics::DropReason r) const { return dropped[static_cast<std::size_t>(r)].Value(); }
-};
+using test::TestMetrics;
 
 class CollectingEmitter final : public pipeline::Emitter {
  public:

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "tests/integration/e2e/e2e_util.h"
-#include "tests/support/child_process.h"
+#include "tests/support/bridge_runner.h"
 
 namespace mqb::test::e2e {
 namespace {

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/child_process.h"
+#include "tests/support/bridge_runner.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -168,13 +168,14 @@ class InstancesTest : public ::testing::Test {
         .status;
   }
 
-  std::unique_ptr<ChildProcess> makeInstance(int i) {
-    const std::string state = dir_.file("state-" + std::to_string(i));
-    return std::make_unique<ChildProcess>(
-        std::vector<std::string>{"run", "-c", cfg_, "--instance-index", std::to_string(i),
-                                 "--metrics-address", "127.0.0.1:" + std::to_string(ports_[i]),
-                                 "--state-dir", state, "--drain-seconds", "2"},
-        dir_.file("instance-" + std::to_string(i) + ".log"));
+  /// Instance `i` (not started); a new one for the same `i` keeps its port and state dir.
+  std::unique_ptr<BridgeRunner> makeInstance(int i) {
+    BridgeRunnerOptions o;
+    o.configArgs = {"-c", cfg_};
+    o.stateDir = dir_.file("state-" + std::to_string(i));
+    o.metricsPort = ports_[static_cast<std::size_t>(i)];
+    o.extraArgs = {"--instance-index", std::to_string(i)};
+    return std::make_unique<BridgeRunner>(std::move(o));
   }
 
   /// Both brokers show exactly `ids` (subscriber on the source side, publisher on the target).
@@ -211,17 +212,17 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
   }
 
   // Start the instances one at a time: each adds exactly its planned clients on both brokers.
-  std::vector<std::unique_ptr<ChildProcess>> inst;
+  std::vector<std::unique_ptr<BridgeRunner>> inst;
   std::set<std::string> expected;
   for (int i = 0; i < kInstances; ++i) {
     inst.push_back(makeInstance(i));
-    ASSERT_TRUE(inst.back()->start());
+    ASSERT_TRUE(inst.back()->spawn());
     expected.insert(plan.at(i).begin(), plan.at(i).end());
     ASSERT_TRUE(waitConnected(expected))
         << "instance " << i << " should add exactly its planned clients\nlocal: "
         << ::testing::PrintToString(bridgeIds(local_))
         << "\nremote: " << ::testing::PrintToString(bridgeIds(remote_)) << "\n"
-        << inst.back()->logText();
+        << inst.back()->log();
     const auto ready = waitForStatus(static_cast<std::uint16_t>(ports_[i]), "/readyz", 200, 20s);
     ASSERT_EQ(ready.status, 200) << ready.body;
   }
@@ -305,7 +306,7 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
   const std::size_t whileDown = tally(rxRemote, "s/", "T", kDown).distinct;
   inst[static_cast<std::size_t>(victim)] = makeInstance(victim);
   const auto restartAt = std::chrono::steady_clock::now();
-  ASSERT_TRUE(inst[static_cast<std::size_t>(victim)]->start());
+  ASSERT_TRUE(inst[static_cast<std::size_t>(victim)]->spawn());
   ASSERT_TRUE(waitFor(
       [&] {
         return tally(rxRemote, "s/", "T", kDown).missing == 0 &&
@@ -316,7 +317,7 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
       << "lost after restart: shared " << tally(rxRemote, "s/", "T", kDown).missing << ", a "
       << tally(rxRemote, "a/", "U", kDown).missing << ", c "
       << tally(rxLocal, "c/", "V", kDown).missing << "\n"
-      << inst[static_cast<std::size_t>(victim)]->logText();
+      << inst[static_cast<std::size_t>(victim)]->log();
   const double recoverMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - restartAt)
           .count();
@@ -344,11 +345,11 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
   ASSERT_TRUE(midFlow);
   ASSERT_TRUE(published);
   inst[static_cast<std::size_t>(victim)] = makeInstance(victim);
-  ASSERT_TRUE(inst[static_cast<std::size_t>(victim)]->start());
+  ASSERT_TRUE(inst[static_cast<std::size_t>(victim)]->spawn());
   waitFor([&] { return tally(rxRemote, "s/", "K", kFlow).missing == 0; }, 20s, 20ms);
   const Tally tk = tally(rxRemote, "s/", "K", kFlow);
   EXPECT_EQ(tk.missing, 0u) << "lost in the killed instance\n"
-                            << inst[static_cast<std::size_t>(victim)]->logText();
+                            << inst[static_cast<std::size_t>(victim)]->log();
   ASSERT_TRUE(waitConnected(all));
 
   std::cout << "[ instances ] 3 processes, 7 clients planned 3/2/2 as `validate --instances` "
@@ -372,7 +373,7 @@ TEST_F(InstancesTest, EachClientOnceAndNothingLostWhenAnInstanceIsKilled) {
   for (auto& p : inst) {
     const auto rc = p->wait(20s);
     ASSERT_TRUE(rc.has_value());
-    EXPECT_EQ(*rc, 0) << p->logText();
+    EXPECT_EQ(*rc, 0) << p->log();
   }
 }
 

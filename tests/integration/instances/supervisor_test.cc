@@ -8,7 +8,7 @@
 #include <regex>
 #include <string>
 
-#include "tests/support/child_process.h"
+#include "tests/support/bridge_runner.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -58,22 +58,21 @@ TEST(SupervisorTest, RestartsAKilledChildAndStopsCleanly) {
   MosquittoBroker local, remote;
   ASSERT_TRUE(local.start());
   ASSERT_TRUE(remote.start());
-  TempDir dir("mqb-sup");
-  const std::string cfg = dir.write("bridge.yaml", config(local, remote));
-  // Two consecutive free ports: try a few bases.
-  int base = 0;
-  for (int attempt = 0; attempt < 20 && base == 0; ++attempt) {
+  // Instance i serves metrics on base+i: two consecutive free ports, try a few bases.
+  BridgeRunnerOptions o;
+  for (int attempt = 0; attempt < 20 && o.metricsPort == 0; ++attempt) {
     const int p = freePort();
     if (p > 0 && p < 65000) {
-      base = p;
+      o.metricsPort = p;
     }
   }
-  ASSERT_GT(base, 0);
-  ChildProcess sup({"run", "--spawn-instances", "-c", cfg, "--metrics-address",
-                    "127.0.0.1:" + std::to_string(base), "--state-dir", dir.file("state"),
-                    "--drain-seconds", "1"},
-                   dir.file("sup.log"));
-  ASSERT_TRUE(sup.start());
+  ASSERT_GT(o.metricsPort, 0);
+  const int base = o.metricsPort;
+  o.drainSeconds = "1";
+  o.extraArgs = {"--spawn-instances"};
+  BridgeRunner sup(std::move(o));
+  sup.writeConfig("bridge.yaml", config(local, remote));
+  ASSERT_TRUE(sup.spawn());
   const std::set<std::string> all{"sup-fan-0", "sup-fan-1", "sup-fan-2", "sup-fan-3"};
   auto ids = [&] {
     std::set<std::string> s;
@@ -84,18 +83,18 @@ TEST(SupervisorTest, RestartsAKilledChildAndStopsCleanly) {
     }
     return s;
   };
-  ASSERT_TRUE(waitFor([&] { return ids() == all; }, 30s)) << sup.logText();
+  ASSERT_TRUE(waitFor([&] { return ids() == all; }, 30s)) << sup.log();
   for (int i = 0; i < 2; ++i) {
     const auto r = waitForStatus(static_cast<std::uint16_t>(base + i), "/healthz", 200, 20s);
     EXPECT_EQ(r.status, 200) << "instance " << i;
   }
-  const int pid1 = lastPid(sup.logText(), 1);
-  ASSERT_GT(pid1, 0) << sup.logText();
+  const int pid1 = lastPid(sup.log(), 1);
+  ASSERT_GT(pid1, 0) << sup.log();
   ASSERT_EQ(::kill(pid1, SIGKILL), 0);
   // Instance 1 serves fan-1 and fan-3: they drop, then come back from a new process.
-  ASSERT_TRUE(waitFor([&] { return lastPid(sup.logText(), 1) != pid1; }, 20s)) << sup.logText();
-  ASSERT_TRUE(waitFor([&] { return ids() == all; }, 30s)) << sup.logText();
-  EXPECT_NE(sup.logText().find("instance_exited"), std::string::npos);
+  ASSERT_TRUE(waitFor([&] { return lastPid(sup.log(), 1) != pid1; }, 20s)) << sup.log();
+  ASSERT_TRUE(waitFor([&] { return ids() == all; }, 30s)) << sup.log();
+  EXPECT_NE(sup.log().find("instance_exited"), std::string::npos);
 
   // Messages still flow through all four clients.
   TestClientOptions ro;
@@ -114,8 +113,8 @@ TEST(SupervisorTest, RestartsAKilledChildAndStopsCleanly) {
 
   sup.signal(SIGTERM);
   const auto rc = sup.wait(30s);
-  ASSERT_TRUE(rc.has_value()) << sup.logText();
-  EXPECT_EQ(*rc, 0) << sup.logText();
+  ASSERT_TRUE(rc.has_value()) << sup.log();
+  EXPECT_EQ(*rc, 0) << sup.log();
   EXPECT_TRUE(waitFor([&] { return ids().empty(); }, 10s));
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/bridge_runner.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
@@ -60,11 +61,11 @@ class KubeWatchTest : public ::testing::Test {
     token_ = dir_.write("token", kToken + "\n");
     ns_ = dir_.write("namespace", "bridge-ns\n");
     api_ = std::make_unique<ChildProcess>(
+        "/usr/bin/python3",
         std::vector<std::string>{MQB_SOURCE_DIR "/tests/support/fake_kube_api.py", "--cert",
                                  pki_.serverCert(), "--key", pki_.serverKey(), "--token", kToken,
                                  "--ready-file", dir_.file("api-ready")},
         dir_.file("api.log"));
-    api_->setProgram("/usr/bin/python3");
     ASSERT_TRUE(api_->start());
     ASSERT_TRUE(waitFor([&] { return !readFile(dir_.file("api-ready")).empty(); }, 20s))
         << readFile(dir_.file("api.log"));
@@ -122,15 +123,20 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   apply("connector", connectorJson(local_, remote_));
   apply("base", topicMapJson("base", route("steady", "a/#")));
 
-  const int metricsPort = freePort();
-  ChildProcess bridge(
-      {"run", "--kube", "--kube-api-server", "https://127.0.0.1:" + std::to_string(apiPort_),
-       "--kube-token-file", token_, "--kube-ca-file", pki_.rootCa(), "--kube-namespace-file", ns_,
-       "--metrics-address", "127.0.0.1:" + std::to_string(metricsPort), "--state-dir",
-       dir_.file("state"), "--drain-seconds", "2"},
-      dir_.file("bridge.log"));
-  ASSERT_TRUE(bridge.start());
-  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-steady"); }, 30s)) << bridge.logText();
+  BridgeRunnerOptions bo;
+  bo.configArgs = {"--kube",
+                   "--kube-api-server",
+                   "https://127.0.0.1:" + std::to_string(apiPort_),
+                   "--kube-token-file",
+                   token_,
+                   "--kube-ca-file",
+                   pki_.rootCa(),
+                   "--kube-namespace-file",
+                   ns_};
+  BridgeRunner bridge(std::move(bo));
+  const int metricsPort = bridge.metricsPort();
+  ASSERT_TRUE(bridge.spawn());
+  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-steady"); }, 30s)) << bridge.log();
 
   TestClientOptions ro;
   ro.uri = remote_.uri();
@@ -183,9 +189,9 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   // 1. Apply a second topic map: its route starts (connected, then subscribed: /readyz 200).
   const auto t1 = std::chrono::steady_clock::now();
   apply("extra", topicMapJson("extra", route("extra1", "b/#")));
-  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-extra1"); }, 30s)) << bridge.logText();
+  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-extra1"); }, 30s)) << bridge.log();
   ASSERT_EQ(waitForStatus(static_cast<std::uint16_t>(metricsPort), "/readyz", 200, 30s).status, 200)
-      << bridge.logText();
+      << bridge.log();
   const auto startMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t1)
           .count();
@@ -201,7 +207,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
         return countIn(rx.received(), "c/probe") > 0;
       },
       30s, 200ms))
-      << bridge.logText();
+      << bridge.log();
   // The old filter is gone with the old subscription.
   ASSERT_TRUE(tx.publish("b/after", "old", 1));
   ASSERT_TRUE(tx.publish("c/marker", "M", 1));
@@ -211,8 +217,8 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   // 3. An invalid topic map is reported and changes nothing.
   apply("bad", topicMapJson("bad", route("broken", "d/#", 5)));
   ASSERT_TRUE(waitFor([&] { return stats().find("\"name\": \"bad\"") != std::string::npos; }, 20s))
-      << stats() << bridge.logText();
-  EXPECT_NE(bridge.logText().find("kube_resource_invalid"), std::string::npos);
+      << stats() << bridge.log();
+  EXPECT_NE(bridge.log().find("kube_resource_invalid"), std::string::npos);
   EXPECT_TRUE(connectedBoth("kw-steady"));
   EXPECT_TRUE(connectedBoth("kw-extra1"));
   EXPECT_EQ(local_.clientIdsSeen().count("kw-broken"), 0u);
@@ -221,7 +227,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   ASSERT_EQ(httpGet(static_cast<std::uint16_t>(controlPort_), "/compact").status, 200);
   ASSERT_TRUE(waitFor(
       [&] {
-        const std::string log = bridge.logText();
+        const std::string log = bridge.log();
         std::size_t n = 0;
         for (auto p = log.find("code=410"); p != std::string::npos;
              p = log.find("code=410", p + 1)) {
@@ -230,15 +236,15 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
         return n >= 2;  // both kinds
       },
       20s))
-      << bridge.logText();
+      << bridge.log();
   // After the relist, changes are seen again.
   apply("late", topicMapJson("late", route("late1", "d/#")));
-  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-late1"); }, 30s)) << bridge.logText();
+  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-late1"); }, 30s)) << bridge.log();
 
   // 5. Delete the changed topic map: its route stops.
   const auto t5 = std::chrono::steady_clock::now();
   remove("mqttbridgetopicmaps", "extra");
-  ASSERT_TRUE(waitFor([&] { return goneBoth("kw-extra1"); }, 30s)) << bridge.logText();
+  ASSERT_TRUE(waitFor([&] { return goneBoth("kw-extra1"); }, 30s)) << bridge.log();
   const auto stopMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t5)
           .count();
@@ -290,7 +296,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   bridge.signal(SIGTERM);
   const auto rc = bridge.wait(20s);
   ASSERT_TRUE(rc.has_value());
-  EXPECT_EQ(*rc, 0) << bridge.logText();
+  EXPECT_EQ(*rc, 0) << bridge.log();
 }
 
 }  // namespace

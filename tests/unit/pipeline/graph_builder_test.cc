@@ -94,7 +94,7 @@ std::unique_ptr<Built> buildWith(Execution execution, int clients, std::size_t c
     auto s = std::make_unique<RecordingSink>(hold);
     b->sinks.push_back(s.get());
     spec.sinks.push_back(std::move(s));
-    spec.metrics.push_back(b->tms[static_cast<std::size_t>(i)].bind());
+    spec.metrics.push_back(b->tms[static_cast<std::size_t>(i)].route);
   }
   if (tweak) {
     tweak(spec);
@@ -239,7 +239,7 @@ TEST_P(RouteGraphTest, AStalledSinkCapsInFlightAndPushesBack) {
   ASSERT_TRUE(waitFor([&] { return b->sinks[0]->received() + b->sinks[1]->received() == 98; }));
   EXPECT_EQ(g.inflight(), 98u);
   EXPECT_LE(g.inflightHighWater(), 100u);
-  EXPECT_DOUBLE_EQ(b->tms[0].inflight.Value() + b->tms[1].inflight.Value(), 98.0);
+  EXPECT_DOUBLE_EQ(b->tms[0].inflight() + b->tms[1].inflight(), 98.0);
   // The sinks let go: the route admits again.
   b->sinks[0]->releaseHeld();
   b->sinks[1]->releaseHeld();
@@ -273,7 +273,7 @@ TEST_P(RouteGraphTest, AThrowingNodeLosesOnlyItsBatchAndTheGraphKeepsRunning) {
   EXPECT_EQ(tracker.count(Outcome::Delivered), 45u);
   EXPECT_EQ(tracker.count(Outcome::Dropped), 5u);
   EXPECT_EQ(g.stageErrors(), 5u);
-  EXPECT_EQ(b->tms[0].drops(metrics::DropReason::StageError), 5.0);
+  EXPECT_EQ(b->tms[0].dropped(metrics::DropReason::StageError), 5.0);
   EXPECT_EQ(g.inflight(), 0u);
   // Order is kept around the lost batch (ids 10..14 missing).
   const auto payloads = b->sinks[0]->payloads();
@@ -302,7 +302,7 @@ TEST_P(RouteGraphTest, UnresolvableTemplateIsCountedAndReleased) {
   EXPECT_TRUE(g.stop(std::chrono::seconds(5)));
   EXPECT_EQ(b->sinks[0]->topics(), (std::vector<std::string>{"out/c", "out/z"}));
   EXPECT_EQ(tracker.count(Outcome::Dropped), 1u);
-  EXPECT_EQ(b->tms[0].drops(metrics::DropReason::Template), 1.0);
+  EXPECT_EQ(b->tms[0].dropped(metrics::DropReason::Template), 1.0);
   EXPECT_EQ(g.inflight(), 0u);
 }
 

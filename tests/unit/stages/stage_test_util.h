@@ -1,11 +1,8 @@
 #pragma once
 // Helpers for transform stage unit tests: a collecting emitter, a recording delivery tracker,
-// bound drop counters and YAML parsing with diagnostics.
+// metrics (tests/support/test_metrics.h) and YAML parsing with diagnostics.
 
 #include <gtest/gtest.h>
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
-
 #include <map>
 #include <string>
 #include <utility>
@@ -14,6 +11,7 @@
 #include "config/diagnostics.h"
 #include "metrics/route_metrics.h"
 #include "pipeline/stage.h"
+#include "tests/support/test_metrics.h"
 
 namespace mqb::stages::testing {
 
@@ -31,20 +29,7 @@ struct Tracker final : pipeline::DeliveryTracker {
   }
 };
 
-struct TestMetrics {
-  prometheus::Registry registry;
-  metrics::RouteMetrics route;
-  TestMetrics() {
-    auto& fam = prometheus::BuildCounter().Name("dropped_total").Help("h").Register(registry);
-    for (std::size_t i = 0; i < static_cast<std::size_t>(metrics::DropReason::kCount); ++i) {
-      route.dropped[i] = &fam.Add(
-          {{"reason", std::string(metrics::toString(static_cast<metrics::DropReason>(i)))}});
-    }
-  }
-  double dropped(metrics::DropReason r) const {
-    return route.dropped[static_cast<std::size_t>(r)]->Value();
-  }
-};
+using mqb::test::TestMetrics;
 
 inline pipeline::Message message(std::string topic, std::string payload, Tracker* tracker = nullptr,
                                  std::uint64_t token = 1) {

@@ -24,11 +24,10 @@ double delayMs(const pipeline::Message& m, const pipeline::ManualClock& clock) {
 struct Fixture {
   pipeline::ManualClock clock;
   mqb::testing::TestMetrics tm;
-  metrics::RouteMetrics rm = tm.bind();
   pipeline::StageContext ctx() {
     pipeline::StageContext c;
     c.clock = &clock;
-    c.metrics = &rm;
+    c.metrics = &tm.route;
     return c;
   }
 };
@@ -49,7 +48,7 @@ TEST(RateLimit, BurstPassesThenMessagesAreSpacedAtTheRate) {
   EXPECT_NEAR(delayMs(out.out[3], f.clock), 100, 1e-3);
   EXPECT_NEAR(delayMs(out.out[4], f.clock), 200, 1e-3);
   EXPECT_NEAR(delayMs(out.out[5], f.clock), 300, 1e-3);
-  EXPECT_NEAR(f.tm.rateLimitWait.Value(), 0.6, 1e-6);
+  EXPECT_NEAR(f.tm.rateLimitWaitSeconds(), 0.6, 1e-6);
   EXPECT_NEAR(s.waitedSeconds(), 0.6, 1e-6);
 }
 
@@ -82,7 +81,7 @@ TEST(RateLimit, SteadyRateAtTheLimitIsNeverDelayed) {
     EXPECT_EQ(delayMs(out.out.back(), f.clock), 0) << i;
     f.clock.advance(10ms);
   }
-  EXPECT_EQ(f.tm.rateLimitWait.Value(), 0);
+  EXPECT_EQ(f.tm.rateLimitWaitSeconds(), 0);
 }
 
 TEST(RateLimit, BytesPerSecondDelaysByPayloadSize) {

@@ -48,9 +48,8 @@ TEST(TopicRewriteStage, TemplateTakesLevelsOfTheSourceTopic) {
 
 TEST(TopicRewriteStage, UnresolvableTemplateDropsCountedAndSettled) {
   TestMetrics tm;
-  auto rm = tm.bind();
   pipeline::StageContext ctx;
-  ctx.metrics = &rm;
+  ctx.metrics = &tm.route;
   auto s = make("{type: topic_rewrite, target: 'f/{3}'}", ctx);
   CountingTracker tracker;
   CollectingEmitter out;
@@ -58,7 +57,7 @@ TEST(TopicRewriteStage, UnresolvableTemplateDropsCountedAndSettled) {
   m.completion = pipeline::Completion(&tracker, 1);
   s->process(std::move(m), out);
   EXPECT_TRUE(out.out.empty());
-  EXPECT_EQ(tm.drops(metrics::DropReason::Template), 1.0);
+  EXPECT_EQ(tm.dropped(metrics::DropReason::Template), 1.0);
   EXPECT_EQ(tracker.count(pipeline::Outcome::Dropped), 1u);
   EXPECT_EQ(static_cast<TopicRewrite&>(*s).unresolved(), 1u);
 }
