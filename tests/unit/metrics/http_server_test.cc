@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/support/http_get.h"
+#include "tests/support/prometheus_text.h"
 
 namespace mqb::metrics {
 namespace {
@@ -30,13 +31,16 @@ TEST(HttpServer, ServesMetricsInTextFormat) {
   const auto r = httpGet(static_cast<std::uint16_t>(http.port()), "/metrics");
   ASSERT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_NE(r.body.find("# TYPE mqbridge_messages_received_total counter"), std::string::npos);
-  EXPECT_NE(r.body.find("mqbridge_messages_received_total{branch=\"0\",connector=\"edge\","
-                        "direction=\"local_to_remote\",route=\"t1\"} 1"),
-            std::string::npos)
+  const auto text = test::parsePrometheusText(r.body);
+  EXPECT_TRUE(text.errors.empty()) << ::testing::PrintToString(text.errors);
+  EXPECT_EQ(text.types.at("mqbridge_messages_received_total"), "counter");
+  EXPECT_EQ(text.count("mqbridge_messages_received_total"), 1u);
+  EXPECT_EQ(text.sum("mqbridge_messages_received_total",
+                     {"branch=\"0\"", "connector=\"edge\"", "direction=\"local_to_remote\"",
+                      "route=\"t1\""}),
+            1)
       << r.body.substr(0, 2000);
-  EXPECT_NE(r.body.find("mqbridge_build_info{revision=\"deadbeef\",version=\"9.9.9\"} 1"),
-            std::string::npos);
+  EXPECT_EQ(text.sum("mqbridge_build_info", {"revision=\"deadbeef\"", "version=\"9.9.9\""}), 1);
   EXPECT_EQ(httpGet(static_cast<std::uint16_t>(http.port()), "/nope").status, 404);
   EXPECT_EQ(httpGet(static_cast<std::uint16_t>(http.port()), "/metricsx").status, 404);
 }

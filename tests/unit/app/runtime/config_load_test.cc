@@ -1,7 +1,10 @@
-// spec.stagePlugins (extension): plugins are loaded before route stages are validated, and a
-// plugin that cannot be loaded is a config error at spec.stagePlugins[i] with file:line:column.
+// app/runtime/config_load: where `run` takes its configuration from (files or the Kubernetes
+// API), and spec.stagePlugins (extension): plugins are loaded before route stages are validated,
+// and a plugin that cannot be loaded is a config error at spec.stagePlugins[i] with
+// file:line:column.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "pipeline/plugin.h"
 
@@ -10,8 +13,10 @@
 #include <string>
 
 #include "app/runtime/config_load.h"
+#include "app/runtime/options.h"
 #include "config/loader.h"
 #include "pipeline/registry.h"
+#include "tests/unit/config/config_test_util.h"
 
 namespace mqb::app {
 namespace {
@@ -39,39 +44,9 @@ class StagePlugins : public ::testing::Test {
 
   /// Writes bridge.yaml (connector with `plugins` lines) and map.yaml (one route with `stages`).
   ConfigOptions write(const std::string& plugins, const std::string& stages) {
-    std::ofstream(dir_ / "bridge.yaml") << R"(apiVersion: mq.iotoperations.azure.com/v1beta1
-kind: MqttBridgeConnector
-metadata:
-  name: bridge
-spec:
-  image:
-    repository: mqbridge
-  protocol: v5
-  remoteBrokerConnection:
-    endpoint: 127.0.0.1:1884
-    tls:
-      tlsEnabled: false
-    authentication:
-      anonymous: {}
-  localBrokerConnection:
-    endpoint: 127.0.0.1:1883
-    tls:
-      tlsEnabled: false
-    authentication:
-      anonymous: {}
-  stagePlugins:
-)" << plugins;
-    std::ofstream(dir_ / "map.yaml") << R"(apiVersion: mq.iotoperations.azure.com/v1beta1
-kind: MqttBridgeTopicMap
-metadata:
-  name: map
-spec:
-  mqttBridgeConnectorRef: bridge
-  routes:
-    - name: r1
-      direction: local-to-remote
-      source: a/#
-)" << stages;
+    std::ofstream(dir_ / "bridge.yaml") << config::testing::kBaseConnector << "  stagePlugins:\n"
+                                        << plugins;
+    std::ofstream(dir_ / "map.yaml") << config::testing::kBaseTopicMap << stages;
     ConfigOptions o;
     o.configPaths = {(dir_ / "bridge.yaml").string(), (dir_ / "map.yaml").string()};
     return o;
@@ -153,6 +128,21 @@ TEST_F(StagePlugins, UnknownStageTypeStillReportedWhenPluginFailsToLoad) {
                           false, diag));
   EXPECT_NE(diag.str().find("spec.stagePlugins[0]"), std::string::npos) << diag.str();
   EXPECT_NE(diag.str().find("test_tag"), std::string::npos) << diag.str();
+}
+
+// When `run` reads the Kubernetes API instead of files.
+TEST(KubeMode, FlagOrPodWithoutConfig) {
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  RunOptions o;
+  EXPECT_FALSE(kubeModeWanted(o));
+  o.kube = true;
+  EXPECT_TRUE(kubeModeWanted(o));
+  o.kube = false;
+  ::setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
+  EXPECT_TRUE(kubeModeWanted(o));  // in a pod, no -c
+  o.config.configPaths = {"/etc/mqbridge"};
+  EXPECT_FALSE(kubeModeWanted(o));  // -c wins
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
 }
 
 }  // namespace

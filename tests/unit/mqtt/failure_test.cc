@@ -1,42 +1,13 @@
-// mqtt/ client pieces that need no broker: endpoint URIs, reason and cause names, failure
-// classes.
+// mqtt/failure: how a connection failure is named, detailed and classified.
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "mqtt/client.h"
 #include "mqtt/failure.h"
 
 namespace mqb::mqtt {
 namespace {
-
-Endpoint endpoint(const std::string& host, int port, bool tls, bool websocket = false) {
-  Endpoint e;
-  e.host = host;
-  e.port = static_cast<std::uint16_t>(port);
-  e.tls = tls;
-  e.websocket = websocket;
-  return e;
-}
-
-TEST(EndpointUri, SchemesFollowTransportAndTls) {
-  EXPECT_EQ(uriOf(endpoint("edge", 1883, false)), "tcp://edge:1883");
-  EXPECT_EQ(uriOf(endpoint("cloud.example", 8883, true)), "ssl://cloud.example:8883");
-  EXPECT_EQ(uriOf(endpoint("h", 80, false, true)), "ws://h:80");
-  EXPECT_EQ(uriOf(endpoint("h", 443, true, true)), "wss://h:443");
-}
-
-TEST(EndpointUri, Ipv6LiteralsGetBrackets) {
-  EXPECT_EQ(uriOf(endpoint("::1", 1883, false)), "tcp://[::1]:1883");
-  EXPECT_EQ(uriOf(endpoint("fe80::1", 8883, true)), "ssl://[fe80::1]:8883");
-}
-
-TEST(ReasonName, IsSnakeCaseForLabels) {
-  EXPECT_EQ(wire::reasonName(0x87), "not_authorized");
-  EXPECT_EQ(wire::reasonName(0x86), "bad_user_name_or_password");
-  EXPECT_EQ(wire::reasonName(0x85), "client_identifier_not_valid");
-}
 
 TEST(Failure, ARefusalIsLoggedWithTheBrokersReasonNameAndClassified) {
   const Failure v5{Cause::ConnackRefused, 0x87, true, "no"};

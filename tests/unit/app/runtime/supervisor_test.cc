@@ -1,8 +1,6 @@
-// Command-line pieces of scale-out: the child command lines of --spawn-instances and when `run`
-// reads the Kubernetes API.
+// app/runtime/supervisor: the command lines of the child instances of `run --spawn-instances`.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <string>
@@ -43,20 +41,6 @@ TEST(InstanceArgs, IPv6AddressAndAnyPort) {
   EXPECT_EQ(after(instanceArgs(o, 1), "--metrics-address"), "[::1]:0");
   o.metricsAddress = "[::1]:9000";
   EXPECT_EQ(after(instanceArgs(o, 1), "--metrics-address"), "[::1]:9001");
-}
-
-TEST(KubeMode, FlagOrPodWithoutConfig) {
-  ::unsetenv("KUBERNETES_SERVICE_HOST");
-  RunOptions o;
-  EXPECT_FALSE(kubeModeWanted(o));
-  o.kube = true;
-  EXPECT_TRUE(kubeModeWanted(o));
-  o.kube = false;
-  ::setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
-  EXPECT_TRUE(kubeModeWanted(o));  // in a pod, no -c
-  o.config.configPaths = {"/etc/mqbridge"};
-  EXPECT_FALSE(kubeModeWanted(o));  // -c wins
-  ::unsetenv("KUBERNETES_SERVICE_HOST");
 }
 
 }  // namespace
