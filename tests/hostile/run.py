@@ -150,6 +150,7 @@ class HealthyTraffic:
 class Bridge:
     def __init__(self, build, workdir, env, extra_args=()):
         self.bin = os.path.join(build, "mqbridge")
+        self.prom_sum = os.path.join(build, "mqb_prom_sum")
         self.dir = workdir
         self.state = os.path.join(workdir, "state")
         self.metrics_port = free_port()
@@ -252,22 +253,12 @@ class Bridge:
             return ""
 
     def metric(self, name, **labels):
-        """Sum of the samples of `name` whose labels include every `labels` pair."""
-        total = 0.0
-        for line in self.metrics().splitlines():
-            if not line.startswith(name) or line.startswith("#"):
-                continue
-            head, _, value = line.rpartition(" ")
-            mname = head.split("{", 1)[0]
-            if mname != name:
-                continue
-            lab = head[len(mname):]
-            if all('%s="%s"' % (k, v) in lab for k, v in labels.items()):
-                try:
-                    total += float(value)
-                except ValueError:
-                    pass
-        return total
+        """Sum of the samples of `name` whose labels include every `labels` pair, read by
+        <build>/mqb_prom_sum (the tests' one reader of the Prometheus text format)."""
+        selectors = ['%s="%s"' % (k, v) for k, v in labels.items()]
+        r = subprocess.run([self.prom_sum, name] + selectors, input=self.metrics(),
+                           capture_output=True, text=True, timeout=10)
+        return float(r.stdout.strip() or 0)
 
     def terminate(self, timeout):
         """SIGTERM; (exit status or None if it did not exit within timeout, seconds taken)."""
@@ -667,8 +658,9 @@ def main():
         return 0
     if not a.build:
         ap.error("--build is required unless --list")
-    if not os.access(os.path.join(a.build, "mqbridge"), os.X_OK):
-        ap.error("no executable %s/mqbridge" % a.build)
+    for exe in ("mqbridge", "mqb_prom_sum"):
+        if not os.access(os.path.join(a.build, exe), os.X_OK):
+            ap.error("no executable %s/%s" % (a.build, exe))
     by_name = {c.name: c for c in table}
     unknown = [n for n in a.case if n not in by_name]
     if unknown:

@@ -21,6 +21,9 @@ source "$root/tests/support/prometheus.sh"
 build=$(readlink -f "$1")
 bridge_bin=$build/mqbridge
 [ -x "$bridge_bin" ] || mqb_fail "$bridge_bin not built (cmake --build $build --target mqbridge)"
+[ -x "$build/mqb_prom_sum" ] || mqb_fail "$build/mqb_prom_sum not built (cmake --build $build --target mqb_prom_sum)"
+# prom_sum NAME [label="value"...] < scrape: the sum of the matching samples (tests/tools/prom_sum.cc)
+prom_sum() { "$build/mqb_prom_sum" "$@"; }
 trap mqb_cleanup EXIT
 work=$(mqb_tempdir)
 MQB_DIRS+=("$work")  # mqb_tempdir ran in a subshell: record the dir here for mqb_cleanup
@@ -293,8 +296,8 @@ up_ms=$(($(now_ms) - t))
 mqb_log "measured: /readyz 503 ${down_ms} ms after the remote broker stopped; 200 ${up_ms} ms after it restarted"
 mqb_log "  /readyz while down: $(tr '\n' ';' <"$work/readyz-down.txt")"
 curl -sf "$base/metrics" >"$work/scrape2.txt"
-lost=$(awk '/^mqbridge_client_connect_failures_total\{.*connector="obs".*reason="lost"/ {s += $2} END {print s + 0}' "$work/scrape2.txt")
-reconn=$(awk '/^mqbridge_client_reconnects_total\{.*connector="obs"/ {s += $2} END {print s + 0}' "$work/scrape2.txt")
+lost=$(prom_sum mqbridge_client_connect_failures_total 'connector="obs"' 'reason="lost"' <"$work/scrape2.txt")
+reconn=$(prom_sum mqbridge_client_reconnects_total 'connector="obs"' <"$work/scrape2.txt")
 [ "$lost" -ge 2 ] || mqb_fail "connect_failures{reason=lost} = $lost, want >= 2 (pub and sub on remote)"
 [ "$reconn" -ge 2 ] || mqb_fail "reconnects = $reconn, want >= 2"
 mqb_log "ok: connect_failures{reason=lost} = $lost, reconnects = $reconn"
@@ -389,9 +392,10 @@ multi_online() { [ "$(retained mqbridge/multi/status/0)" = online ]; }
 mqb_wait_until 20 multi_online || mqb_fail "mqbridge/multi/status/0 not online: $(tail -5 "$work/bridge-multi.log")"
 [ -z "$(retained mqbridge/multi/status)" ] || mqb_fail "instance 0 published on the shared topic"
 not_authorized() {
-  curl -sf --max-time 5 "http://127.0.0.1:$multi_port/metrics" | awk '
-    /^mqbridge_client_connect_failures_total\{.*reason="not_authorized"/ { s += $2 }
-    END { exit !(s >= 1) }'
+  local n
+  n=$(curl -sf --max-time 5 "http://127.0.0.1:$multi_port/metrics" |
+    prom_sum mqbridge_client_connect_failures_total 'reason="not_authorized"')
+  [ "${n:-0}" -ge 1 ]
 }
 mqb_wait_until 20 not_authorized ||
   mqb_fail "a refused CONNACK is not counted as connect_failures{reason=not_authorized}"
