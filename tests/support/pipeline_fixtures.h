@@ -18,6 +18,7 @@
 #include "pipeline/sink.h"
 #include "pipeline/stage.h"
 #include "tests/support/test_metrics.h"
+#include "tests/support/wait.h"
 
 namespace mqb::testing {
 
@@ -139,17 +140,10 @@ inline config::RouteSpec makeRoute(const std::string& name, int clients = 1,
   return r;
 }
 
-/// Polls `cond` until true or `timeout`; returns the last value.
+/// test::waitFor with the pipeline tests' defaults: up to 20 s, polling every millisecond.
 inline bool waitFor(const std::function<bool()>& cond,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return cond();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return test::waitFor(cond, timeout, std::chrono::milliseconds(1));
 }
 
 inline pipeline::Message makeMessage(std::string topic, std::string payload = "x") {
