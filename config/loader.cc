@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "config/fields.h"
+#include "config/rate_limit.h"
 #include "config/topic.h"
 
 namespace fs = std::filesystem;
@@ -226,37 +227,6 @@ class Parser {
     return sp;
   }
 
-  std::optional<RateLimitSpec> rateLimit(Fields& parent) {
-    YAML::Node n = parent.mapping("rateLimit");
-    if (!n.IsDefined()) {
-      return std::nullopt;
-    }
-    Fields f(n, file_, parent.pathOf("rateLimit"), diag_);
-    RateLimitSpec r;
-    const auto mps = f.number("messagesPerSecond", false, 0);
-    const auto bps = f.number("bytesPerSecond", false, 0);
-    const auto bm = f.number("burstMessages", false, 0);
-    const auto bb = f.number("burstBytes", false, 0);
-    f.finish();
-    if (!f.ok()) {
-      return std::nullopt;
-    }
-    if (!f.has("messagesPerSecond") && !f.has("bytesPerSecond")) {
-      f.error("", "needs messagesPerSecond or bytesPerSecond (or both)");
-    }
-    if (f.has("burstMessages") && !f.has("messagesPerSecond")) {
-      f.error("burstMessages", "only meaningful with messagesPerSecond");
-    }
-    if (f.has("burstBytes") && !f.has("bytesPerSecond")) {
-      f.error("burstBytes", "only meaningful with bytesPerSecond");
-    }
-    r.messagesPerSecond = mps.value_or(0);
-    r.bytesPerSecond = bps.value_or(0);
-    r.burstMessages = bm.value_or(0);
-    r.burstBytes = bb.value_or(0);
-    return r;
-  }
-
   void secretName(Fields& f, std::string& out) {
     if (auto s = f.str("secretName", true)) {
       if (auto e = objectNameError(*s); !e.empty()) {
@@ -400,7 +370,7 @@ class Parser {
       c.local.where = s.location();
       c.localDefaulted = true;
     }
-    c.rateLimit = rateLimit(s);
+    c.rateLimit = readRateLimit(s, "rateLimit");
     c.spool = spool(s);
     // Default: mqbridge/<connector>/status; an explicit "" turns the status message off.
     c.statusTopic = "mqbridge/" + c.name + "/status";
@@ -507,7 +477,7 @@ class Parser {
       g.finish();
       r.sharedSubscription = sub;
     }
-    r.rateLimit = rateLimit(f);
+    r.rateLimit = readRateLimit(f, "rateLimit");
     if (auto ret = f.enumeration("retain", {"keep", "never"})) {
       r.retain = *ret == "keep" ? RetainPolicy::Keep : RetainPolicy::Never;
     }
