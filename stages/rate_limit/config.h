@@ -7,7 +7,8 @@
 //     burstMessages: 10        # > 0; default one second's worth
 //     burstBytes: 65536        # > 0; default one second's worth
 //
-// With no parameters it uses the route's rateLimit, else the connector's, else does nothing.
+// The parameters are read like a connector's or route's `rateLimit` (config/rate_limit.h). With no
+// parameters it uses the route's rateLimit, else the connector's, else does nothing.
 // Implicit on every route (the graph builder prepends it with no parameters).
 
 #include <optional>
@@ -20,9 +21,6 @@ namespace mqb::stages::rate_limit {
 struct Config final : pipeline::StageConfig {
   std::optional<Limits> limits;  ///< nullopt = inherit from the route, then the connector
 };
-
-/// The limits in force for a route: the route's rateLimit, else the connector's, else none.
-Limits effectiveLimits(const config::ConnectorSpec* connector, const config::RouteSpec* route);
 
 pipeline::StageFactoryPtr makeFactory();
 

@@ -16,17 +16,9 @@
 
 namespace mqb::stages::rate_limit {
 
-/// Effective limits: zero rate = unlimited in that dimension; zero burst = one second's worth.
-struct Limits {
-  double messagesPerSecond = 0;
-  double bytesPerSecond = 0;
-  double burstMessages = 0;
-  double burstBytes = 0;
-  bool enabled() const noexcept { return messagesPerSecond > 0 || bytesPerSecond > 0; }
-  static Limits from(const config::RateLimitSpec& s) noexcept {
-    return {s.messagesPerSecond, s.bytesPerSecond, s.burstMessages, s.burstBytes};
-  }
-};
+/// The limits a branch applies (config/model.h): a zero rate is unlimited in that dimension, a
+/// zero burst is one second's worth of its rate.
+using Limits = config::RateLimitSpec;
 
 /// One GCRA bucket. Not thread-safe (a branch's stage is serial).
 class Bucket {

@@ -128,16 +128,6 @@ TEST(RateLimit, DisabledLimitsPassUntouched) {
   }
 }
 
-TEST(RateLimitConfig, InheritsRouteThenConnectorLimits) {
-  config::ConnectorSpec c;
-  c.rateLimit = config::RateLimitSpec{100, 0, 0, 0};
-  auto route = mqb::testing::makeRoute("r");
-  EXPECT_EQ(effectiveLimits(&c, &route).messagesPerSecond, 100);
-  route.rateLimit = config::RateLimitSpec{5, 0, 0, 0};
-  EXPECT_EQ(effectiveLimits(&c, &route).messagesPerSecond, 5);
-  EXPECT_FALSE(effectiveLimits(nullptr, nullptr).enabled());
-}
-
 TEST(RateLimitConfig, FactoryWithoutParametersUsesTheConnectorsLimit) {
   Fixture f;
   config::ConnectorSpec c;
@@ -163,8 +153,8 @@ TEST(RateLimitConfig, BurstWithoutRateIsReported) {
       makeFactory()->parse(YAML::Load("type: rate_limit\nburstMessages: 3\n"), "t.yaml", "s", diag);
   EXPECT_EQ(cfg, nullptr);
   EXPECT_EQ(diag.str(),
-            "t.yaml:1:1: error: s: set messagesPerSecond and/or bytesPerSecond\n"
-            "t.yaml:2:16: error: s.burstMessages: needs messagesPerSecond\n");
+            "t.yaml:1:1: error: s: needs messagesPerSecond or bytesPerSecond (or both)\n"
+            "t.yaml:2:16: error: s.burstMessages: only meaningful with messagesPerSecond\n");
 }
 
 TEST(RateLimitConfig, InvalidParametersAreReportedExactly) {
@@ -174,7 +164,7 @@ TEST(RateLimitConfig, InvalidParametersAreReportedExactly) {
   EXPECT_EQ(cfg, nullptr);
   EXPECT_EQ(diag.str(),
             "t.yaml:2:20: error: s.messagesPerSecond: must be > 0, got -5\n"
-            "t.yaml:3:13: error: s.burstBytes: needs bytesPerSecond\n");
+            "t.yaml:3:13: error: s.burstBytes: only meaningful with bytesPerSecond\n");
 }
 
 }  // namespace
