@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "config/enums.h"
 #include "config/fields.h"
 #include "config/rate_limit.h"
 #include "config/topic.h"
@@ -195,8 +196,8 @@ class Parser {
     sp.where = f.location();
     const auto mb = f.integer("maxBytes", false, 0);
     const auto mm = f.integer("maxMessages", false, 0);
-    const auto ov = f.enumeration("overflow", {"block", "drop_oldest", "drop_newest"});
-    const auto fs = f.enumeration("fsync", {"always", "interval", "never"});
+    const auto ov = readEnum<SpoolSpec::Overflow>(f, "overflow");
+    const auto fs = readEnum<SpoolSpec::Fsync>(f, "fsync");
     const auto fi = f.integer("fsyncIntervalMs", false, 1, 3600000);
     f.finish();
     if (!f.ok()) {
@@ -208,18 +209,10 @@ class Parser {
     if (mm) {
       sp.maxMessages = static_cast<std::uint64_t>(*mm);
     }
-    if (ov) {
-      sp.overflow = *ov == "block"         ? SpoolSpec::Overflow::Block
-                    : *ov == "drop_oldest" ? SpoolSpec::Overflow::DropOldest
-                                           : SpoolSpec::Overflow::DropNewest;
-    }
-    if (fs) {
-      sp.fsync = *fs == "always"     ? SpoolSpec::Fsync::Always
-                 : *fs == "interval" ? SpoolSpec::Fsync::Interval
-                                     : SpoolSpec::Fsync::Never;
-    }
+    sp.overflow = ov;
+    sp.fsync = fs;
     if (fi) {
-      if (fs && *fs != "interval") {
+      if (fs && *fs != SpoolSpec::Fsync::Interval) {
         f.error("fsyncIntervalMs", "only meaningful with fsync: interval");
       }
       sp.fsyncIntervalMs = *fi;
@@ -306,9 +299,7 @@ class Parser {
         f.error("endpoint", e);
       }
     }
-    if (auto p = f.enumeration("protocol", {"mqtt", "webSocket"})) {
-      b.transport = *p == "mqtt" ? Transport::Mqtt : Transport::WebSocket;
-    }
+    b.transport = readEnum<Transport>(f, "protocol").value_or(b.transport);
     if (YAML::Node t = f.mapping("tls", true); t.IsDefined()) {
       Fields g(t, file_, f.pathOf("tls"), diag_);
       b.tls.where = g.location();
@@ -339,13 +330,10 @@ class Parser {
       Fields g(img, file_, "spec.image", diag_);
       c.image.repository = g.str("repository", true).value_or("");
       c.image.tag = g.str("tag").value_or("");
-      c.image.pullPolicy =
-          g.enumeration("pullPolicy", {"Always", "IfNotPresent", "Never"}).value_or("");
+      c.image.pullPolicy = g.enumeration("pullPolicy", pullPolicies()).value_or("");
       g.finish();
     }
-    if (auto p = s.enumeration("protocol", {"v5", "v3"}, true)) {
-      c.protocol = *p == "v5" ? MqttVersion::V5 : MqttVersion::V3;
-    }
+    c.protocol = readEnum<MqttVersion>(s, "protocol", true).value_or(c.protocol);
     if (auto n = s.integer("bridgeInstances", false, 1, kMaxInstances)) {
       c.bridgeInstances = static_cast<int>(*n);
     }
@@ -355,12 +343,7 @@ class Parser {
       }
       c.clientIdPrefix = *p;
     }
-    if (auto l = s.enumeration("logLevel", {"debug", "info", "warn", "error"})) {
-      c.logLevel = *l == "debug"  ? LogLevel::Debug
-                   : *l == "info" ? LogLevel::Info
-                   : *l == "warn" ? LogLevel::Warn
-                                  : LogLevel::Error;
-    }
+    c.logLevel = readEnum<LogLevel>(s, "logLevel").value_or(c.logLevel);
     broker(s, "remoteBrokerConnection", true, c.remote);
     if (s.has("localBrokerConnection")) {
       broker(s, "localBrokerConnection", false, c.local);
@@ -442,9 +425,7 @@ class Parser {
                             "\" (its position in the topic map). Name it: the client IDs "
                             "are built from it");
     }
-    if (auto d = f.enumeration("direction", {"remote-to-local", "local-to-remote"}, true)) {
-      r.direction = *d == "remote-to-local" ? Direction::RemoteToLocal : Direction::LocalToRemote;
-    }
+    r.direction = readEnum<Direction>(f, "direction", true).value_or(r.direction);
     if (auto q = f.integer("qos", false, 0, 1)) {
       r.qos = static_cast<int>(*q);
     }
@@ -478,9 +459,7 @@ class Parser {
       r.sharedSubscription = sub;
     }
     r.rateLimit = readRateLimit(f, "rateLimit");
-    if (auto ret = f.enumeration("retain", {"keep", "never"})) {
-      r.retain = *ret == "keep" ? RetainPolicy::Keep : RetainPolicy::Never;
-    }
+    r.retain = readEnum<RetainPolicy>(f, "retain").value_or(r.retain);
     r.ttlSeconds = f.number("ttlSeconds", false, 0);
     r.spool = spool(f);
     if (YAML::Node st = f.sequence("stages"); st.IsDefined()) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "config/enums.h"
 #include "config/model.h"
 
 namespace mqb::config::schema {
@@ -113,6 +114,13 @@ const char* typeName(Type t) {
 
 namespace {
 
+/// The YAML text of a string default (an empty one quoted, so that it reads as a string).
+std::string yamlString(const std::string& s) {
+  YAML::Emitter e;
+  e << s;
+  return e.c_str();
+}
+
 // Kubernetes object names used as mount directories.
 constexpr const char* kObjectName = "^[^/]+$";
 
@@ -130,10 +138,10 @@ Field spool(const std::string& scope) {
                     string("overflow",
                            "When full: block (stop consuming from the source broker until the "
                            "spool drains), drop_oldest or drop_newest (counted).")
-                        .oneOf({"block", "drop_oldest", "drop_newest"})
+                        .oneOf(enumValues<SpoolSpec::Overflow>())
                         .def("block"),
                     string("fsync", "When spooled messages are fdatasync'ed.")
-                        .oneOf({"always", "interval", "never"})
+                        .oneOf(enumValues<SpoolSpec::Fsync>())
                         .def("interval"),
                     integer("fsyncIntervalMs", "fdatasync period under fsync: interval.")
                         .min(1)
@@ -164,8 +172,8 @@ Field rateLimit(const std::string& scope) {
 
 Field broker(const std::string& name, bool remote) {
   Field protocol = string("protocol", "MQTT over TCP (`mqtt`) or over WebSockets (`webSocket`).")
-                       .oneOf({"mqtt", "webSocket"})
-                       .def("mqtt");
+                       .oneOf(enumValues<Transport>())
+                       .def(enumName(BrokerConnection{}.transport));
   if (!remote) {
     protocol = protocol.ext();
   }
@@ -195,7 +203,7 @@ Field broker(const std::string& name, bool remote) {
               .ext()
               .min(64)
               .max(268435460)
-              .def("16777216"),
+              .def(std::to_string(BrokerConnection{}.maxPacketSize)),
           object("authentication", "Exactly one authentication method.",
                  {
                      object("systemAssignedManagedIdentity",
@@ -220,6 +228,7 @@ Field broker(const std::string& name, bool remote) {
 }
 
 Resource makeConnector() {
+  const ConnectorSpec defaults;
   Resource r;
   r.kind = kConnectorKind;
   r.plural = "mqttbridgeconnectors";
@@ -232,18 +241,21 @@ Resource makeConnector() {
                  {
                      string("repository", "Image repository.").req(),
                      string("tag", "Image tag."),
-                     string("pullPolicy", "Image pull policy.")
-                         .oneOf({"Always", "IfNotPresent", "Never"}),
+                     string("pullPolicy", "Image pull policy.").oneOf(pullPolicies()),
                  })
               .req(),
           string("protocol", "MQTT protocol version: v5, or v3 (MQTT 3.1.1).")
               .req()
-              .oneOf({"v5", "v3"}),
-          integer("bridgeInstances", "Number of bridge instances.").min(1).max(1000).def("1"),
-          string("clientIdPrefix", "Prefix of the generated client IDs.").def("\"\""),
+              .oneOf(enumValues<MqttVersion>()),
+          integer("bridgeInstances", "Number of bridge instances.")
+              .min(1)
+              .max(1000)
+              .def(std::to_string(defaults.bridgeInstances)),
+          string("clientIdPrefix", "Prefix of the generated client IDs.")
+              .def(yamlString(defaults.clientIdPrefix)),
           string("logLevel", "Log level (warn and error are mqbridge extensions).")
-              .oneOf({"debug", "info", "warn", "error"})
-              .def("info"),
+              .oneOf(enumValues<LogLevel>())
+              .def(enumName(defaults.logLevel)),
           broker("remoteBrokerConnection", true).req(),
           broker("localBrokerConnection", false),
           rateLimit(" of every route of this connector (a route's own rateLimit overrides it)"),
@@ -255,21 +267,21 @@ Resource makeConnector() {
                  "Local topic under which every dead-lettered message is also published, as "
                  "<deadLetterTopic>/<route> (no wildcards); empty: off.")
               .ext()
-              .def("\"\""),
+              .def(yamlString(defaults.deadLetterTopic)),
           string("hopMarker",
                  "MQTT v5 user property that marks bridged messages to break routing loops.")
               .ext()
-              .def("mqbridge-hop"),
+              .def(yamlString(defaults.hopMarker)),
           integer("keepAliveSeconds", "MQTT keep-alive interval.")
               .ext()
               .min(1)
               .max(65535)
-              .def("60"),
+              .def(std::to_string(defaults.keepAliveSeconds)),
           integer("sessionExpirySeconds", "MQTT v5 session expiry interval.")
               .ext()
               .min(0)
               .max(4294967295.0)
-              .def("3600"),
+              .def(std::to_string(defaults.sessionExpirySeconds)),
           array("stagePlugins",
                 "Out-of-tree stage plugins (shared libraries, by path) loaded before the "
                 "routes' stages are validated.",
@@ -281,6 +293,7 @@ Resource makeConnector() {
 }
 
 Resource makeTopicMap() {
+  const RouteSpec defaults;
   Resource r;
   r.kind = kTopicMapKind;
   r.plural = "mqttbridgetopicmaps";
@@ -289,14 +302,12 @@ Resource makeTopicMap() {
   Field route = object(
       "routes", "One route.",
       {
-          string("direction", "Direction of message flow.")
-              .req()
-              .oneOf({"remote-to-local", "local-to-remote"}),
+          string("direction", "Direction of message flow.").req().oneOf(enumValues<Direction>()),
           string("name",
                  "Route name, unique per connector; part of the client IDs. Default: "
                  "route<N>, its 1-based position in the topic map (with a warning).")
               .matching("^[A-Za-z0-9_-]+$"),
-          integer("qos", "MQTT QoS, 0 or 1.").min(0).max(1).def("1"),
+          integer("qos", "MQTT QoS, 0 or 1.").min(0).max(1).def(std::to_string(defaults.qos)),
           string("source", "Source topic filter; may contain + and # wildcards.").req(),
           string("target",
                  "Target topic (no wildcards). Default: the source topic. mqbridge extension: "
@@ -314,8 +325,8 @@ Resource makeTopicMap() {
           spool(" of this route"),
           string("retain", "Retain flag of forwarded messages: keep it, or never set it.")
               .ext()
-              .oneOf({"keep", "never"})
-              .def("keep"),
+              .oneOf(enumValues<RetainPolicy>())
+              .def(enumName(defaults.retain)),
           number("ttlSeconds", "Drop messages older than this before forwarding.")
               .ext()
               .min(0, true),

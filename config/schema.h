@@ -1,9 +1,10 @@
 #pragma once
 // Declarative description of the MqttBridgeConnector and MqttBridgeTopicMap `spec` fields: the
 // single source for the CustomResourceDefinitions (deploy/kubernetes/crds/, `mqbridge crds`).
-// The loader (config/loader.cc) implements the same rules; tests/unit/config/schema_test.cc
-// walks this description and checks that the loader agrees on every field (types, required,
-// enums, ranges), so the two cannot drift.
+// Enumeration names come from config/enums.h and defaults from the model's initial values
+// (config/model.h), both of which the loader uses too. The loader (config/loader.h) implements the
+// other rules; tests/unit/config/schema_test.cc walks this description and checks that the loader
+// agrees on every field (types, required, enums, ranges), so the two cannot drift.
 
 #include <optional>
 #include <string>
