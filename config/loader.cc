@@ -17,6 +17,7 @@
 #include "config/enums.h"
 #include "config/fields.h"
 #include "config/rate_limit.h"
+#include "config/spool.h"
 #include "config/topic.h"
 
 namespace fs = std::filesystem;
@@ -186,40 +187,6 @@ class Parser {
  public:
   Parser(Diagnostics& diag, std::string file) : diag_(diag), file_(std::move(file)) {}
 
-  std::optional<SpoolSpec> spool(Fields& parent) {
-    YAML::Node n = parent.mapping("spool");
-    if (!n.IsDefined()) {
-      return std::nullopt;
-    }
-    Fields f(n, file_, parent.pathOf("spool"), diag_);
-    SpoolSpec sp;
-    sp.where = f.location();
-    const auto mb = f.integer("maxBytes", false, 0);
-    const auto mm = f.integer("maxMessages", false, 0);
-    const auto ov = readEnum<SpoolSpec::Overflow>(f, "overflow");
-    const auto fs = readEnum<SpoolSpec::Fsync>(f, "fsync");
-    const auto fi = f.integer("fsyncIntervalMs", false, 1, 3600000);
-    f.finish();
-    if (!f.ok()) {
-      return std::nullopt;
-    }
-    if (mb) {
-      sp.maxBytes = static_cast<std::uint64_t>(*mb);
-    }
-    if (mm) {
-      sp.maxMessages = static_cast<std::uint64_t>(*mm);
-    }
-    sp.overflow = ov;
-    sp.fsync = fs;
-    if (fi) {
-      if (fs && *fs != SpoolSpec::Fsync::Interval) {
-        f.error("fsyncIntervalMs", "only meaningful with fsync: interval");
-      }
-      sp.fsyncIntervalMs = *fi;
-    }
-    return sp;
-  }
-
   void secretName(Fields& f, std::string& out) {
     if (auto s = f.str("secretName", true)) {
       if (auto e = objectNameError(*s); !e.empty()) {
@@ -354,7 +321,7 @@ class Parser {
       c.localDefaulted = true;
     }
     c.rateLimit = readRateLimit(s, "rateLimit");
-    c.spool = spool(s);
+    c.spool = readSpool(s, "spool");
     // Default: mqbridge/<connector>/status; an explicit "" turns the status message off.
     c.statusTopic = "mqbridge/" + c.name + "/status";
     if (auto t = s.str("statusTopic")) {
@@ -461,7 +428,7 @@ class Parser {
     r.rateLimit = readRateLimit(f, "rateLimit");
     r.retain = readEnum<RetainPolicy>(f, "retain").value_or(r.retain);
     r.ttlSeconds = f.number("ttlSeconds", false, 0);
-    r.spool = spool(f);
+    r.spool = readSpool(f, "spool");
     if (YAML::Node st = f.sequence("stages"); st.IsDefined()) {
       for (std::size_t j = 0; j < st.size(); ++j) {
         StageSpec stage;

@@ -75,15 +75,16 @@ struct RateLimitSpec {
 };
 
 /// Extension: the durable spool of a QoS 1 route (one per route branch, under --state-dir).
-/// Each field left out takes the connector's value, then the default.
+/// Each field left out takes the connector's value, then the default: config::effectiveSpool()
+/// and config::SpoolSettings (config/spool.h) resolve them.
 struct SpoolSpec {
   enum class Overflow { Block, DropOldest, DropNewest };  // YAML: block | drop_oldest | drop_newest
   enum class Fsync { Always, Interval, Never };           // YAML: always | interval | never
-  std::optional<std::uint64_t> maxBytes;                  ///< default 1 GiB; 0 = no limit
-  std::optional<std::uint64_t> maxMessages;               ///< default 0 = no limit
-  std::optional<Overflow> overflow;             ///< default block (backpressure to the source)
-  std::optional<Fsync> fsync;                   ///< default interval
-  std::optional<std::int64_t> fsyncIntervalMs;  ///< default 100
+  std::optional<std::uint64_t> maxBytes;                  ///< 0 = no limit
+  std::optional<std::uint64_t> maxMessages;               ///< 0 = no limit
+  std::optional<Overflow> overflow;                       ///< block = backpressure to the source
+  std::optional<Fsync> fsync;
+  std::optional<std::int64_t> fsyncIntervalMs;  ///< with Fsync::Interval
   Location where;
 };
 

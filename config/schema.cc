@@ -6,6 +6,7 @@
 
 #include "config/enums.h"
 #include "config/model.h"
+#include "config/spool.h"
 
 namespace mqb::config::schema {
 
@@ -125,28 +126,29 @@ std::string yamlString(const std::string& s) {
 constexpr const char* kObjectName = "^[^/]+$";
 
 Field spool(const std::string& scope) {
+  const SpoolSettings defaults;
   return object("spool",
                 "Durable spool of QoS 1 routes" + scope +
                     ": messages wait on disk under --state-dir while the target is unreachable.",
                 {
                     integer("maxBytes", "Most bytes held per route branch; 0 = no limit.")
                         .min(0)
-                        .def("1073741824"),
+                        .def(std::to_string(defaults.maxBytes)),
                     integer("maxMessages", "Most messages held per route branch; 0 = no limit.")
                         .min(0)
-                        .def("0"),
+                        .def(std::to_string(defaults.maxMessages)),
                     string("overflow",
                            "When full: block (stop consuming from the source broker until the "
                            "spool drains), drop_oldest or drop_newest (counted).")
                         .oneOf(enumValues<SpoolSpec::Overflow>())
-                        .def("block"),
+                        .def(enumName(defaults.overflow)),
                     string("fsync", "When spooled messages are fdatasync'ed.")
                         .oneOf(enumValues<SpoolSpec::Fsync>())
-                        .def("interval"),
+                        .def(enumName(defaults.fsync)),
                     integer("fsyncIntervalMs", "fdatasync period under fsync: interval.")
                         .min(1)
                         .max(3600000)
-                        .def("100"),
+                        .def(std::to_string(defaults.fsyncIntervalMs)),
                 })
       .ext()
       .eg("{maxBytes: 1073741824, overflow: block}");
