@@ -65,9 +65,6 @@ class Loader {
 
  private:
   void addFile(const std::string& path);
-  void parseConnector(const YAML::Node& spec, const std::string& file, ConnectorSpec& c);
-  void parseTopicMap(const YAML::Node& spec, const std::string& file, TopicMapSpec& t);
-  void crossCheck();
 
   LoadOptions opts_;
   Diagnostics diag_;
