@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "config/topic_template.h"
+
 namespace mqb::config::topic {
 
 namespace {
@@ -113,36 +115,16 @@ std::string nameError(std::string_view name) {
   return {};
 }
 
-bool isTemplate(std::string_view target) { return target.find('{') != std::string_view::npos; }
+bool isTemplate(std::string_view target) {
+  std::string error;
+  const auto t = parseTemplate(target, error);
+  return t && !t->isStatic();
+}
 
 std::string targetError(std::string_view target) {
-  if (!isTemplate(target) && target.find('}') == std::string_view::npos) {
-    return nameError(target);
-  }
-  if (auto e = encodingError(target); !e.empty()) {
-    return e;
-  }
-  bool inBraces = false;
-  for (const char c : target) {
-    if (c == '{') {
-      if (inBraces) {
-        return "template braces must not nest";
-      }
-      inBraces = true;
-    } else if (c == '}') {
-      if (!inBraces) {
-        return "unbalanced '}' in template";
-      }
-      inBraces = false;
-    } else if ((c == '+' || c == '#') && !inBraces) {
-      return "must not contain wildcards ('+' or '#') outside template braces; wildcards "
-             "belong in `source`";
-    }
-  }
-  if (inBraces) {
-    return "unclosed '{' in template";
-  }
-  return {};
+  std::string error;
+  parseTemplate(target, error);
+  return error;
 }
 
 bool matches(std::string_view filter, std::string_view topic) {
@@ -189,25 +171,9 @@ bool overlaps(std::string_view filterA, std::string_view filterB) {
 }
 
 std::string templateAsFilter(std::string_view target) {
-  if (!isTemplate(target)) {
-    return std::string(target);
-  }
-  std::string out;
-  const auto lv = levels(target);
-  for (std::size_t i = 0; i < lv.size(); ++i) {
-    if (i > 0) {
-      out += '/';
-    }
-    if (lv[i].find('{') == std::string_view::npos) {
-      out += lv[i];
-    } else if (lv[i].find('#') != std::string_view::npos) {
-      out += '#';
-      break;
-    } else {
-      out += '+';
-    }
-  }
-  return out;
+  std::string error;
+  const auto t = parseTemplate(target, error);
+  return t ? t->asFilter() : std::string(target);
 }
 
 std::string sharedSubscription(std::string_view group, std::string_view filter) {

@@ -28,12 +28,11 @@ std::string filterError(std::string_view filter);
 /// plus encodingError().
 std::string nameError(std::string_view name);
 
-/// "" if `target` is a valid route target: a topic name, or (extension) a template whose
-/// `{...}` segments are left to the topic_rewrite stage. Checked here: encodingError(), not
-/// empty, braces balanced and not nested, no `+` or `#` outside braces.
+/// "" if `target` is a valid route target: a topic name, or (extension) a template
+/// (topic_template.h, which parses it); otherwise what parseTemplate() says is wrong.
 std::string targetError(std::string_view target);
 
-/// True if `target` contains a `{...}` template segment.
+/// True if `target` is a valid template with at least one `{...}` placeholder.
 bool isTemplate(std::string_view target);
 
 /// True if topic name `topic` matches topic filter `filter` (both assumed valid). `#` also
@@ -44,8 +43,9 @@ bool matches(std::string_view filter, std::string_view topic);
 /// True if some topic name matches both filters (used for loop detection).
 bool overlaps(std::string_view filterA, std::string_view filterB);
 
-/// A filter that matches every topic a target template can produce: `{...}` levels become `+`,
-/// or `#` when the braces contain `#` (rest of the levels). Non-templates are returned as is.
+/// A filter that matches every topic a target can produce (Template::asFilter()): a level with a
+/// placeholder becomes `+` per level it spans, `#` from a placeholder that runs to the last
+/// level; literal braces stay. A target that does not parse is returned as is.
 std::string templateAsFilter(std::string_view target);
 
 /// "$share/<group>/<filter>" (MQTT 5 shared subscription). `group` must not contain / + #.

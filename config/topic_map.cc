@@ -10,6 +10,7 @@
 #include "config/rate_limit.h"
 #include "config/spool.h"
 #include "config/topic.h"
+#include "config/topic_template.h"
 
 namespace mqb::config {
 
@@ -44,9 +45,7 @@ void readTopics(Fields& f, RouteSpec& r) {
   }
   if (auto tg = f.str("target")) {
     r.target = *tg;
-    if (auto e = topic::targetError(*tg); !e.empty()) {
-      f.error("target", "not a valid MQTT topic name: " + e);
-    }
+    topic::compileTarget(*tg, f.at("target"), f.pathOf("target"), f.diag());
   }
 }
 

@@ -167,6 +167,13 @@ TEST(Loader, TargetIsATopicNameOrTemplate) {
   EXPECT_TRUE(hasError(withRoute("target", "\"factory/{1\""), "spec.routes[0].target"));
   EXPECT_TRUE(withRoute("target", "factory/telemetry").ok());
   EXPECT_TRUE(withRoute("target", "\"factory/{1}/{2-#}\"").ok());
+  EXPECT_TRUE(withRoute("target", "\"a/{{x}}/{1}\"").ok());  // {{ and }}: literal braces
+  // The template's own rules, with the topic_rewrite stage's words, at the target.
+  const LoadResult r = withRoute("target", "\"a/{0}\"");
+  EXPECT_TRUE(hasError(r, "spec.routes[0].target",
+                       "invalid target \"a/{0}\": invalid placeholder \"{0}\" at column 3: levels "
+                       "are numbered from 1"))
+      << r.diagnostics.str();
 }
 
 TEST(Loader, RouteNamesAreUniquePerConnectorAcrossTopicMaps) {

@@ -42,7 +42,7 @@ TEST(TopicTarget, AcceptsTemplatesButNoWildcardsOutsideBraces) {
   EXPECT_NE(targetError("factory/#/{1}"), "");
   EXPECT_NE(targetError("factory/{1"), "");
   EXPECT_NE(targetError("factory/1}"), "");
-  EXPECT_NE(targetError("factory/{{1}}"), "");
+  EXPECT_EQ(targetError("factory/{{1}}"), "");  // literal braces
   EXPECT_NE(targetError(""), "");
   EXPECT_TRUE(isTemplate("a/{1}"));
   EXPECT_FALSE(isTemplate("a/1"));
