@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "config/loader.h"
+#include "config/topic_template.h"
 #include "pipeline/plugin_loader.h"
 #include "pipeline/registry.h"
-#include "stages/topic_rewrite/config.h"
 
 namespace mqb::app {
 
@@ -42,7 +42,7 @@ void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& d
     for (const auto& r : tm.routes) {
       if (r.target) {
         config::Location where = r.where;
-        stages::topic_rewrite::compileTarget(*r.target, where, r.path + ".target", diag);
+        config::topic::compileTarget(*r.target, where, r.path + ".target", diag);
       }
       registry.parseStages(r, diag);
     }

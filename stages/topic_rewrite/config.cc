@@ -4,16 +4,6 @@
 
 namespace mqb::stages::topic_rewrite {
 
-std::optional<Template> compileTarget(const std::string& target, const config::Location& where,
-                                      const std::string& path, config::Diagnostics& diag) {
-  std::string error;
-  std::optional<Template> t = parseTemplate(target, error);
-  if (!t) {
-    diag.error(where, path, "invalid target \"" + target + "\": " + error);
-  }
-  return t;
-}
-
 namespace {
 
 class Factory final : public pipeline::StageFactory {
@@ -31,7 +21,8 @@ class Factory final : public pipeline::StageFactory {
     f.allow({"type"});
     auto settings = std::make_shared<Settings>();
     if (auto target = f.str("target")) {
-      settings->target = compileTarget(*target, f.at("target"), f.pathOf("target"), diag);
+      settings->target =
+          config::topic::compileTarget(*target, f.at("target"), f.pathOf("target"), diag);
     }
     f.finish();
     if (diag.errorCount() != before) {

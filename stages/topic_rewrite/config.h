@@ -19,10 +19,6 @@ struct Config final : pipeline::StageConfig {
   std::shared_ptr<const Settings> settings;
 };
 
-/// Validates a target (template) written at `where`/`path`; reports into `diag`.
-std::optional<Template> compileTarget(const std::string& target, const config::Location& where,
-                                      const std::string& path, config::Diagnostics& diag);
-
 pipeline::StageFactoryPtr makeFactory();
 
 }  // namespace mqb::stages::topic_rewrite

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "config/topic.h"
-#include "stages/topic_rewrite/topic_rewrite.h"
+#include "config/topic_template.h"
 
 namespace topic = mqb::config::topic;
 
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   std::string error;
-  if (auto t = mqb::stages::topic_rewrite::parseTemplate(first, error)) {
+  if (auto t = mqb::config::topic::parseTemplate(first, error)) {
     std::string out;
     (void)t->resolve(second, out);
     (void)t->isStatic();
