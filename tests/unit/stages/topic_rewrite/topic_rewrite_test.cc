@@ -1,12 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "config/diagnostics.h"
-#include "config/loader.h"
 #include "pipeline/registry.h"
 #include "stages/builtin.h"
 #include "stages/topic_rewrite/config.h"
 #include "tests/support/pipeline_fixtures.h"
-#include "tests/unit/config/config_test_util.h"
 
 namespace mqb::stages::topic_rewrite {
 namespace {
@@ -62,26 +60,6 @@ TEST(TopicRewriteStage, UnresolvableTemplateDropsCountedAndSettled) {
   EXPECT_EQ(tm.dropped(metrics::DropReason::Template), 1.0);
   EXPECT_EQ(tracker.count(pipeline::Outcome::Dropped), 1u);
   EXPECT_EQ(static_cast<TopicRewrite&>(*s).unresolved(), 1u);
-}
-
-TEST(TopicRewriteStage, DoubledBracesInARoutesTargetAreLiteralBraces) {
-  // The loader validates a route's target and the stage resolves it with the same parser: {{ and
-  // }} are literal braces in both.
-  const std::string yaml = std::string(config::testing::kBaseConnector) + "---\n" +
-                           config::testing::kBaseTopicMap + "      target: 'a/{{x}}/{1}'\n";
-  const config::LoadResult r = config::loadText(yaml, "t.yaml", {});
-  ASSERT_TRUE(r.ok()) << r.diagnostics.str();
-  const config::RouteSpec& route = r.config->topicMaps.at(0).routes.at(0);
-  ASSERT_EQ(route.target, "a/{{x}}/{1}");
-  YAML::Node params;
-  params["type"] = "topic_rewrite";
-  params["target"] = *route.target;
-  auto s = make(YAML::Dump(params));
-  ASSERT_TRUE(s);
-  CollectingEmitter out;
-  s->process(mqb::testing::makeMessage("plant/line3/temp"), out);
-  ASSERT_EQ(out.out.size(), 1u);
-  EXPECT_EQ(out.out[0].topic, "a/{x}/plant");
 }
 
 TEST(TopicRewriteConfig, BadTemplateIsReportedAtTheTargetWithFileLineColumn) {
