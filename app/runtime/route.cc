@@ -1,11 +1,12 @@
 #include "app/runtime/route.h"
 
 #include <set>
-#include <sstream>
 
 #include "app/runtime/client_options.h"
 #include "common/log.h"
+#include "config/fingerprint.h"
 #include "config/plan.h"
+#include "config/spool.h"
 #include "pipeline/registry.h"
 #include "spool/spool.h"
 
@@ -30,54 +31,6 @@ class UnassignedSink final : public pipeline::Sink {
 };
 
 const char* sideName(bool remote) { return remote ? "remote" : "local"; }
-
-void appendRate(std::ostringstream& os, const std::optional<config::RateLimitSpec>& r) {
-  if (!r) {
-    os << "-";
-    return;
-  }
-  os << r->messagesPerSecond << ',' << r->bytesPerSecond << ',' << r->burstMessages << ','
-     << r->burstBytes;
-}
-
-void appendBroker(std::ostringstream& os, const config::BrokerConnection& b) {
-  os << b.endpoint << '|' << static_cast<int>(b.transport) << '|' << b.tls.enabled << '|'
-     << b.tls.trustedCaCertificateConfigMap << '|';
-  for (const auto& f : b.tls.caFiles) {
-    os << f << ',';
-  }
-  os << '|' << static_cast<int>(b.auth.kind) << '|' << b.auth.audience << '|' << b.auth.secretName
-     << '|' << b.auth.tokenFile << '|' << b.auth.arcKeyDir << '|' << b.maxPacketSize << ';';
-}
-
-/// The route's spool settings: the route's fields over the connector's over the defaults.
-struct SpoolSettings {
-  std::uint64_t maxBytes = std::uint64_t{1} << 30;
-  std::uint64_t maxMessages = 0;
-  config::SpoolSpec::Overflow overflow = config::SpoolSpec::Overflow::Block;
-  config::SpoolSpec::Fsync fsync = config::SpoolSpec::Fsync::Interval;
-  std::int64_t fsyncIntervalMs = 100;
-};
-
-SpoolSettings spoolSettings(const config::ConnectorSpec& c, const config::RouteSpec& r) {
-  SpoolSettings s;
-  for (const auto* sp : {c.spool ? &*c.spool : nullptr, r.spool ? &*r.spool : nullptr}) {
-    if (sp == nullptr) {
-      continue;
-    }
-    s.maxBytes = sp->maxBytes.value_or(s.maxBytes);
-    s.maxMessages = sp->maxMessages.value_or(s.maxMessages);
-    s.overflow = sp->overflow.value_or(s.overflow);
-    s.fsync = sp->fsync.value_or(s.fsync);
-    s.fsyncIntervalMs = sp->fsyncIntervalMs.value_or(s.fsyncIntervalMs);
-  }
-  return s;
-}
-
-void appendSpool(std::ostringstream& os, const SpoolSettings& s) {
-  os << "spool:" << s.maxBytes << ',' << s.maxMessages << ',' << static_cast<int>(s.overflow) << ','
-     << static_cast<int>(s.fsync) << ',' << s.fsyncIntervalMs;
-}
 
 std::string clientList(const std::vector<int>& clients) {
   std::string s = "\nclients:";
@@ -169,7 +122,7 @@ bool buildGraph(Build& b, const std::set<int>& assigned) {
 std::shared_ptr<spool::Spool> openSpool(const Build& b, int branch,
                                         metrics::RouteMetrics* branchMetrics,
                                         sources::SourceOptions& so) {
-  const SpoolSettings cfg = spoolSettings(b.cs, b.rs);
+  const config::SpoolSettings cfg = config::effectiveSpool(b.cs, b.rs);
   spool::Options sp;
   sp.dir =
       spool::spoolDir(b.env.stateDir, b.cs.name, b.rs.name, static_cast<std::uint32_t>(branch));
@@ -237,38 +190,9 @@ std::unique_ptr<sources::MqttSource> makeSource(Build& b, int branch) {
 
 }  // namespace
 
-std::string routeFingerprint(const config::ConnectorSpec& c, const config::RouteSpec& r) {
-  std::ostringstream os;
-  os << "connector:" << c.name << '|' << static_cast<int>(c.protocol) << '|' << c.clientIdPrefix
-     << '|' << c.hopMarker << '|' << c.keepAliveSeconds << '|' << c.sessionExpirySeconds << '|'
-     << c.bridgeInstances << '|' << c.deadLetterTopic << '|';
-  appendRate(os, c.rateLimit);
-  os << "\nremote:";
-  appendBroker(os, c.remote);
-  os << "\nlocal:";
-  appendBroker(os, c.local);
-  os << "\nroute:" << r.name << '|' << static_cast<int>(r.direction) << '|' << r.qos << '|'
-     << r.source << '|' << (r.target ? "=" + *r.target : std::string("-")) << '|'
-     << static_cast<int>(r.retain) << '|' << (r.ttlSeconds ? std::to_string(*r.ttlSeconds) : "-")
-     << '|';
-  if (r.sharedSubscription) {
-    os << r.sharedSubscription->groupName << '/' << r.sharedSubscription->groupMinimumShareNumber;
-  }
-  os << '|';
-  appendRate(os, r.rateLimit);
-  os << '|';
-  appendSpool(os, spoolSettings(c, r));
-  for (const auto& s : r.stages) {
-    YAML::Emitter e;
-    e << YAML::Flow << s.params;
-    os << "\nstage:" << e.c_str();
-  }
-  return os.str();
-}
-
 std::string routeKeyFingerprint(const config::ConnectorSpec& c, const config::RouteSpec& r,
                                 const std::vector<int>& clientIndices) {
-  return routeFingerprint(c, r) + clientList(clientIndices);
+  return config::routeFingerprint(c, r) + clientList(clientIndices);
 }
 
 std::unique_ptr<RunningRoute> buildRoute(const RouteEnv& env, const config::ConnectorSpec& c,

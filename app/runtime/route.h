@@ -43,16 +43,12 @@ std::unique_ptr<RunningRoute> buildRoute(const RouteEnv& env, const config::Conn
                                          const config::RouteSpec& r,
                                          const std::vector<int>& clientIndices);
 
-/// The fingerprint buildRoute gives a route served with `clientIndices` (a reload rebuilds a
-/// route whose fingerprint changed).
+/// The fingerprint buildRoute gives a route served with `clientIndices`: config::routeFingerprint
+/// and the branches (a reload rebuilds a route whose fingerprint changed).
 std::string routeKeyFingerprint(const config::ConnectorSpec& c, const config::RouteSpec& r,
                                 const std::vector<int>& clientIndices);
 
 /// Stops taking messages, gives those in flight `drain` to be delivered, stops the route.
 void stopRoute(RunningRoute& r, std::chrono::milliseconds drain);
-
-/// A stable description of everything a route's runtime depends on (used to decide, on reload,
-/// whether a route must be rebuilt).
-std::string routeFingerprint(const config::ConnectorSpec& c, const config::RouteSpec& r);
 
 }  // namespace mqb::app
