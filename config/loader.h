@@ -3,7 +3,7 @@
 // validates them, applies defaults and resolves Kubernetes references to mounted files.
 //
 //   LoadOptions o;
-//   o.paths = {"config/examples"};
+//   o.paths = {"examples/config"};
 //   LoadResult r = load(o);
 //   if (!r.ok()) { r.diagnostics.print(std::cerr); return 1; }
 //

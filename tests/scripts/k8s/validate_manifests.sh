@@ -4,7 +4,7 @@
 #   2. every rendered object is a valid built-in kind (npm kubernetes-models);
 #   3. every example custom resource validates against the CRDs' openAPIV3Schema (npm ajv, strict:
 #      unknown fields rejected): the deployment's example config, tests/data/spec/ and
-#      config/examples/ when present (spec fragments merged into the spec's complete resources);
+#      examples/config/ when present (spec fragments merged into the spec's complete resources);
 #   4. deployment invariants (replicas = bridgeInstances, image = spec.image, mounts at the CLI's
 #      default paths, grace period > drain deadline, probes, security context, RBAC, metrics);
 #   5. `mqbridge validate --check-files` (from <build-dir>, when it has it) accepts the configuration
@@ -94,7 +94,7 @@ expect_fail "StatefulSet with replicas as a string" "spec/replicas must be integ
 # --- 3. custom resources against the CRD schemas -------------------------------------------------
 crds=(deploy/kubernetes/crds/mqttbridgeconnectors.yaml deploy/kubernetes/crds/mqttbridgetopicmaps.yaml)
 examples=(deploy/kubernetes/config/bridge.yaml)
-for dir in tests/data/spec config/examples; do
+for dir in tests/data/spec examples/config; do
   if [ -d "$dir" ]; then
     while IFS= read -r f; do examples+=("$f"); done < <(find "$dir" -name '*.yaml' -o -name '*.yml' | sort)
   fi

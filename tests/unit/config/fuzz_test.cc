@@ -22,8 +22,8 @@ std::string readFile(const std::string& path) {
 
 std::string validConfig() {
   const std::string dir = std::string(MQB_SOURCE_DIR);
-  return readFile(dir + "/config/examples/connector.yaml") + "---\n" +
-         readFile(dir + "/config/examples/topic-map.yaml") + "---\n" +
+  return readFile(dir + "/examples/config/connector.yaml") + "---\n" +
+         readFile(dir + "/examples/config/topic-map.yaml") + "---\n" +
          readFile(dir + "/tests/data/config/mistakes.yaml");
 }
 

@@ -182,11 +182,13 @@ TEST(SpecExamples, ClientIdsClientRoute1AndClientRoute2) {
 }
 
 TEST(SpecExamples, ShippedExamplesValidate) {
-  LoadOptions o;
-  o.paths = {std::string(MQB_SOURCE_DIR) + "/config/examples"};
-  const LoadResult r = load(o);
-  ASSERT_TRUE(r.ok()) << r.diagnostics.str();
-  EXPECT_EQ(r.diagnostics.all().size(), 0u) << r.diagnostics.str();
+  for (const char* dir : {"/examples/config", "/examples/config/stage-plugin"}) {
+    LoadOptions o;
+    o.paths = {std::string(MQB_SOURCE_DIR) + dir};
+    const LoadResult r = load(o);
+    ASSERT_TRUE(r.ok()) << dir << ": " << r.diagnostics.str();
+    EXPECT_EQ(r.diagnostics.all().size(), 0u) << dir << ": " << r.diagnostics.str();
+  }
 }
 
 }  // namespace
