@@ -183,6 +183,62 @@ TEST(RouteFingerprint, EveryFieldChangesItExactlyWhenItIsBehaviour) {
   EXPECT_GT(m.probed.size(), 80u);
 }
 
+template <class T>
+void addNonBehaviour(const char* type, std::set<std::string>& out) {
+  const T t{};
+  visitFields(t, [&](FieldRole role, std::string_view name, const auto&) {
+    static constexpr const char* kRoles[] = {"behaviour", "connector-only", "resolved",
+                                             "provenance"};
+    if (role != FieldRole::Behaviour) {
+      out.insert(std::string(type) + "." + std::string(name) + ": " +
+                 kRoles[static_cast<int>(role)]);
+    }
+  });
+}
+
+// The fields that do not rebuild a route, stated a second time on purpose: a field moved out of
+// Behaviour (so a change to it would keep a stale route) has to be moved here as well.
+TEST(RouteFingerprint, OnlyTheseFieldsLeaveRoutesAlone) {
+  std::set<std::string> got;
+  addNonBehaviour<TlsSpec>("TlsSpec", got);
+  addNonBehaviour<AuthSpec>("AuthSpec", got);
+  addNonBehaviour<BrokerConnection>("BrokerConnection", got);
+  addNonBehaviour<ImageSpec>("ImageSpec", got);
+  addNonBehaviour<RateLimitSpec>("RateLimitSpec", got);
+  addNonBehaviour<SpoolSpec>("SpoolSpec", got);
+  addNonBehaviour<SpoolSettings>("SpoolSettings", got);
+  addNonBehaviour<StagePluginSpec>("StagePluginSpec", got);
+  addNonBehaviour<ConnectorSpec>("ConnectorSpec", got);
+  addNonBehaviour<SharedSubscriptionSpec>("SharedSubscriptionSpec", got);
+  addNonBehaviour<StageSpec>("StageSpec", got);
+  addNonBehaviour<RouteSpec>("RouteSpec", got);
+  const std::set<std::string> want = {
+      "TlsSpec.where: provenance",
+      "AuthSpec.where: provenance",
+      "BrokerConnection.where: provenance",
+      "BrokerConnection.path: provenance",
+      "SpoolSpec.where: provenance",
+      "StagePluginSpec.path: provenance",
+      "StagePluginSpec.where: provenance",
+      "ConnectorSpec.ns: connector-only",
+      "ConnectorSpec.image: connector-only",
+      "ConnectorSpec.logLevel: connector-only",
+      "ConnectorSpec.localDefaulted: provenance",
+      "ConnectorSpec.statusTopic: connector-only",
+      "ConnectorSpec.spool: resolved",
+      "ConnectorSpec.stagePlugins: connector-only",
+      "ConnectorSpec.where: provenance",
+      "StageSpec.path: provenance",
+      "StageSpec.where: provenance",
+      "RouteSpec.nameDefaulted: provenance",
+      "RouteSpec.spool: resolved",
+      "RouteSpec.topicMap: provenance",
+      "RouteSpec.path: provenance",
+      "RouteSpec.where: provenance",
+  };
+  EXPECT_EQ(got, want);
+}
+
 TEST(RouteFingerprint, SpoolSettingsCountAsResolved) {
   BridgeConfig cfg = loaded();
   ConnectorSpec& c = cfg.connectors.at(0);
