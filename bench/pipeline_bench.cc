@@ -24,6 +24,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/plan.h"
 #include "pipeline/graph_builder.h"
 #include "sinks/null/null_sink.h"
 #include "sources/synthetic/synthetic_source.h"
@@ -68,18 +69,17 @@ Result runOnce(int branches, bool fuse, pipeline::Execution exec, std::uint64_t 
     st.params = YAML::Load("{type: set_properties, userProperties: {site: plant-a}}");
     st.path = "bench.stages[0]";
     route.stages.push_back(st);
-    spec.stages = pipeline::Registry::builtin().parseStages(route, diag);
-    if (diag.hasErrors()) {
-      std::fprintf(stderr, "%s", diag.str().c_str());
-      std::exit(1);
-    }
   }
-  spec.connector = &connector;
+  spec.stages =
+      pipeline::Registry::builtin().parseStages(config::stageChain(&connector, route), diag);
+  if (diag.hasErrors()) {
+    std::fprintf(stderr, "%s", diag.str().c_str());
+    std::exit(1);
+  }
   spec.route = &route;
   spec.capacity = capacity;
   spec.fuseStages = fuse;
   spec.execution = exec;
-  spec.registry = &pipeline::Registry::builtin();
   std::vector<sinks::null::NullSink*> nulls;
   for (int i = 0; i < branches; ++i) {
     auto s = std::make_unique<sinks::null::NullSink>();

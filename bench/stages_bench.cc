@@ -15,6 +15,8 @@
 #include <string>
 
 #include "config/diagnostics.h"
+#include "config/yaml_params.h"
+#include "pipeline/route_counters.h"
 #include "stages/filter/config.h"
 #include "stages/json_map/config.h"
 #include "stages/set_properties/config.h"
@@ -71,8 +73,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < metrics.dropped.size(); ++i) {
     metrics.dropped[i] = &fam.Add({{"reason", std::to_string(i)}});
   }
+  pipeline::RouteCounters counters(&metrics);
   pipeline::StageContext ctx;
-  ctx.metrics = &metrics;
+  ctx.counters = &counters;
 
   const stages::filter::FilterFactory filter;
   const stages::set_properties::SetPropertiesFactory setProps;
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
   std::printf("%-38s %10.1f %10s\n", "baseline (build message + forward)", base, "-");
   for (const auto& r : rows) {
     config::Diagnostics diag;
-    auto cfg = r.factory->parse(YAML::Load(r.yaml), "bench", "stage", diag);
+    config::YamlParams params(YAML::Load(r.yaml), "bench", "stage", diag);
+    auto cfg = r.factory->parse(params);
     if (!cfg) {
       std::fprintf(stderr, "%s", diag.str().c_str());
       return 1;

@@ -6,9 +6,9 @@
 #     find_package(mqbridge CONFIG REQUIRED)
 #     mqbridge_add_stage_plugin(my_stage my_stage.cc)      # or: add_library(... MODULE ...) and
 #                                                          #     link mqbridge::stage_api
-# mqbridge::stage_api is an INTERFACE target: include directories, C++20, yaml-cpp and
-# prometheus-cpp core. It links no mqbridge code: a plugin resolves the stage API's symbols from
-# the mqbridge executable that loads it (see pipeline/plugin.h).
+# mqbridge::stage_api is an INTERFACE target: include directories and C++20. The stage API headers
+# need neither yaml-cpp nor prometheus-cpp, and the target links no mqbridge code: a plugin
+# resolves the stage API's symbols from the mqbridge executable that loads it (pipeline/plugin.h).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -18,19 +18,17 @@ set(MQB_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/mqbridge)
 add_library(mqb_stage_api INTERFACE)
 target_include_directories(mqb_stage_api INTERFACE
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:${MQB_INSTALL_INCLUDEDIR}>)
-target_link_libraries(mqb_stage_api INTERFACE yaml-cpp prometheus-cpp::core)
 target_compile_features(mqb_stage_api INTERFACE cxx_std_20)
 set_target_properties(mqb_stage_api PROPERTIES EXPORT_NAME stage_api)
 add_library(mqbridge::stage_api ALIAS mqb_stage_api)
 
-# The public headers: the stage API (pipeline/) and what it includes.
-file(GLOB _mqb_pipeline_headers ${PROJECT_SOURCE_DIR}/pipeline/*.h)
-install(FILES ${_mqb_pipeline_headers} DESTINATION ${MQB_INSTALL_INCLUDEDIR}/pipeline)
-install(FILES ${PROJECT_SOURCE_DIR}/config/diagnostics.h ${PROJECT_SOURCE_DIR}/config/fields.h
-              ${PROJECT_SOURCE_DIR}/config/model.h
-        DESTINATION ${MQB_INSTALL_INCLUDEDIR}/config)
-install(FILES ${PROJECT_SOURCE_DIR}/metrics/route_metrics.h
-        DESTINATION ${MQB_INSTALL_INCLUDEDIR}/metrics)
+# The public headers: the stage API and exactly what it includes (tests/scripts/extending checks
+# that they include nothing else).
+foreach(_h pipeline/plugin.h pipeline/stage_factory.h pipeline/stage.h pipeline/message.h
+           pipeline/clock.h config/params.h config/diagnostics.h metrics/reasons.h)
+  get_filename_component(_dir ${_h} DIRECTORY)
+  install(FILES ${PROJECT_SOURCE_DIR}/${_h} DESTINATION ${MQB_INSTALL_INCLUDEDIR}/${_dir})
+endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/mqtt/message.h DESTINATION ${MQB_INSTALL_INCLUDEDIR}/mqtt)
 
 install(TARGETS mqb_stage_api EXPORT mqbridgeTargets)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "config/rate_limit.h"
 #include "config/topic.h"
 
 namespace mqb::config {
@@ -50,7 +51,72 @@ void printBroker(std::ostream& os, const char* label, const BrokerConnection& b,
   os << ')' << (defaulted ? " [default]" : "") << '\n';
 }
 
+/// The parameters a qos stage takes from its route.
+void addQos(YAML::Node& params, const RouteSpec& route) { params["qos"] = route.qos; }
+
+/// The parameters a rate_limit stage takes from its route (none when no limit is in force).
+void addRateLimit(YAML::Node& params, const ConnectorSpec* connector, const RouteSpec& route) {
+  const RateLimitSpec l = effectiveRateLimit(connector, &route);
+  const std::pair<const char*, double> fields[] = {{"messagesPerSecond", l.messagesPerSecond},
+                                                   {"bytesPerSecond", l.bytesPerSecond},
+                                                   {"burstMessages", l.burstMessages},
+                                                   {"burstBytes", l.burstBytes}};
+  for (const auto& [key, value] : fields) {
+    if (value > 0) {
+      params[key] = value;
+    }
+  }
+}
+
+StageSpec implicitStage(const char* type, const RouteSpec& route) {
+  StageSpec s;
+  s.type = type;
+  s.params = YAML::Node(YAML::NodeType::Map);
+  s.params["type"] = type;
+  s.path = route.path;
+  s.where = route.where;
+  return s;
+}
+
+/// `own` with the route's values added, when it is a qos or rate_limit stage without parameters.
+/// The new mapping shares `own`'s entries (and so their locations).
+StageSpec inheritRouteValues(const StageSpec& own, const ConnectorSpec* connector,
+                             const RouteSpec& route) {
+  if ((own.type != "qos" && own.type != "rate_limit") || !own.params.IsMap() ||
+      own.params.size() != 1) {
+    return own;
+  }
+  StageSpec s = own;
+  s.params = YAML::Node(YAML::NodeType::Map);
+  for (const auto& kv : own.params) {
+    s.params[kv.first] = kv.second;
+  }
+  if (own.type == "qos") {
+    addQos(s.params, route);
+  } else {
+    addRateLimit(s.params, connector, route);
+  }
+  return s;
+}
+
 }  // namespace
+
+std::vector<StageSpec> stageChain(const ConnectorSpec* connector, const RouteSpec& route) {
+  std::vector<StageSpec> chain;
+  chain.reserve(3 + route.stages.size());
+  chain.push_back(implicitStage("topic_rewrite", route));
+  if (route.target) {
+    chain.back().params["target"] = *route.target;
+  }
+  chain.push_back(implicitStage("qos", route));
+  addQos(chain.back().params, route);
+  chain.push_back(implicitStage("rate_limit", route));
+  addRateLimit(chain.back().params, connector, route);
+  for (const auto& own : route.stages) {
+    chain.push_back(inheritRouteValues(own, connector, route));
+  }
+  return chain;
+}
 
 std::string clientId(const ConnectorSpec& c, const RouteSpec& r, int index) {
   std::string id = c.clientIdPrefix + r.name;

@@ -86,4 +86,14 @@ std::string statusClientId(const ConnectorSpec& c, int instance);
 /// What a client of `r` subscribes to: "$share/<groupName>/<source>" or `source`.
 std::string subscriptionOf(const RouteSpec& r);
 
+/// Every stage a message of `route` passes through, in order, each with its parameters:
+///   topic_rewrite  {target: <route target>}  (no target: the message keeps its topic)
+///   qos            {qos: <route qos>}
+///   rate_limit     {<the limits in force>}   (route's rateLimit, else the connector's, else none)
+///   then the route's own `stages`.
+/// A route's own qos or rate_limit stage written without parameters takes the same values. The
+/// stages added here have the route's path and location, so their problems point at the route.
+/// `connector` may be null. The result shares the route's YAML nodes: it must not outlive `route`.
+std::vector<StageSpec> stageChain(const ConnectorSpec* connector, const RouteSpec& route);
+
 }  // namespace mqb::config

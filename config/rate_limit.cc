@@ -1,5 +1,7 @@
 #include "config/rate_limit.h"
 
+#include "config/yaml_params.h"
+
 namespace mqb::config {
 
 namespace {
@@ -11,11 +13,11 @@ constexpr std::string_view kBurstBytes = "burstBytes";
 
 }  // namespace
 
-bool hasRateLimitFields(const Fields& f) {
+bool hasRateLimitFields(const Params& f) {
   return f.has(kMessages) || f.has(kBytes) || f.has(kBurstMessages) || f.has(kBurstBytes);
 }
 
-RateLimitSpec readRateLimit(Fields& f) {
+RateLimitSpec readRateLimit(Params& f) {
   RateLimitSpec r;
   r.messagesPerSecond = f.number(kMessages, false, 0).value_or(0);
   r.bytesPerSecond = f.number(kBytes, false, 0).value_or(0);
@@ -41,7 +43,7 @@ std::optional<RateLimitSpec> readRateLimit(Fields& parent, std::string_view key)
   if (!n.IsDefined()) {
     return std::nullopt;
   }
-  Fields f(n, parent.file(), parent.pathOf(key), parent.diag());
+  YamlParams f(n, parent.file(), parent.pathOf(key), parent.diag());
   RateLimitSpec r = readRateLimit(f);
   f.finish();
   if (!f.ok()) {

@@ -11,19 +11,20 @@
 
 #include "config/fields.h"
 #include "config/model.h"
+#include "config/params.h"
 
 namespace mqb::config {
 
 /// True if the mapping `f` reads has any of the rate limit fields.
-bool hasRateLimitFields(const Fields& f);
+bool hasRateLimitFields(const Params& f);
 
 /// Reads messagesPerSecond, bytesPerSecond, burstMessages and burstBytes from the mapping `f`
 /// reads: each a number > 0, at least one of the two rates, a burst only with its rate. Problems
 /// go to `f`'s diagnostics. The four keys are marked known; the caller calls `f.finish()`.
-RateLimitSpec readRateLimit(Fields& f);
+RateLimitSpec readRateLimit(Params& f);
 
 /// The optional mapping `key` of `parent` (a connector's or a route's `rateLimit`) read with
-/// readRateLimit(Fields&) and finished; nullopt when absent or not a mapping.
+/// readRateLimit(Params&) and finished; nullopt when absent or not a mapping.
 std::optional<RateLimitSpec> readRateLimit(Fields& parent, std::string_view key);
 
 /// The limits in force for a route: the route's rateLimit, else its connector's, else none

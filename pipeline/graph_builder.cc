@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "pipeline/route_counters.h"
 
 namespace mqb::pipeline {
 
@@ -99,6 +100,7 @@ struct RouteGraph::Impl {
     SinkPtr sink;
     metrics::RouteMetrics metrics;
     bool hasMetrics = false;
+    RouteCounters counters;  ///< over `metrics` when hasMetrics; what the stages count into
     std::atomic<std::uint64_t> nextBatch{0};  ///< batch sequence, taken at ingress
     std::uint64_t nextMessage = 0;            ///< message sequence, stamped by node 0 (serial)
     // Per stage node scratch (each node is serial, so no sharing).
@@ -120,7 +122,6 @@ struct RouteGraph::Impl {
     std::unique_ptr<SinkNode> sinkNode;
   };
 
-  const config::ConnectorSpec* connector = nullptr;
   const config::RouteSpec* route = nullptr;
   std::size_t capacity = 0;
   Execution execution = Execution::Caller;
@@ -314,37 +315,44 @@ struct RouteGraph::Impl {
 
 namespace {
 
-/// Parses an implicit stage from a synthesized mapping; diagnostics without a position are
-/// attributed to the route.
-ConfiguredStage implicitStage(const Registry& registry, const char* type,
-                              const config::RouteSpec& route, config::Diagnostics& diag) {
-  ConfiguredStage out;
-  out.type = type;
-  out.path = route.path;
-  out.factory = registry.find(type);
-  if (out.factory == nullptr) {
+/// Reports what makes `spec` unbuildable; true if nothing does.
+bool checkSpec(const RouteGraphSpec& spec, std::size_t branches, config::Diagnostics& diag) {
+  const config::RouteSpec& route = *spec.route;
+  const std::size_t errorsBefore = diag.errorCount();
+  if (spec.sinks.size() != branches) {
     diag.error(route.where, route.path,
-               std::string("built-in stage \"") + type + "\" is not registered");
-    return out;
+               "internal: " + std::to_string(spec.sinks.size()) + " sinks for " +
+                   std::to_string(branches) + " branches");
   }
-  YAML::Node params(YAML::NodeType::Map);
-  params["type"] = type;
-  if (std::string_view(type) == "topic_rewrite" && route.target) {
-    params["target"] = *route.target;
-  }
-  config::Diagnostics local;
-  out.config = out.factory->parse(params, route.where.file, route.path, local);
-  for (config::Diagnostic d : local.all()) {
-    if (d.where.line == 0) {
-      d.where = route.where;
+  for (const auto& s : spec.sinks) {
+    if (!s) {
+      diag.error(route.where, route.path, "internal: null sink");
     }
-    diag.add(std::move(d));
   }
-  if (!out.config) {
-    out.factory = nullptr;
+  if (!spec.metrics.empty() && spec.metrics.size() != branches) {
+    diag.error(route.where, route.path,
+               "internal: metrics for " + std::to_string(spec.metrics.size()) + " of " +
+                   std::to_string(branches) + " branches");
   }
-  return out;
+  if (spec.capacity == 0) {
+    diag.error(route.where, route.path, "internal: in-flight capacity must be > 0");
+  }
+  for (const auto& c : spec.stages) {
+    if (c.factory == nullptr || !c.config) {
+      diag.error(route.where, c.path, "stage \"" + c.type + "\" failed validation");
+    }
+  }
+  return diag.errorCount() == errorsBefore;
 }
+
+/// Creates the branch's stages and lays them out on nodes: fused = one node running every stage;
+/// otherwise one node per stage.
+void createStages(RouteGraph::Impl& I, RouteGraph::Impl::Branch& b,
+                  const std::vector<ConfiguredStage>& configured, const Clock* clock, bool fuse);
+
+/// Makes the branch's flow graph (Execution::Caller: its own, in its own single-slot arena;
+/// Workers: the route's) and its nodes, and connects them.
+void wireNodes(RouteGraph::Impl& I, RouteGraph::Impl::Branch& b);
 
 }  // namespace
 
@@ -353,48 +361,12 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
     diag.error({}, "", "RouteGraph::build: no route");
     return nullptr;
   }
-  const config::RouteSpec& route = *spec.route;
-  const std::size_t n = static_cast<std::size_t>(std::max(1, route.clientCount()));
-  const std::size_t errorsBefore = diag.errorCount();
-  if (spec.sinks.size() != n) {
-    diag.error(route.where, route.path,
-               "internal: " + std::to_string(spec.sinks.size()) + " sinks for " +
-                   std::to_string(n) + " branches");
-  }
-  for (const auto& s : spec.sinks) {
-    if (!s) {
-      diag.error(route.where, route.path, "internal: null sink");
-    }
-  }
-  if (!spec.metrics.empty() && spec.metrics.size() != n) {
-    diag.error(route.where, route.path,
-               "internal: metrics for " + std::to_string(spec.metrics.size()) + " of " +
-                   std::to_string(n) + " branches");
-  }
-  if (spec.capacity == 0) {
-    diag.error(route.where, route.path, "internal: in-flight capacity must be > 0");
-  }
-  std::vector<ConfiguredStage> configured;
-  if (spec.registry == nullptr) {
-    diag.error(route.where, route.path, "internal: no stage registry");
-  } else {
-    for (const char* type : {"topic_rewrite", "qos", "rate_limit"}) {
-      configured.push_back(implicitStage(*spec.registry, type, route, diag));
-    }
-  }
-  for (auto& c : spec.stages) {
-    if (c.factory == nullptr || !c.config) {
-      diag.error(route.where, c.path, "stage \"" + c.type + "\" failed validation");
-    }
-    configured.push_back(std::move(c));
-  }
-  if (diag.errorCount() != errorsBefore) {
+  const std::size_t n = static_cast<std::size_t>(std::max(1, spec.route->clientCount()));
+  if (!checkSpec(spec, n, diag)) {
     return nullptr;
   }
-
   auto impl = std::make_unique<Impl>();
   Impl& I = *impl;
-  I.connector = spec.connector;
   I.route = spec.route;
   I.capacity = spec.capacity;
   I.execution = spec.execution;
@@ -403,7 +375,6 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
   }
   I.hook = std::move(spec.beforeNodeForTest);
   const Clock* clock = spec.clock != nullptr ? spec.clock : &SystemClock::instance();
-
   for (std::size_t bi = 0; bi < n; ++bi) {
     auto bp = std::make_unique<Impl::Branch>();
     Impl::Branch& b = *bp;
@@ -413,63 +384,75 @@ std::unique_ptr<RouteGraph> RouteGraph::build(RouteGraphSpec spec, config::Diagn
       b.metrics = spec.metrics[bi];
       b.hasMetrics = true;
     }
-    StageContext ctx;
-    ctx.connector = spec.connector;
-    ctx.route = spec.route;
-    ctx.branch = static_cast<std::uint32_t>(bi);
-    ctx.clock = clock;
-    ctx.metrics = b.hasMetrics ? &b.metrics : nullptr;
-    for (const auto& c : configured) {
-      b.stages.push_back(c.factory->create(c.config, ctx));
-    }
-    // Node layout: fused = one node running every stage; otherwise one node per stage.
-    const std::size_t k = b.stages.size();
-    if (spec.fuseStages) {
-      b.nodeStates.resize(1);
-      b.nodeStates[0].first = 0;
-      b.nodeStates[0].last = k;
-    } else {
-      b.nodeStates.resize(k);
-      for (std::size_t s = 0; s < k; ++s) {
-        b.nodeStates[s].first = s;
-        b.nodeStates[s].last = s + 1;
-      }
-    }
-    if (spec.execution == Execution::Caller) {
-      // One master slot and no worker slot: only the thread inside execute() runs tasks. The
-      // graph attaches to the arena it is constructed in. concurrent_wait: wait_for_all does not
-      // reset the context under another thread's wait.
-      b.arena = std::make_unique<oneapi::tbb::task_arena>(1, 1);
-      b.context = std::make_unique<oneapi::tbb::task_group_context>(
-          oneapi::tbb::task_group_context::isolated,
-          oneapi::tbb::task_group_context::default_traits |
-              oneapi::tbb::task_group_context::concurrent_wait);
-      b.arena->execute([&b] { b.ownGraph = std::make_unique<flow::graph>(*b.context); });
-      b.graph = b.ownGraph.get();
-    } else {
-      b.graph = I.graph.get();
-    }
-    flow::graph& g = *b.graph;
-    auto seqOf = [](const Item& it) -> std::size_t { return it.seq; };
-    for (std::size_t node = 0; node < b.nodeStates.size(); ++node) {
-      b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
-      b.stageNodes.push_back(std::make_unique<StageNode>(
-          g, flow::serial,
-          [&I, &b, node](const Item& it) noexcept { return I.runStages(b, node, it); }));
-    }
-    b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
-    b.sinkNode = std::make_unique<SinkNode>(
-        g, flow::serial, [&I, &b](const Item& it) noexcept { return I.runSink(b, it); });
-    for (std::size_t node = 0; node < b.stageNodes.size(); ++node) {
-      flow::make_edge(*b.sequencers[node], *b.stageNodes[node]);
-      flow::make_edge(*b.stageNodes[node], *b.sequencers[node + 1]);
-    }
-    flow::make_edge(*b.sequencers.back(), *b.sinkNode);
-    b.sink->setRelease([&I, &b](std::size_t count) { I.release(b, count); });
+    createStages(I, b, spec.stages, clock, spec.fuseStages);
+    wireNodes(I, b);
     I.branches.push_back(std::move(bp));
   }
   return std::unique_ptr<RouteGraph>(new RouteGraph(std::move(impl)));
 }
+
+namespace {
+
+void createStages(RouteGraph::Impl& I, RouteGraph::Impl::Branch& b,
+                  const std::vector<ConfiguredStage>& configured, const Clock* clock, bool fuse) {
+  b.counters.bind(b.hasMetrics ? &b.metrics : nullptr);
+  StageContext ctx;
+  ctx.route = I.route->name;
+  ctx.branch = static_cast<std::uint32_t>(b.index);
+  ctx.clock = clock;
+  ctx.counters = b.hasMetrics ? &b.counters : nullptr;
+  for (const auto& c : configured) {
+    b.stages.push_back(c.factory->create(c.config, ctx));
+  }
+  const std::size_t k = b.stages.size();
+  if (fuse) {
+    b.nodeStates.resize(1);
+    b.nodeStates[0].first = 0;
+    b.nodeStates[0].last = k;
+  } else {
+    b.nodeStates.resize(k);
+    for (std::size_t s = 0; s < k; ++s) {
+      b.nodeStates[s].first = s;
+      b.nodeStates[s].last = s + 1;
+    }
+  }
+}
+
+void wireNodes(RouteGraph::Impl& I, RouteGraph::Impl::Branch& b) {
+  if (I.execution == Execution::Caller) {
+    // One master slot and no worker slot: only the thread inside execute() runs tasks. The
+    // graph attaches to the arena it is constructed in. concurrent_wait: wait_for_all does not
+    // reset the context under another thread's wait.
+    b.arena = std::make_unique<oneapi::tbb::task_arena>(1, 1);
+    b.context = std::make_unique<oneapi::tbb::task_group_context>(
+        oneapi::tbb::task_group_context::isolated,
+        oneapi::tbb::task_group_context::default_traits |
+            oneapi::tbb::task_group_context::concurrent_wait);
+    b.arena->execute([&b] { b.ownGraph = std::make_unique<flow::graph>(*b.context); });
+    b.graph = b.ownGraph.get();
+  } else {
+    b.graph = I.graph.get();
+  }
+  flow::graph& g = *b.graph;
+  auto seqOf = [](const Item& it) -> std::size_t { return it.seq; };
+  for (std::size_t node = 0; node < b.nodeStates.size(); ++node) {
+    b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
+    b.stageNodes.push_back(std::make_unique<StageNode>(
+        g, flow::serial,
+        [&I, &b, node](const Item& it) noexcept { return I.runStages(b, node, it); }));
+  }
+  b.sequencers.push_back(std::make_unique<SeqNode>(g, seqOf));
+  b.sinkNode = std::make_unique<SinkNode>(
+      g, flow::serial, [&I, &b](const Item& it) noexcept { return I.runSink(b, it); });
+  for (std::size_t node = 0; node < b.stageNodes.size(); ++node) {
+    flow::make_edge(*b.sequencers[node], *b.stageNodes[node]);
+    flow::make_edge(*b.stageNodes[node], *b.sequencers[node + 1]);
+  }
+  flow::make_edge(*b.sequencers.back(), *b.sinkNode);
+  b.sink->setRelease([&I, &b](std::size_t count) { I.release(b, count); });
+}
+
+}  // namespace
 
 RouteGraph::RouteGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

@@ -2,10 +2,10 @@
 // Compiles one route into a running oneTBB flow graph. This header does not expose oneTBB; the
 // .cc file is the only place in mqbridge that includes it.
 //
-// Per branch b (b < route.clientCount(), one sink client each):
+// Per branch b (b < route.clientCount(), one sink client each), for the stages of
+// RouteGraphSpec::stages (normally topic_rewrite, qos, rate_limit, then the route's own):
 //
-//   tryPush(b) ─► seq ─► [topic_rewrite] ─► seq ─► [qos] ─► seq ─► [rate_limit] ─► seq ─►
-//                 [custom 1] ─► ... ─► seq ─► sink b
+//   tryPush(b) ─► seq ─► [stage 1] ─► seq ─► [stage 2] ─► ... ─► seq ─► sink b
 //
 // Items are batches (pipeline::Batch) stamped with a per-branch, gap-free batch sequence at
 // ingress; each serial stage node is preceded by a sequencer_node, because serial function_nodes
@@ -55,9 +55,9 @@ enum class Execution {
 
 /// Everything needed to compile one route.
 struct RouteGraphSpec {
-  const config::ConnectorSpec* connector = nullptr;  ///< must outlive the graph
-  const config::RouteSpec* route = nullptr;          ///< must outlive the graph
-  /// The route's custom stages, validated (Registry::parseStages); run after the built-ins.
+  const config::RouteSpec* route = nullptr;  ///< must outlive the graph
+  /// Every stage of the route in order, validated: Registry::parseStages over
+  /// config::stageChain (the route's topic_rewrite, qos and rate_limit, then its own stages).
   std::vector<ConfiguredStage> stages;
   /// One sink per branch (route->clientCount()); the graph owns them.
   std::vector<SinkPtr> sinks;
@@ -66,10 +66,6 @@ struct RouteGraphSpec {
   const Clock* clock = &SystemClock::instance();
   /// Maximum messages admitted and not yet released by the sinks, for the whole route.
   std::size_t capacity = 10000;
-  /// Where the implicit topic_rewrite, qos and rate_limit come from: normally
-  /// &Registry::builtin() (required; not defaulted here because the built-ins live in the stages
-  /// library, which depends on this one).
-  const Registry* registry = nullptr;
   /// Runs all stages of a branch in one serial node instead of one node per stage (fewer task
   /// hand-offs; see bench/pipeline_bench.cc for the measured difference).
   bool fuseStages = false;
@@ -82,9 +78,8 @@ struct RouteGraphSpec {
 /// A compiled, runnable route. Thread-safe as an Ingress; start/stop from one controlling thread.
 class RouteGraph final : public Ingress {
  public:
-  /// Validates and builds. Returns null and reports into `diag` if the implicit stages'
-  /// parameters (e.g. the route's target template) are invalid, a custom stage failed
-  /// validation, or the number of sinks does not match the route's branches.
+  /// Validates and builds. Returns null and reports into `diag` if a stage failed validation or
+  /// the number of sinks (or metrics) does not match the route's branches.
   static std::unique_ptr<RouteGraph> build(RouteGraphSpec spec, config::Diagnostics& diag);
 
   /// Stops (zero drain) if still running, then destroys the nodes before the graph.

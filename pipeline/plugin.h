@@ -5,7 +5,7 @@
 // Writing one (see docs/extending.md for the whole walk-through):
 //
 //   #include "pipeline/plugin.h"
-//   class MyFactory final : public mqb::pipeline::StageFactory { ... };
+//   class MyFactory final : public mqb::pipeline::TypedStageFactory<MyConfig, MyStage> { ... };
 //   MQB_DEFINE_STAGE_PLUGIN(MyFactory)           // one or more factory classes
 //
 // The entry points (C linkage, so their names are stable):
@@ -19,18 +19,20 @@
 // ABI rules: the stage API is C++ (virtual classes, std::string, std::vector...), so a plugin must
 // be compiled against the headers of the mqbridge it is loaded into (the installed package, see
 // `find_package(mqbridge)`) with the same compiler family and standard library. The version number
-// changes whenever a public header changes incompatibly. The plugin links only the
-// `mqbridge::stage_api` target: symbols such as config::Fields are resolved from the mqbridge
-// executable (which exports them) when the plugin is loaded. A plugin stays loaded until the
-// process exits.
+// changes whenever a public header changes incompatibly. The public headers (pipeline/stage.h,
+// pipeline/stage_factory.h, this one and what they include) need neither yaml-cpp nor
+// prometheus: parameters arrive through config::Params, counters through StageCounters. The
+// plugin links only the `mqbridge::stage_api` target: symbols such as config::Diagnostics's are
+// resolved from the mqbridge executable (which exports them) when the plugin is loaded. A plugin
+// stays loaded until the process exits.
 
 #include <memory>
 #include <utility>
 
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
 
 /// Version of the stage plugin ABI these headers describe.
-#define MQB_STAGE_PLUGIN_ABI_VERSION 2
+#define MQB_STAGE_PLUGIN_ABI_VERSION 3
 
 namespace mqb::pipeline {
 

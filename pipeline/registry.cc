@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/fields.h"
+#include "config/yaml_params.h"
 
 namespace mqb::pipeline {
 
@@ -73,18 +74,26 @@ ConfiguredStage Registry::parseStage(const config::StageSpec& spec,
     return out;
   }
   out.factory = f;
-  out.config = f->parse(spec.params, spec.where.file, spec.path, diag);
+  config::Diagnostics local;
+  config::YamlParams params(spec.params, spec.where.file, spec.path, local);
+  out.config = f->parse(params);
+  for (config::Diagnostic d : local.all()) {
+    if (d.where.line == 0) {
+      d.where = spec.where;
+    }
+    diag.add(std::move(d));
+  }
   if (!out.config) {
     out.factory = nullptr;
   }
   return out;
 }
 
-std::vector<ConfiguredStage> Registry::parseStages(const config::RouteSpec& route,
+std::vector<ConfiguredStage> Registry::parseStages(const std::vector<config::StageSpec>& stages,
                                                    config::Diagnostics& diag) const {
   std::vector<ConfiguredStage> out;
-  out.reserve(route.stages.size());
-  for (const auto& s : route.stages) {
+  out.reserve(stages.size());
+  for (const auto& s : stages) {
     out.push_back(parseStage(s, diag));
   }
   return out;

@@ -10,7 +10,7 @@
 
 #include "config/diagnostics.h"
 #include "config/model.h"
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
 
 namespace mqb::pipeline {
 
@@ -34,12 +34,14 @@ class Registry {
   /// Sorted list of known types (for "unknown type" diagnostics and `--help`).
   std::vector<std::string> types() const;
 
-  /// Validates a route's custom stages (route.stages); unknown types are reported with the list of
-  /// known types. Returns the configured stages (empty entries for failures) in order.
-  std::vector<ConfiguredStage> parseStages(const config::RouteSpec& route,
+  /// Validates stages (a route's whole chain, config::stageChain, or only its own
+  /// route.stages); unknown types are reported with the list of known types. Returns the
+  /// configured stages (empty entries for failures) in order.
+  std::vector<ConfiguredStage> parseStages(const std::vector<config::StageSpec>& stages,
                                            config::Diagnostics& diag) const;
   /// Validates one stage. On failure (unknown type or bad parameters) the result has a null
-  /// factory and config, and `diag` holds the errors.
+  /// factory and config, and `diag` holds the errors; a problem with no position of its own (a
+  /// parameter the plan added) is reported at the stage's location.
   ConfiguredStage parseStage(const config::StageSpec& spec, config::Diagnostics& diag) const;
   /// `unknown stage type "x" (did you mean "y"?); known types: a, b, c`.
   std::string unknownTypeMessage(std::string_view type) const;

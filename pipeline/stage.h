@@ -1,5 +1,8 @@
 #pragma once
-// The stage API: what a built-in or custom transform implements.
+// The stage runtime contract: what a built-in or custom transform implements to process
+// messages. How a stage is configured and created is pipeline/stage_factory.h. This header (and
+// everything it includes) is free of yaml-cpp, the configuration model and prometheus: it is part
+// of the stage plugin ABI.
 //
 // Contract for every Stage:
 //  * Ownership: process() receives the message by rvalue and owns it. To forward it, move it (or
@@ -7,7 +10,7 @@
 //    process() returns.
 //  * Emit nothing = the message is not forwarded. A stage that drops a message on purpose settles
 //    its completion with Outcome::Filtered (or Dropped for an error) and counts it with a reason
-//    (ctx.metrics->drop(...)); an unsettled message that is destroyed settles as Filtered.
+//    (ctx.counters->drop(...)); an unsettled message that is destroyed settles as Filtered.
 //  * Emit several = fan-out: the extra messages are `msg.fork()`s that share the completion.
 //  * Never throw: process() is noexcept. An exception escaping a oneTBB flow-graph body cancels the
 //    whole route graph; the graph builder also wraps calls, but stages must not rely on it.
@@ -16,16 +19,11 @@
 //    thread at a time (serial); it need not lock its own state. The immutable config object
 //    it was built from may be shared between branches.
 
+#include <cstdint>
 #include <memory>
-#include <string>
 #include <string_view>
-#include <vector>
 
-#include <yaml-cpp/yaml.h>
-
-#include "config/diagnostics.h"
-#include "config/model.h"
-#include "metrics/route_metrics.h"
+#include "metrics/reasons.h"
 #include "pipeline/clock.h"
 #include "pipeline/message.h"
 
@@ -45,38 +43,26 @@ class Stage {
 };
 using StagePtr = std::unique_ptr<Stage>;
 
-/// What a stage may know about the route it runs in. Outlives the stage.
+/// What a stage counts into its route branch's metrics. Thread-safe; outlives the stage.
+class StageCounters {
+ public:
+  /// `n` messages not forwarded, for reason `r` (the route's dropped-messages counter).
+  virtual void drop(metrics::DropReason r, double n = 1) noexcept = 0;
+  /// Delay the stage stamped onto messages (Message::notBefore), in seconds: the route's
+  /// rate-limit wait counter.
+  virtual void waited(double seconds) noexcept = 0;
+
+ protected:
+  ~StageCounters() = default;
+};
+
+/// What a stage may know about the branch it runs in. Outlives the stage. Everything else a stage
+/// needs (the route's QoS, its target...) comes in its parameters.
 struct StageContext {
-  const config::ConnectorSpec* connector = nullptr;
-  const config::RouteSpec* route = nullptr;
+  std::string_view route;    ///< route name, for log lines
   std::uint32_t branch = 0;  ///< shared-subscription branch index
   const Clock* clock = &SystemClock::instance();
-  metrics::RouteMetrics* metrics = nullptr;  ///< may be null in unit tests
+  StageCounters* counters = nullptr;  ///< may be null in unit tests
 };
-
-/// Immutable, validated parameters of one configured stage; shared by all branches of a route.
-class StageConfig {
- public:
-  virtual ~StageConfig() = default;
-};
-using StageConfigPtr = std::shared_ptr<const StageConfig>;
-
-/// Builds stages of one `type`. Registered in a Registry (pipeline/registry.h).
-class StageFactory {
- public:
-  virtual ~StageFactory() = default;
-  /// The YAML `type`, snake_case, e.g. "rate_limit".
-  virtual std::string_view type() const noexcept = 0;
-  /// One sentence for `--help`, docs and `validate` output.
-  virtual std::string_view description() const noexcept = 0;
-  /// Validates parameters. `params` is the stage's whole mapping (including `type`); report every
-  /// problem into `diag` with config::Fields (so errors carry file:line:column) and return null
-  /// if there was any error.
-  virtual StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                               const std::string& path, config::Diagnostics& diag) const = 0;
-  /// Creates a stage for one branch. Must not throw for a config this factory parsed.
-  virtual StagePtr create(const StageConfigPtr& cfg, const StageContext& ctx) const = 0;
-};
-using StageFactoryPtr = std::unique_ptr<StageFactory>;
 
 }  // namespace mqb::pipeline

@@ -209,12 +209,11 @@ class LoadRun {
       makeSink = routeSinkFactory(connector_, route_, metrics_, bound_, mqttSinks_);
     }
     pipeline::RouteGraphSpec spec;
-    spec.connector = &connector_;
     spec.route = &route_;
-    spec.registry = &pipeline::Registry::builtin();
     // One synthetic thread feeds every branch: oneTBB's workers run the branches in parallel.
     spec.execution = pipeline::Execution::Workers;
-    spec.stages = spec.registry->parseStages(route_, diag);
+    spec.stages =
+        pipeline::Registry::builtin().parseStages(config::stageChain(&connector_, route_), diag);
     branches_ = static_cast<std::size_t>(std::max(1, route_.clientCount()));
     for (std::size_t b = 0; b < branches_; ++b) {
       spec.sinks.push_back(makeSink(b));

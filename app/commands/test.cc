@@ -32,9 +32,11 @@
 #include "app/commands/cli.h"
 #include "app/commands/command.h"
 #include "config/fields.h"
+#include "config/yaml_params.h"
 #include "metrics/route_metrics.h"
 #include "pipeline/plugin_loader.h"
 #include "pipeline/registry.h"
+#include "pipeline/route_counters.h"
 #include "stages/common/config_util.h"
 #include "stages/filter/config.h"
 #include "stages/json_map/config.h"
@@ -137,7 +139,8 @@ MessageSpec readMessage(const YAML::Node& n, const std::string& file, const std:
   }
   if (YAML::Node j = f.node("json"); j.IsDefined()) {
     try {
-      m.json = nlohmann::json::parse(stages::common::yamlToJson(j).dump());
+      config::YamlParams value(j, f.file(), f.pathOf("json"), f.diag());
+      m.json = nlohmann::json::parse(stages::common::toJson(value).dump());
     } catch (const nlohmann::json::exception& e) {
       f.error("json", std::string("cannot be represented as JSON: ") + e.what());
     }
@@ -308,9 +311,10 @@ std::vector<std::string> runCase(const Case& c, const std::vector<pipeline::Conf
                                  bool verbose, std::ostream& log) {
   CaseMetrics m;
   pipeline::ManualClock clock;
+  pipeline::RouteCounters counters(&m.route);
   pipeline::StageContext ctx;
   ctx.clock = &clock;
-  ctx.metrics = &m.route;
+  ctx.counters = &counters;
   std::vector<pipeline::StagePtr> stages;
   for (const auto& s : chain) {
     stages.push_back(s.factory->create(s.config, ctx));
@@ -453,7 +457,7 @@ void runFile(const std::string& file, pipeline::Registry& registry, bool verbose
   config::RouteSpec route = readStages(f, root, file, diag);
   std::vector<Case> cases = readCases(f, file, diag);
   f.finish();
-  const auto chain = registry.parseStages(route, diag);
+  const auto chain = registry.parseStages(route.stages, diag);
   if (diag.hasErrors()) {
     diag.print(std::cout);
     std::cout << "FAIL " << file << ": invalid behaviour file\n";

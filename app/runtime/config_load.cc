@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "config/loader.h"
+#include "config/plan.h"
 #include "config/topic_template.h"
 #include "pipeline/plugin_loader.h"
 #include "pipeline/registry.h"
@@ -44,7 +45,7 @@ void validateRouteStages(const config::BridgeConfig& cfg, config::Diagnostics& d
         config::Location where = r.where;
         config::topic::compileTarget(*r.target, where, r.path + ".target", diag);
       }
-      registry.parseStages(r, diag);
+      registry.parseStages(r.stages, diag);
     }
   }
 }
@@ -88,9 +89,11 @@ std::optional<config::BridgeConfig> loadConfig(const ConfigOptions& o, bool chec
 }
 
 std::vector<std::string> stageChain(const config::RouteSpec& r) {
-  std::string chain = "stages: topic_rewrite -> qos -> rate_limit";
-  for (const auto& s : r.stages) {
-    chain += " -> " + s.type;
+  std::string chain = "stages:";
+  const char* separator = " ";
+  for (const auto& s : config::stageChain(nullptr, r)) {
+    chain.append(separator).append(s.type);
+    separator = " -> ";
   }
   return {chain};
 }

@@ -92,10 +92,8 @@ std::unique_ptr<sinks::MqttSink> makeSink(Build& b, int branch,
 bool buildGraph(Build& b, const std::set<int>& assigned) {
   config::Diagnostics diag;
   pipeline::RouteGraphSpec spec;
-  spec.connector = &b.cs;
   spec.route = &b.rs;
-  spec.registry = &pipeline::Registry::builtin();
-  spec.stages = pipeline::Registry::builtin().parseStages(b.rs, diag);
+  spec.stages = pipeline::Registry::builtin().parseStages(config::stageChain(&b.cs, b.rs), diag);
   for (int branch = 0; branch < b.rs.clientCount(); ++branch) {
     metrics::RouteMetrics& routeMetrics =
         b.env.metrics->bindRoute(b.cs.name, b.rs.name, b.dir, std::to_string(branch));

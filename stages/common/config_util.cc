@@ -6,50 +6,64 @@
 
 namespace mqb::stages::common {
 
-std::optional<OnError> readOnError(config::Fields& f) {
-  const auto v = f.enumeration("onError", {"drop", "pass"});
+std::optional<OnError> readOnError(config::Params& p) {
+  const auto v = p.enumeration("onError", {"drop", "pass"});
   if (!v) {
-    return f.has("onError") ? std::nullopt : std::optional<OnError>(OnError::Drop);
+    return p.has("onError") ? std::nullopt : std::optional<OnError>(OnError::Drop);
   }
   return *v == "pass" ? OnError::Pass : OnError::Drop;
 }
 
-std::optional<JsonPath> readJsonPath(config::Fields& f, std::string_view key, bool required) {
-  const auto s = f.str(key, required);
+std::optional<JsonPath> readJsonPath(config::Params& p, std::string_view key, bool required) {
+  const auto s = p.str(key, required);
   if (!s) {
     return std::nullopt;
   }
   std::string error;
-  auto p = JsonPath::parse(*s, error);
-  if (!p) {
-    f.error(key, error);
+  auto path = JsonPath::parse(*s, error);
+  if (!path) {
+    p.error(key, error);
   }
-  return p;
+  return path;
 }
 
-Json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
+std::optional<JsonPath> jsonPathAt(const config::Params& v) {
+  if (v.kind() != config::Params::Kind::Scalar) {
+    v.fail("expected a field path");
+    return std::nullopt;
+  }
+  std::string error;
+  auto path = JsonPath::parse(v.scalar(), error);
+  if (!path) {
+    v.fail(error);
+  }
+  return path;
+}
+
+Json toJson(config::Params& v) {
+  using Kind = config::Params::Kind;
+  switch (v.kind()) {
+    case Kind::Mapping: {
       Json obj = Json::object();
-      for (const auto& kv : node) {
-        obj[kv.first.Scalar()] = yamlToJson(kv.second);
+      for (const auto& [key, value] : v.entries()) {
+        obj[key->scalar()] = toJson(*value);
       }
       return obj;
     }
-    case YAML::NodeType::Sequence: {
+    case Kind::List: {
       Json arr = Json::array();
-      for (const auto& v : node) {
-        arr.push_back(yamlToJson(v));
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        arr.push_back(toJson(*v.item(i)));
       }
       return arr;
     }
-    case YAML::NodeType::Scalar:
+    case Kind::Scalar:
       break;
     default:
       return nullptr;
   }
-  const std::string& s = node.Scalar();
-  if (node.Tag() == "!") {  // quoted: always a string
+  const std::string& s = v.scalar();
+  if (v.quoted()) {  // quoted: always a string
     return s;
   }
   if (s == "null" || s == "Null" || s == "NULL" || s == "~") {

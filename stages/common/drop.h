@@ -1,9 +1,10 @@
 #pragma once
 // What every transform stage does with a message it does not forward: count it with a reason and
-// settle its completion with the matching outcome. Logic-side helper (no YAML).
+// settle its completion with the matching outcome. Logic-side helper (no configuration).
 
-#include "metrics/route_metrics.h"
+#include "metrics/reasons.h"
 #include "pipeline/message.h"
+#include "pipeline/stage.h"
 
 namespace mqb::stages::common {
 
@@ -14,11 +15,11 @@ enum class OnError : std::uint8_t {
 };
 
 /// Settles `msg` (Filtered for DropReason::Filtered, Dropped otherwise) and counts the reason on
-/// `metrics` if not null. The message is then destroyed by the caller.
-inline void drop(pipeline::Message& msg, metrics::RouteMetrics* metrics,
+/// `counters` if not null. The message is then destroyed by the caller.
+inline void drop(pipeline::Message& msg, pipeline::StageCounters* counters,
                  metrics::DropReason reason) noexcept {
-  if (metrics != nullptr) {
-    metrics->drop(reason);
+  if (counters != nullptr) {
+    counters->drop(reason);
   }
   msg.completion.settle(reason == metrics::DropReason::Filtered ? pipeline::Outcome::Filtered
                                                                 : pipeline::Outcome::Dropped);

@@ -2,107 +2,106 @@
 
 #include <algorithm>
 
-#include "config/fields.h"
 #include "config/topic.h"
 #include "stages/common/config_util.h"
-#include "stages/filter/filter.h"
 
 namespace mqb::stages::filter {
 namespace {
 
-struct FilterConfig final : pipeline::StageConfig {
-  std::shared_ptr<const FilterSpec> spec;
-};
-
-void readTopics(config::Fields& f, FilterSpec& spec) {
-  const YAML::Node n = f.node("topic");
-  if (!n.IsDefined()) {
+void readTopics(pipeline::StageParams& p, FilterConfig& spec) {
+  const config::ParamsPtr n = p.value("topic");
+  if (!n) {
     return;
   }
-  auto add = [&](const YAML::Node& item, const std::string& path) {
-    if (!item.IsScalar()) {
-      f.diag().error(config::locationOf(item, f.file()), path, "expected a topic filter");
+  auto add = [&](const config::Params& item) {
+    if (item.kind() != config::Params::Kind::Scalar) {
+      item.fail("expected a topic filter");
       return;
     }
-    if (auto err = config::topic::filterError(item.Scalar()); !err.empty()) {
-      f.diag().error(config::locationOf(item, f.file()), path,
-                     err + ", got \"" + item.Scalar() + "\"");
+    if (auto err = config::topic::filterError(item.scalar()); !err.empty()) {
+      item.fail(err + ", got \"" + item.scalar() + "\"");
       return;
     }
-    spec.topics.push_back(item.Scalar());
+    spec.topics.push_back(item.scalar());
   };
-  if (n.IsSequence()) {
-    if (n.size() == 0) {
-      f.error("topic", "expected at least one topic filter");
+  if (n->kind() == config::Params::Kind::List) {
+    if (n->size() == 0) {
+      p.error("topic", "expected at least one topic filter");
     }
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      add(n[i], f.pathOf("topic") + "[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < n->size(); ++i) {
+      add(*n->item(i));
     }
-  } else if (n.IsScalar()) {
-    add(n, f.pathOf("topic"));
+  } else if (n->kind() == config::Params::Kind::Scalar) {
+    add(*n);
   } else {
-    f.error("topic", "expected a topic filter or a list of topic filters");
+    p.error("topic", "expected a topic filter or a list of topic filters");
   }
 }
 
-void readUserProperty(config::Fields& f, FilterSpec& spec) {
-  const YAML::Node n = f.mapping("userProperty");
-  if (!n.IsDefined()) {
+void readUserProperty(pipeline::StageParams& p, FilterConfig& spec) {
+  const config::ParamsPtr u = p.mapping("userProperty");
+  if (!u) {
     return;
   }
-  config::Fields p(n, f.file(), f.pathOf("userProperty"), f.diag());
   PropertyCondition c;
-  if (auto name = p.str("name", true)) {
+  if (auto name = u->str("name", true)) {
     c.name = *name;
     if (c.name.empty()) {
-      p.error("name", "must not be empty");
+      u->error("name", "must not be empty");
     }
   }
-  c.value = p.str("value");
-  p.finish();
+  c.value = u->str("value");
+  u->finish();
   spec.userProperty = std::move(c);
 }
 
-void readJson(config::Fields& f, FilterSpec& spec) {
-  const YAML::Node n = f.mapping("json");
-  if (!n.IsDefined()) {
+/// The `value` of a json condition with operator `o` (`op` as written).
+nlohmann::json readJsonValue(config::Params& j, Op o, const std::string& op) {
+  nlohmann::json v;
+  const config::ParamsPtr value = j.value("value");
+  if (o == Op::Exists) {
+    if (value) {
+      j.error("value", "not allowed with op exists");
+    }
+  } else if (!value) {
+    j.diag().error(j.location(), j.pathOf("value"),
+                   "required field is missing (expected the JSON value to compare with)");
+  } else if (value->kind() != config::Params::Kind::Scalar) {
+    j.error("value", "expected a scalar (number, string, true, false or null)");
+  } else {
+    try {
+      v = nlohmann::json::parse(common::toJson(*value).dump());
+    } catch (const nlohmann::json::exception&) {
+      j.error("value", "is not valid UTF-8");
+    }
+    if (o != Op::Eq && o != Op::Ne && !v.is_number() && !v.is_string()) {
+      j.error("value",
+              "op \"" + op + "\" compares numbers or strings, got " + std::string(v.type_name()));
+    }
+  }
+  return v;
+}
+
+void readJson(pipeline::StageParams& p, FilterConfig& spec) {
+  const config::ParamsPtr j = p.mapping("json");
+  if (!j) {
     return;
   }
-  config::Fields j(n, f.file(), f.pathOf("json"), f.diag());
-  auto field = common::readJsonPath(j, "field", true);
+  auto field = common::readJsonPath(*j, "field", true);
   static const std::vector<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "exists"};
-  auto op = j.enumeration("op", kOps, true);
-  const YAML::Node value = j.node("value");
+  auto op = j->enumeration("op", kOps, true);
   if (op) {
     const auto idx =
         static_cast<std::size_t>(std::find(kOps.begin(), kOps.end(), *op) - kOps.begin());
     const Op o = static_cast<Op>(idx);
-    nlohmann::json v;
-    if (o == Op::Exists) {
-      if (value.IsDefined()) {
-        j.error("value", "not allowed with op exists");
-      }
-    } else if (!value.IsDefined()) {
-      j.diag().error(j.location(), j.pathOf("value"),
-                     "required field is missing (expected the JSON value to compare with)");
-    } else if (!value.IsScalar()) {
-      j.error("value", "expected a scalar (number, string, true, false or null)");
-    } else {
-      try {
-        v = nlohmann::json::parse(common::yamlToJson(value).dump());
-      } catch (const nlohmann::json::exception&) {
-        j.error("value", "is not valid UTF-8");
-      }
-      if (o != Op::Eq && o != Op::Ne && !v.is_number() && !v.is_string()) {
-        j.error("value", "op \"" + *op + "\" compares numbers or strings, got " +
-                             std::string(v.type_name()));
-      }
-    }
+    nlohmann::json v = readJsonValue(*j, o, *op);
     if (field) {
       spec.json = JsonCondition{std::move(*field), o, std::move(v)};
     }
+  } else {
+    j->allow({"value"});
   }
-  j.finish();
+  j->finish();
 }
 
 }  // namespace
@@ -111,41 +110,19 @@ std::string_view FilterFactory::description() const noexcept {
   return "Keeps or drops messages by topic filter, v5 user property or a JSON field comparison.";
 }
 
-pipeline::StageConfigPtr FilterFactory::parse(const YAML::Node& params, const std::string& file,
-                                              const std::string& path,
-                                              config::Diagnostics& diag) const {
-  const std::size_t before = diag.errorCount();
-  config::Fields f(params, file, path, diag);
-  if (!f.ok()) {
-    return nullptr;
+void FilterFactory::read(pipeline::StageParams& p, FilterConfig& spec) const {
+  if (auto a = p.enumeration("action", {"keep", "drop"})) {
+    spec.action = *a == "drop" ? Action::Drop : Action::Keep;
   }
-  f.allow({"type"});
-  auto spec = std::make_shared<FilterSpec>();
-  if (auto a = f.enumeration("action", {"keep", "drop"})) {
-    spec->action = *a == "drop" ? Action::Drop : Action::Keep;
+  readTopics(p, spec);
+  readUserProperty(p, spec);
+  readJson(p, spec);
+  if (auto e = common::readOnError(p)) {
+    spec.onError = *e;
   }
-  readTopics(f, *spec);
-  readUserProperty(f, *spec);
-  readJson(f, *spec);
-  if (auto e = common::readOnError(f)) {
-    spec->onError = *e;
+  if (!p.has("topic") && !p.has("userProperty") && !p.has("json")) {
+    p.error("", "needs at least one condition: topic, userProperty or json");
   }
-  if (!f.has("topic") && !f.has("userProperty") && !f.has("json")) {
-    f.error("", "needs at least one condition: topic, userProperty or json");
-  }
-  f.finish();
-  if (diag.errorCount() > before) {
-    return nullptr;
-  }
-  auto cfg = std::make_shared<FilterConfig>();
-  cfg->spec = std::move(spec);
-  return cfg;
-}
-
-pipeline::StagePtr FilterFactory::create(const pipeline::StageConfigPtr& cfg,
-                                         const pipeline::StageContext& ctx) const {
-  const auto& c = static_cast<const FilterConfig&>(*cfg);
-  return std::make_unique<FilterStage>(c.spec, ctx.metrics);
 }
 
 pipeline::StageFactoryPtr makeFactory() { return std::make_unique<FilterFactory>(); }

@@ -9,22 +9,18 @@
 //     onError: drop             # drop (default) | pass: a payload that is not JSON
 // At least one of topic, userProperty and json; all given must match.
 
-#include <memory>
-#include <string>
-
-#include "pipeline/registry.h"
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
+#include "stages/filter/filter.h"
 
 namespace mqb::stages::filter {
 
-class FilterFactory final : public pipeline::StageFactory {
+class FilterFactory final : public pipeline::TypedStageFactory<FilterConfig, FilterStage> {
  public:
   std::string_view type() const noexcept override { return "filter"; }
   std::string_view description() const noexcept override;
-  pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                 const std::string& path, config::Diagnostics& diag) const override;
-  pipeline::StagePtr create(const pipeline::StageConfigPtr& cfg,
-                            const pipeline::StageContext& ctx) const override;
+
+ protected:
+  void read(pipeline::StageParams& p, FilterConfig& config) const override;
 };
 
 /// Registers the `filter` stage type.

@@ -49,7 +49,7 @@ bool compare(const nlohmann::json& actual, Op op, const nlohmann::json& expected
   }
 }
 
-Match evaluate(const FilterSpec& spec, const pipeline::Message& msg) noexcept {
+Match evaluate(const FilterConfig& spec, const pipeline::Message& msg) noexcept {
   if (!spec.topics.empty()) {
     bool any = false;
     for (const auto& f : spec.topics) {
@@ -99,7 +99,7 @@ void FilterStage::process(pipeline::Message&& msg, pipeline::Emitter& out) noexc
     if (spec_->onError == common::OnError::Pass) {
       out.emit(std::move(msg));
     } else {
-      common::drop(msg, metrics_, metrics::DropReason::StageError);
+      common::drop(msg, counters_, metrics::DropReason::StageError);
     }
     return;
   }
@@ -107,7 +107,7 @@ void FilterStage::process(pipeline::Message&& msg, pipeline::Emitter& out) noexc
   if (forward) {
     out.emit(std::move(msg));
   } else {
-    common::drop(msg, metrics_, metrics::DropReason::Filtered);
+    common::drop(msg, counters_, metrics::DropReason::Filtered);
   }
 }
 

@@ -41,7 +41,7 @@ struct JsonCondition {
 };
 
 /// Immutable parameters (shared by every branch of a route).
-struct FilterSpec {
+struct FilterConfig {
   Action action = Action::Keep;
   std::vector<std::string> topics;  ///< valid topic filters; empty = no topic condition
   std::optional<PropertyCondition> userProperty;
@@ -52,20 +52,20 @@ struct FilterSpec {
 enum class Match : std::uint8_t { Yes, No, Error };
 
 /// Evaluates the conditions on `msg` (see the header comment). Never throws.
-Match evaluate(const FilterSpec& spec, const pipeline::Message& msg) noexcept;
+Match evaluate(const FilterConfig& spec, const pipeline::Message& msg) noexcept;
 
 /// True if `actual` compares true with `expected` under `op` (Exists: always true).
 bool compare(const nlohmann::json& actual, Op op, const nlohmann::json& expected) noexcept;
 
 class FilterStage final : public pipeline::Stage {
  public:
-  FilterStage(std::shared_ptr<const FilterSpec> spec, metrics::RouteMetrics* metrics)
-      : spec_(std::move(spec)), metrics_(metrics) {}
+  FilterStage(std::shared_ptr<const FilterConfig> spec, const pipeline::StageContext& ctx)
+      : spec_(std::move(spec)), counters_(ctx.counters) {}
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override;
 
  private:
-  std::shared_ptr<const FilterSpec> spec_;
-  metrics::RouteMetrics* metrics_;
+  std::shared_ptr<const FilterConfig> spec_;
+  pipeline::StageCounters* counters_;
 };
 
 }  // namespace mqb::stages::filter

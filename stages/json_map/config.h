@@ -7,21 +7,18 @@
 //     add: {site: plant-a, meta.schema: 2}             # constant values (any YAML value)
 //     onError: drop          # drop (default) | pass: payload not a JSON object
 
-#include <string>
-
-#include "pipeline/registry.h"
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
+#include "stages/json_map/json_map.h"
 
 namespace mqb::stages::json_map {
 
-class JsonMapFactory final : public pipeline::StageFactory {
+class JsonMapFactory final : public pipeline::TypedStageFactory<JsonMapConfig, JsonMapStage> {
  public:
   std::string_view type() const noexcept override { return "json_map"; }
   std::string_view description() const noexcept override;
-  pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                 const std::string& path, config::Diagnostics& diag) const override;
-  pipeline::StagePtr create(const pipeline::StageConfigPtr& cfg,
-                            const pipeline::StageContext& ctx) const override;
+
+ protected:
+  void read(pipeline::StageParams& p, JsonMapConfig& config) const override;
 };
 
 /// Registers the `json_map` stage type.

@@ -2,7 +2,7 @@
 
 namespace mqb::stages::json_map {
 
-bool transform(const JsonMapSpec& spec, std::string& payload) {
+bool transform(const JsonMapConfig& spec, std::string& payload) {
   common::Json doc = common::Json::parse(payload, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     return false;
@@ -37,7 +37,7 @@ void JsonMapStage::process(pipeline::Message&& msg, pipeline::Emitter& out) noex
     out.emit(std::move(msg));
     return;
   }
-  common::drop(msg, metrics_, metrics::DropReason::StageError);
+  common::drop(msg, counters_, metrics::DropReason::StageError);
 }
 
 }  // namespace mqb::stages::json_map

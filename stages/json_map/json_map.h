@@ -23,7 +23,7 @@ struct Rename {
 };
 
 /// Immutable parameters (shared by every branch of a route).
-struct JsonMapSpec final : pipeline::StageConfig {
+struct JsonMapConfig {
   std::vector<Rename> rename;
   std::vector<common::JsonPath> drop;
   std::vector<std::pair<common::JsonPath, common::Json>> add;
@@ -31,17 +31,17 @@ struct JsonMapSpec final : pipeline::StageConfig {
 };
 
 /// Transforms `payload` in place. Returns false (payload unchanged) on error.
-bool transform(const JsonMapSpec& spec, std::string& payload);
+bool transform(const JsonMapConfig& spec, std::string& payload);
 
 class JsonMapStage final : public pipeline::Stage {
  public:
-  JsonMapStage(std::shared_ptr<const JsonMapSpec> spec, metrics::RouteMetrics* metrics)
-      : spec_(std::move(spec)), metrics_(metrics) {}
+  JsonMapStage(std::shared_ptr<const JsonMapConfig> spec, const pipeline::StageContext& ctx)
+      : spec_(std::move(spec)), counters_(ctx.counters) {}
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override;
 
  private:
-  std::shared_ptr<const JsonMapSpec> spec_;
-  metrics::RouteMetrics* metrics_;
+  std::shared_ptr<const JsonMapConfig> spec_;
+  pipeline::StageCounters* counters_;
 };
 
 }  // namespace mqb::stages::json_map

@@ -1,22 +1,27 @@
 #pragma once
-// qos: parameters and factory.
+// qos: configuration (YAML parameters, validation) and registration. Logic: qos.h.
 //
 //   - type: qos
-//     qos: 0        # optional; omitted = the route's qos
+//     qos: 0        # 0 | 1; default 1
 //
-// Implicit on every route (the graph builder prepends it).
+// Every route runs one with the route's qos first (config::stageChain); a route's own qos stage
+// written without `qos` takes the route's.
 
-#include <cstdint>
-#include <optional>
-
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
+#include "stages/qos/qos.h"
 
 namespace mqb::stages::qos {
 
-struct Config final : pipeline::StageConfig {
-  std::optional<std::uint8_t> qos;  ///< nullopt = the route's qos
+class QosFactory final : public pipeline::TypedStageFactory<QosConfig, QosStage> {
+ public:
+  std::string_view type() const noexcept override { return "qos"; }
+  std::string_view description() const noexcept override;
+
+ protected:
+  void read(pipeline::StageParams& p, QosConfig& config) const override;
 };
 
+/// Registers the `qos` stage type.
 pipeline::StageFactoryPtr makeFactory();
 
 }  // namespace mqb::stages::qos

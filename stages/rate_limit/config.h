@@ -1,5 +1,5 @@
 #pragma once
-// rate_limit: parameters and factory.
+// rate_limit: configuration (YAML parameters, validation) and registration. Logic: rate_limit.h.
 //
 //   - type: rate_limit
 //     messagesPerSecond: 100   # > 0; optional if bytesPerSecond is given
@@ -8,20 +8,25 @@
 //     burstBytes: 65536        # > 0; default one second's worth
 //
 // The parameters are read like a connector's or route's `rateLimit` (config/rate_limit.h). With no
-// parameters it uses the route's rateLimit, else the connector's, else does nothing.
-// Implicit on every route (the graph builder prepends it with no parameters).
+// parameters it does nothing. Every route runs one with the limits in force first (the route's
+// rateLimit, else the connector's: config::stageChain); a route's own rate_limit stage written
+// without parameters takes the same limits.
 
-#include <optional>
-
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
 #include "stages/rate_limit/rate_limit.h"
 
 namespace mqb::stages::rate_limit {
 
-struct Config final : pipeline::StageConfig {
-  std::optional<Limits> limits;  ///< nullopt = inherit from the route, then the connector
+class RateLimitFactory final : public pipeline::TypedStageFactory<RateLimitConfig, RateLimitStage> {
+ public:
+  std::string_view type() const noexcept override { return "rate_limit"; }
+  std::string_view description() const noexcept override;
+
+ protected:
+  void read(pipeline::StageParams& p, RateLimitConfig& config) const override;
 };
 
+/// Registers the `rate_limit` stage type.
 pipeline::StageFactoryPtr makeFactory();
 
 }  // namespace mqb::stages::rate_limit

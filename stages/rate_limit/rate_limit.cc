@@ -19,14 +19,15 @@ double Bucket::take(double nowNs, double cost) noexcept {
   return std::max(nowNs, tatNs_ - toleranceNs_);
 }
 
-RateLimit::RateLimit(const Limits& limits, const pipeline::StageContext& ctx)
-    : messages_(limits.messagesPerSecond, limits.burstMessages),
-      bytes_(limits.bytesPerSecond, limits.burstBytes),
+RateLimitStage::RateLimitStage(std::shared_ptr<const RateLimitConfig> limits,
+                               const pipeline::StageContext& ctx)
+    : messages_(limits->messagesPerSecond, limits->burstMessages),
+      bytes_(limits->bytesPerSecond, limits->burstBytes),
       clock_(ctx.clock != nullptr ? ctx.clock : &pipeline::SystemClock::instance()),
-      metrics_(ctx.metrics),
+      counters_(ctx.counters),
       origin_(clock_->now()) {}
 
-void RateLimit::process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept {
+void RateLimitStage::process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept {
   if (!messages_.enabled() && !bytes_.enabled()) {
     out.emit(std::move(msg));
     return;
@@ -44,8 +45,8 @@ void RateLimit::process(pipeline::Message&& msg, pipeline::Emitter& out) noexcep
   if (at > now) {
     const double wait = at - now;
     waitedNs_ += wait;
-    if (metrics_ != nullptr && metrics_->rateLimitWaitSeconds != nullptr) {
-      metrics_->rateLimitWaitSeconds->Increment(wait / 1e9);
+    if (counters_ != nullptr) {
+      counters_->waited(wait / 1e9);
     }
     const auto stamp = origin_ + pipeline::Nanos(static_cast<std::int64_t>(std::ceil(at)));
     msg.notBefore = std::max(msg.notBefore, stamp);

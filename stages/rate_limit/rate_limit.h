@@ -10,6 +10,7 @@
 // backwards within a branch.
 
 #include <cstdint>
+#include <memory>
 
 #include "config/model.h"
 #include "pipeline/stage.h"
@@ -17,8 +18,8 @@
 namespace mqb::stages::rate_limit {
 
 /// The limits a branch applies (config/model.h): a zero rate is unlimited in that dimension, a
-/// zero burst is one second's worth of its rate.
-using Limits = config::RateLimitSpec;
+/// zero burst is one second's worth of its rate. Immutable, shared by every branch of a route.
+using RateLimitConfig = config::RateLimitSpec;
 
 /// One GCRA bucket. Not thread-safe (a branch's stage is serial).
 class Bucket {
@@ -36,9 +37,9 @@ class Bucket {
   double tatNs_ = 0;        ///< theoretical arrival time
 };
 
-class RateLimit final : public pipeline::Stage {
+class RateLimitStage final : public pipeline::Stage {
  public:
-  RateLimit(const Limits& limits, const pipeline::StageContext& ctx);
+  RateLimitStage(std::shared_ptr<const RateLimitConfig> limits, const pipeline::StageContext& ctx);
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override;
 
   /// Total delay stamped so far, seconds (also counted in metrics).
@@ -48,7 +49,7 @@ class RateLimit final : public pipeline::Stage {
   Bucket messages_;
   Bucket bytes_;
   const pipeline::Clock* clock_;
-  metrics::RouteMetrics* metrics_;
+  pipeline::StageCounters* counters_;
   pipeline::SteadyTime origin_;
   double lastNs_ = 0;  ///< latest stamp (monotonic per branch)
   double waitedNs_ = 0;

@@ -12,21 +12,19 @@
 //     payloadFormat: utf8             # utf8 | bytes
 //     onError: drop                   # drop (default) | pass: payload not UTF-8 under utf8
 
-#include <string>
-
-#include "pipeline/registry.h"
-#include "pipeline/stage.h"
+#include "pipeline/stage_factory.h"
+#include "stages/set_properties/set_properties.h"
 
 namespace mqb::stages::set_properties {
 
-class SetPropertiesFactory final : public pipeline::StageFactory {
+class SetPropertiesFactory final
+    : public pipeline::TypedStageFactory<SetPropertiesConfig, SetPropertiesStage> {
  public:
   std::string_view type() const noexcept override { return "set_properties"; }
   std::string_view description() const noexcept override;
-  pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                 const std::string& path, config::Diagnostics& diag) const override;
-  pipeline::StagePtr create(const pipeline::StageConfigPtr& cfg,
-                            const pipeline::StageContext& ctx) const override;
+
+ protected:
+  void read(pipeline::StageParams& p, SetPropertiesConfig& config) const override;
 };
 
 /// Registers the `set_properties` stage type.

@@ -45,7 +45,7 @@ bool isUtf8(std::string_view s) noexcept {
   return true;
 }
 
-void apply(const SetPropertiesSpec& spec, pipeline::Properties& props) {
+void apply(const SetPropertiesConfig& spec, pipeline::Properties& props) {
   auto& user = props.user;
   if (!spec.remove.empty()) {
     std::erase_if(user, [&](const pipeline::UserProperty& p) {
@@ -81,14 +81,14 @@ void SetPropertiesStage::process(pipeline::Message&& msg, pipeline::Emitter& out
     if (spec_->onError == common::OnError::Pass) {
       out.emit(std::move(msg));
     } else {
-      common::drop(msg, metrics_, metrics::DropReason::StageError);
+      common::drop(msg, counters_, metrics::DropReason::StageError);
     }
     return;
   }
   try {
     apply(*spec_, msg.props);
   } catch (...) {  // allocation failure: the message may be half-changed, do not forward it
-    common::drop(msg, metrics_, metrics::DropReason::StageError);
+    common::drop(msg, counters_, metrics::DropReason::StageError);
     return;
   }
   out.emit(std::move(msg));

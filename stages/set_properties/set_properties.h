@@ -32,7 +32,7 @@ struct PropertyEdit {
 };
 
 /// Immutable parameters (shared by every branch of a route).
-struct SetPropertiesSpec final : pipeline::StageConfig {
+struct SetPropertiesConfig {
   std::vector<std::string> remove;
   std::vector<PropertyEdit> edits;
   std::optional<std::string> contentType;
@@ -44,17 +44,18 @@ struct SetPropertiesSpec final : pipeline::StageConfig {
 bool isUtf8(std::string_view s) noexcept;
 
 /// Applies the changes to `props`.
-void apply(const SetPropertiesSpec& spec, pipeline::Properties& props);
+void apply(const SetPropertiesConfig& spec, pipeline::Properties& props);
 
 class SetPropertiesStage final : public pipeline::Stage {
  public:
-  SetPropertiesStage(std::shared_ptr<const SetPropertiesSpec> spec, metrics::RouteMetrics* metrics)
-      : spec_(std::move(spec)), metrics_(metrics) {}
+  SetPropertiesStage(std::shared_ptr<const SetPropertiesConfig> spec,
+                     const pipeline::StageContext& ctx)
+      : spec_(std::move(spec)), counters_(ctx.counters) {}
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override;
 
  private:
-  std::shared_ptr<const SetPropertiesSpec> spec_;
-  metrics::RouteMetrics* metrics_;
+  std::shared_ptr<const SetPropertiesConfig> spec_;
+  pipeline::StageCounters* counters_;
 };
 
 }  // namespace mqb::stages::set_properties

@@ -2,12 +2,12 @@
 
 namespace mqb::stages::topic_rewrite {
 
-TopicRewrite::TopicRewrite(std::shared_ptr<const Settings> settings,
-                           const pipeline::StageContext& ctx)
-    : settings_(std::move(settings)), ctx_(ctx) {}
+TopicRewriteStage::TopicRewriteStage(std::shared_ptr<const TopicRewriteConfig> config,
+                                     const pipeline::StageContext& ctx)
+    : config_(std::move(config)), ctx_(ctx) {}
 
-void TopicRewrite::process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept {
-  const std::optional<Template>& target = settings_->target;
+void TopicRewriteStage::process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept {
+  const std::optional<Template>& target = config_->target;
   if (!target) {
     out.emit(std::move(msg));
     return;
@@ -26,18 +26,17 @@ void TopicRewrite::process(pipeline::Message&& msg, pipeline::Emitter& out) noex
   } catch (...) {  // allocation failure: treat like an unresolvable template
   }
   ++unresolved_;
-  if (ctx_.metrics != nullptr) {
-    ctx_.metrics->drop(metrics::DropReason::Template);
+  if (ctx_.counters != nullptr) {
+    ctx_.counters->drop(metrics::DropReason::Template);
   }
   std::uint64_t suppressed = 0;
   if (logEvery_.allow(&suppressed)) {
     try {
-      log::warn("template_unresolved",
-                {{"route", ctx_.route != nullptr ? ctx_.route->name : std::string()},
-                 {"branch", ctx_.branch},
-                 {"target", target->text()},
-                 {"topic", msg.topic},
-                 {"suppressed", suppressed}});
+      log::warn("template_unresolved", {{"route", std::string(ctx_.route)},
+                                        {"branch", ctx_.branch},
+                                        {"target", target->text()},
+                                        {"topic", msg.topic},
+                                        {"suppressed", suppressed}});
     } catch (...) {  // building the fields can only fail to allocate; the counter still counts
     }
   }

@@ -23,22 +23,23 @@ namespace mqb::stages::topic_rewrite {
 using Template = config::topic::Template;
 using config::topic::parseTemplate;
 
-/// Immutable configuration: no target (keep topic) or a compiled template.
-struct Settings {
+/// Immutable parameters (shared by every branch of a route): no target (keep the topic) or a
+/// compiled template.
+struct TopicRewriteConfig {
   std::optional<Template> target;
 };
 
 /// The per-branch stage.
-class TopicRewrite final : public pipeline::Stage {
+class TopicRewriteStage final : public pipeline::Stage {
  public:
-  /// `settings` is shared by every branch of the route (immutable).
-  TopicRewrite(std::shared_ptr<const Settings> settings, const pipeline::StageContext& ctx);
+  TopicRewriteStage(std::shared_ptr<const TopicRewriteConfig> config,
+                    const pipeline::StageContext& ctx);
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override;
 
   std::uint64_t unresolved() const noexcept { return unresolved_; }
 
  private:
-  std::shared_ptr<const Settings> settings_;
+  std::shared_ptr<const TopicRewriteConfig> config_;
   pipeline::StageContext ctx_;
   std::string scratch_;
   std::uint64_t unresolved_ = 0;

@@ -1,17 +1,18 @@
-// A well-formed stage plugin: type `test_tag` appends the user property {tag: <value>}.
-// Uses config::Fields, which is resolved from the loading executable.
-#include "config/fields.h"
+// A well-formed stage plugin: type `test_tag` appends the user property {tag: <value>}. Built
+// like an out-of-tree plugin: only the stage API headers, no yaml-cpp and no prometheus; its
+// parameters are read through the host's config::Params view.
 #include "pipeline/plugin.h"
 
 namespace {
 
-struct TagConfig final : mqb::pipeline::StageConfig {
+struct TagConfig {
   std::string value;
 };
 
 class TagStage final : public mqb::pipeline::Stage {
  public:
-  explicit TagStage(std::string v) : value_(std::move(v)) {}
+  TagStage(std::shared_ptr<const TagConfig> config, const mqb::pipeline::StageContext&)
+      : value_(config->value) {}
   void process(mqb::pipeline::Message&& msg, mqb::pipeline::Emitter& out) noexcept override {
     msg.props.user.push_back({"tag", value_});
     out.emit(std::move(msg));
@@ -21,27 +22,14 @@ class TagStage final : public mqb::pipeline::Stage {
   std::string value_;
 };
 
-class TagFactory final : public mqb::pipeline::StageFactory {
+class TagFactory final : public mqb::pipeline::TypedStageFactory<TagConfig, TagStage> {
  public:
   std::string_view type() const noexcept override { return "test_tag"; }
   std::string_view description() const noexcept override { return "Appends a tag property."; }
-  mqb::pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                      const std::string& path,
-                                      mqb::config::Diagnostics& diag) const override {
-    mqb::config::Fields f(params, file, path, diag);
-    f.allow({"type"});
-    auto v = f.str("value", true);
-    f.finish();
-    if (!v) {
-      return nullptr;
-    }
-    auto c = std::make_shared<TagConfig>();
-    c->value = *v;
-    return c;
-  }
-  mqb::pipeline::StagePtr create(const mqb::pipeline::StageConfigPtr& cfg,
-                                 const mqb::pipeline::StageContext&) const override {
-    return std::make_unique<TagStage>(static_cast<const TagConfig&>(*cfg).value);
+
+ protected:
+  void read(mqb::pipeline::StageParams& p, TagConfig& config) const override {
+    config.value = p.str("value", true).value_or("");
   }
 };
 

@@ -1,13 +1,13 @@
 #include <nlohmann/json.hpp>
-#include "config/fields.h"
 #include "pipeline/plugin.h"
 using namespace mqb;  // celsius_to_fahrenheit: a JSON field °C -> °F, e.g. {field: temperature}
-struct Config final : pipeline::StageConfig {
+struct C2FConfig {
   std::string field;
 };
 class C2FStage final : public pipeline::Stage {
  public:
-  C2FStage(std::string f, metrics::RouteMetrics* m) : field_(std::move(f)), metrics_(m) {}
+  C2FStage(std::shared_ptr<const C2FConfig> c, const pipeline::StageContext& ctx)
+      : field_(c->field), counters_(ctx.counters) {}
   void process(pipeline::Message&& msg, pipeline::Emitter& out) noexcept override {
     try {
       auto doc = nlohmann::json::parse(msg.payload, nullptr, false);
@@ -18,32 +18,22 @@ class C2FStage final : public pipeline::Stage {
       }
     } catch (...) {  // process() must not throw
     }
-    if (metrics_ != nullptr) metrics_->drop(metrics::DropReason::StageError);
+    if (counters_ != nullptr) counters_->drop(metrics::DropReason::StageError);
     msg.completion.settle(pipeline::Outcome::Dropped);  // not forwarded: say why, count it
   }
 
  private:
   std::string field_;
-  metrics::RouteMetrics* metrics_;
+  pipeline::StageCounters* counters_;
 };
-class Factory final : public pipeline::StageFactory {
+class C2FFactory final : public pipeline::TypedStageFactory<C2FConfig, C2FStage> {
  public:
   std::string_view type() const noexcept override { return "celsius_to_fahrenheit"; }
   std::string_view description() const noexcept override { return "Converts a JSON field °C->°F."; }
-  pipeline::StageConfigPtr parse(const YAML::Node& params, const std::string& file,
-                                 const std::string& path,
-                                 config::Diagnostics& diag) const override {
-    const auto errors = diag.errorCount();
-    config::Fields f(params, file, path, diag);  // errors read file:line:col: error: path: ...
-    f.allow({"type"});
-    auto cfg = std::make_shared<Config>();
-    cfg->field = f.str("field", true).value_or("");
-    f.finish();
-    return diag.errorCount() > errors ? nullptr : cfg;
-  }
-  pipeline::StagePtr create(const pipeline::StageConfigPtr& cfg,
-                            const pipeline::StageContext& ctx) const override {
-    return std::make_unique<C2FStage>(static_cast<const Config&>(*cfg).field, ctx.metrics);
+
+ protected:  // errors read file:line:col: error: path: ...; unknown keys are reported for you
+  void read(pipeline::StageParams& p, C2FConfig& c) const override {
+    c.field = p.str("field", true).value_or("");
   }
 };
-MQB_DEFINE_STAGE_PLUGIN(Factory)
+MQB_DEFINE_STAGE_PLUGIN(C2FFactory)

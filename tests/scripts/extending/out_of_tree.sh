@@ -21,6 +21,12 @@ fail() { echo "out_of_tree.sh: $*" >&2; exit 1; }
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 [ -f "$tmp/prefix/lib/cmake/mqbridge/mqbridgeConfig.cmake" ] || fail "no package config installed"
 [ -f "$tmp/prefix/include/mqbridge/pipeline/plugin.h" ] || fail "stage API headers not installed"
+# The stage API needs neither yaml-cpp nor prometheus, and includes only installed headers.
+inc="$tmp/prefix/include/mqbridge"
+if grep -rnE '#include <(yaml-cpp|prometheus)/' "$inc"; then fail "a stage API header pulls yaml-cpp or prometheus"; fi
+for h in $(grep -rhoE '#include "[^"]+"' "$inc" | sed 's/#include "\(.*\)"/\1/' | sort -u); do
+  [ -f "$inc/$h" ] || fail "installed headers include $h, which is not installed"
+done
 
 cmake -S "$example" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
   -DCMAKE_BUILD_TYPE=Release >"$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log"; fail "configure"; }

@@ -2,6 +2,7 @@
 // a connector's, a route's and the rate_limit stage's fields.
 
 #include "config/rate_limit.h"
+#include "config/yaml_params.h"
 
 #include <gtest/gtest.h>
 
@@ -41,7 +42,7 @@ TEST(RateLimitSpec, EveryPlaceReadsTheFieldsWithTheSameMessages) {
   setPath(c, "spec.rateLimit", yaml);
   const LoadResult connector = loadPair(c, baseTopicMap());
   Diagnostics direct;
-  Fields f(YAML::Load(yaml), "t.yaml", "spec.routes[0].rateLimit", direct);
+  YamlParams f(YAML::Load(yaml), "t.yaml", "spec.routes[0].rateLimit", direct);
   readRateLimit(f);
   f.finish();
   const std::vector<std::string> expected = {

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "pipeline/graph_builder.h"
+
+#include "config/plan.h"
 #include "tests/support/pipeline_fixtures.h"
 
 namespace mqb::pipeline {
@@ -48,10 +50,7 @@ class TestStageFactory final : public StageFactory {
   explicit TestStageFactory(std::string_view type) : type_(type) {}
   std::string_view type() const noexcept override { return type_; }
   std::string_view description() const noexcept override { return "test"; }
-  StageConfigPtr parse(const YAML::Node&, const std::string&, const std::string&,
-                       config::Diagnostics&) const override {
-    return std::make_shared<StageConfig>();
-  }
+  StageConfigPtr parse(StageParams&) const override { return std::make_shared<StageConfig>(); }
   StagePtr create(const StageConfigPtr&, const StageContext&) const override {
     return std::make_unique<S>();
   }
@@ -84,11 +83,11 @@ std::unique_ptr<Built> buildWith(Execution execution, int clients, std::size_t c
   auto b = std::make_unique<Built>();
   b->route = mqb::testing::makeRoute("r", clients, std::move(target));
   b->tms = std::vector<TestMetrics>(static_cast<std::size_t>(clients));
+  config::Diagnostics diag;
   RouteGraphSpec spec;
-  spec.connector = &b->connector;
   spec.route = &b->route;
+  spec.stages = Registry::builtin().parseStages(config::stageChain(&b->connector, b->route), diag);
   spec.capacity = capacity;
-  spec.registry = &Registry::builtin();
   spec.execution = execution;
   for (int i = 0; i < clients; ++i) {
     auto s = std::make_unique<RecordingSink>(hold);
@@ -99,7 +98,6 @@ std::unique_ptr<Built> buildWith(Execution execution, int clients, std::size_t c
   if (tweak) {
     tweak(spec);
   }
-  config::Diagnostics diag;
   b->graph = RouteGraph::build(std::move(spec), diag);
   EXPECT_TRUE(b->graph) << diag.str();
   return b;
@@ -344,14 +342,15 @@ TEST_P(RouteGraphTest, RefusesBeforeStartAndAfterStopAndRejectsBadSpecs) {
   EXPECT_FALSE(b->graph->tryPush(0, late));
 
   auto route = mqb::testing::makeRoute("r", 2, std::string("a/{0}"));
+  config::Diagnostics diag;
   RouteGraphSpec spec;
   spec.route = &route;
-  spec.registry = &Registry::builtin();
+  spec.stages = Registry::builtin().parseStages(config::stageChain(nullptr, route), diag);
   spec.sinks.push_back(std::make_unique<RecordingSink>());
-  config::Diagnostics diag;
   EXPECT_EQ(RouteGraph::build(std::move(spec), diag), nullptr);
   EXPECT_EQ(diag.str(),
             "routes.yaml:7:7: error: spec.routes[0]: internal: 1 sinks for 2 branches\n"
+            "routes.yaml:7:7: error: spec.routes[0]: stage \"topic_rewrite\" failed validation\n"
             "routes.yaml:7:7: error: spec.routes[0].target: invalid target \"a/{0}\": invalid "
             "placeholder \"{0}\" at column 3: levels are numbered from 1\n");
 }

@@ -8,9 +8,11 @@
 namespace mqb::pipeline {
 namespace {
 
-/// This build's plugin ABI version, and the one the bad_version test plugin claims.
+/// This build's plugin ABI version, and the ones the bad_version and old_version test plugins
+/// claim.
 const std::string kThis = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION);
 const std::string kNext = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION + 1);
+const std::string kPrevious = std::to_string(MQB_STAGE_PLUGIN_ABI_VERSION - 1);
 
 std::string plugin(const std::string& name) {
   return std::string(MQB_BINARY_DIR) + "/test_plugins/" + name + "_plugin.so";
@@ -32,7 +34,7 @@ TEST(PluginLoader, LoadsAPluginAndItsStageWorks) {
   stage->process(stages::testing::message("t", "x"), out);
   ASSERT_EQ(out.out.size(), 1u);
   EXPECT_EQ(out.out[0].props.user, (std::vector<UserProperty>{{"tag", "hello"}}));
-  // The plugin reports parameter errors through the host's config::Fields.
+  // The plugin reports parameter errors through the host's config::Params view.
   config::Diagnostics bad;
   EXPECT_FALSE(stages::testing::parse(*f, "type: test_tag\nvalu: x\n", bad));
   EXPECT_EQ(bad.str(),
@@ -48,6 +50,18 @@ TEST(PluginLoader, RefusesAVersionMismatchNamingFileAndBothVersions) {
   EXPECT_FALSE(loadStagePlugin(plugin("bad_version"), registry, error));
   EXPECT_EQ(error, "stage plugin \"" + plugin("bad_version") +
                        "\": built for stage plugin ABI version " + kNext +
+                       ", this mqbridge supports version " + kThis +
+                       "; rebuild the plugin against this mqbridge's installed headers");
+  EXPECT_TRUE(registry.types().empty());
+}
+
+TEST(PluginLoader, RefusesAPluginBuiltForThePreviousAbi) {
+  EXPECT_EQ(MQB_STAGE_PLUGIN_ABI_VERSION, 3);  // the stage API without yaml-cpp and prometheus
+  Registry registry;
+  std::string error;
+  EXPECT_FALSE(loadStagePlugin(plugin("old_version"), registry, error));
+  EXPECT_EQ(error, "stage plugin \"" + plugin("old_version") +
+                       "\": built for stage plugin ABI version " + kPrevious +
                        ", this mqbridge supports version " + kThis +
                        "; rebuild the plugin against this mqbridge's installed headers");
   EXPECT_TRUE(registry.types().empty());

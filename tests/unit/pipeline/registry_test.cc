@@ -14,10 +14,7 @@ class NamedFactory final : public StageFactory {
   explicit NamedFactory(std::string type) : type_(std::move(type)) {}
   std::string_view type() const noexcept override { return type_; }
   std::string_view description() const noexcept override { return "test"; }
-  StageConfigPtr parse(const YAML::Node&, const std::string&, const std::string&,
-                       config::Diagnostics&) const override {
-    return std::make_shared<StageConfig>();
-  }
+  StageConfigPtr parse(StageParams&) const override { return std::make_shared<StageConfig>(); }
   StagePtr create(const StageConfigPtr&, const StageContext&) const override { return nullptr; }
 
  private:
@@ -66,7 +63,7 @@ TEST(Registry, UnknownTypeIsReportedAtTheTypeWithTheKnownTypes) {
   r.add(std::make_unique<NamedFactory>("json_map"));
   const auto route = routeWithStages("- type: filter\n- {type: fitler, x: 1}\n- type: nope\n");
   config::Diagnostics diag;
-  const auto out = r.parseStages(route, diag);
+  const auto out = r.parseStages(route.stages, diag);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_NE(out[0].factory, nullptr);
   EXPECT_EQ(out[1].factory, nullptr);
@@ -92,7 +89,7 @@ TEST(Registry, BuiltinHasTheImplicitStages) {
 TEST(Registry, StageParameterErrorsComeFromTheFactory) {
   const auto route = routeWithStages("- {type: qos, qos: 5}\n");
   config::Diagnostics diag;
-  const auto out = Registry::builtin().parseStages(route, diag);
+  const auto out = Registry::builtin().parseStages(route.stages, diag);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].factory, nullptr);
   EXPECT_EQ(diag.str(),

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/yaml_params.h"
 #include "metrics/route_metrics.h"
-#include "pipeline/stage.h"
+#include "pipeline/route_counters.h"
+#include "pipeline/stage_factory.h"
 #include "tests/support/test_metrics.h"
 
 namespace mqb::stages::testing {
@@ -29,7 +31,10 @@ struct Tracker final : pipeline::DeliveryTracker {
   }
 };
 
-using mqb::test::TestMetrics;
+/// The shared metrics fixture, with the counters a stage under test counts into.
+struct TestMetrics : mqb::test::TestMetrics {
+  pipeline::RouteCounters counters{&route};
+};
 
 inline pipeline::Message message(std::string topic, std::string payload, Tracker* tracker = nullptr,
                                  std::uint64_t token = 1) {
@@ -48,21 +53,27 @@ inline const char* kPath = "spec.routes[0].stages[0]";
 /// Parses `yaml` (a stage mapping) with `factory`; diagnostics in `diag`.
 inline pipeline::StageConfigPtr parse(const pipeline::StageFactory& factory,
                                       const std::string& yaml, config::Diagnostics& diag) {
-  return factory.parse(YAML::Load(yaml), kFile, kPath, diag);
+  config::YamlParams params(YAML::Load(yaml), kFile, kPath, diag);
+  return factory.parse(params);
+}
+
+/// A context whose drops are counted into `m` (if not null).
+inline pipeline::StageContext contextFor(TestMetrics* m) {
+  pipeline::StageContext ctx;
+  ctx.counters = m != nullptr ? &m->counters : nullptr;
+  return ctx;
 }
 
 /// Builds a stage from `yaml`, failing the test if the config does not parse.
 inline pipeline::StagePtr build(const pipeline::StageFactory& factory, const std::string& yaml,
-                                metrics::RouteMetrics* m = nullptr) {
+                                TestMetrics* m = nullptr) {
   config::Diagnostics diag;
   auto cfg = parse(factory, yaml, diag);
   if (!cfg) {
     ADD_FAILURE() << diag.str();
     return nullptr;
   }
-  pipeline::StageContext ctx;
-  ctx.metrics = m;
-  return factory.create(cfg, ctx);
+  return factory.create(cfg, contextFor(m));
 }
 
 }  // namespace mqb::stages::testing

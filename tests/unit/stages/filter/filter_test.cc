@@ -19,8 +19,7 @@ const FilterFactory kFactory;
 
 TEST(FilterStage, KeepForwardsMatchingTopicsAndFiltersTheRest) {
   TestMetrics m;
-  auto stage =
-      testing::build(kFactory, "type: filter\ntopic: [sensors/+/temp, alarms/#]\n", &m.route);
+  auto stage = testing::build(kFactory, "type: filter\ntopic: [sensors/+/temp, alarms/#]\n", &m);
   ASSERT_TRUE(stage);
   Tracker t;
   Collect out;
@@ -38,8 +37,8 @@ TEST(FilterStage, KeepForwardsMatchingTopicsAndFiltersTheRest) {
 
 TEST(FilterStage, DropActionDropsWhatMatches) {
   TestMetrics m;
-  auto stage = testing::build(kFactory, "type: filter\naction: drop\nuserProperty: {name: debug}\n",
-                              &m.route);
+  auto stage =
+      testing::build(kFactory, "type: filter\naction: drop\nuserProperty: {name: debug}\n", &m);
   Tracker t;
   Collect out;
   auto dbg = message("a", "x", &t, 1);
@@ -100,10 +99,9 @@ TEST(FilterStage, CompareFollowsJsonSemantics) {
 
 TEST(FilterStage, BadJsonIsDroppedAsStageErrorOrPassedAsConfigured) {
   TestMetrics m;
-  auto drop =
-      testing::build(kFactory, "type: filter\njson: {field: t, op: \">\", value: 1}\n", &m.route);
+  auto drop = testing::build(kFactory, "type: filter\njson: {field: t, op: \">\", value: 1}\n", &m);
   auto pass = testing::build(
-      kFactory, "type: filter\njson: {field: t, op: \">\", value: 1}\nonError: pass\n", &m.route);
+      kFactory, "type: filter\njson: {field: t, op: \">\", value: 1}\nonError: pass\n", &m);
   Tracker t;
   Collect out;
   drop->process(message("a", "not json", &t, 1), out);
@@ -120,8 +118,7 @@ TEST(FilterStage, BadJsonIsDroppedAsStageErrorOrPassedAsConfigured) {
 TEST(FilterStage, NonJsonPayloadOnAnotherTopicIsNotAnError) {
   TestMetrics m;
   auto stage = testing::build(
-      kFactory, "type: filter\ntopic: json/#\njson: {field: ok, op: \"==\", value: true}\n",
-      &m.route);
+      kFactory, "type: filter\ntopic: json/#\njson: {field: ok, op: \"==\", value: true}\n", &m);
   Collect out;
   stage->process(message("binary/x", "\x01\x02"), out);
   EXPECT_TRUE(out.out.empty());

@@ -39,8 +39,8 @@ TEST(JsonMapStage, MissingFieldsAreNoOpsAndAddOverrides) {
 
 TEST(JsonMapStage, NonObjectPayloadsFailPerOnError) {
   testing::TestMetrics m;
-  auto drop = testing::build(kFactory, "type: json_map\nadd: {a: 1}\n", &m.route);
-  auto pass = testing::build(kFactory, "type: json_map\nadd: {a: 1}\nonError: pass\n", &m.route);
+  auto drop = testing::build(kFactory, "type: json_map\nadd: {a: 1}\n", &m);
+  auto pass = testing::build(kFactory, "type: json_map\nadd: {a: 1}\nonError: pass\n", &m);
   testing::Tracker t;
   Collect out;
   drop->process(message("t", "{broken", &t, 1), out);

@@ -3,6 +3,9 @@
 #include <chrono>
 
 #include "config/diagnostics.h"
+#include "config/plan.h"
+#include "config/yaml_params.h"
+#include "pipeline/route_counters.h"
 #include "stages/rate_limit/config.h"
 #include "stages/rate_limit/rate_limit.h"
 #include "tests/support/pipeline_fixtures.h"
@@ -24,20 +27,21 @@ double delayMs(const pipeline::Message& m, const pipeline::ManualClock& clock) {
 struct Fixture {
   pipeline::ManualClock clock;
   mqb::testing::TestMetrics tm;
+  pipeline::RouteCounters counters{&tm.route};
   pipeline::StageContext ctx() {
     pipeline::StageContext c;
     c.clock = &clock;
-    c.metrics = &tm.route;
+    c.counters = &counters;
     return c;
   }
 };
 
 TEST(RateLimit, BurstPassesThenMessagesAreSpacedAtTheRate) {
   Fixture f;
-  Limits l;
+  RateLimitConfig l;
   l.messagesPerSecond = 10;
   l.burstMessages = 3;
-  RateLimit s(l, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(l), f.ctx());
   CollectingEmitter out;
   for (int i = 0; i < 6; ++i) {
     s.process(mqb::testing::makeMessage("t"), out);
@@ -54,10 +58,10 @@ TEST(RateLimit, BurstPassesThenMessagesAreSpacedAtTheRate) {
 
 TEST(RateLimit, IdleBucketRefillsUpToTheBurstOnly) {
   Fixture f;
-  Limits l;
+  RateLimitConfig l;
   l.messagesPerSecond = 10;
   l.burstMessages = 2;
-  RateLimit s(l, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(l), f.ctx());
   CollectingEmitter out;
   s.process(mqb::testing::makeMessage("t"), out);
   f.clock.advance(10s);  // long idle: still only `burst` messages pass at once
@@ -71,10 +75,10 @@ TEST(RateLimit, IdleBucketRefillsUpToTheBurstOnly) {
 
 TEST(RateLimit, SteadyRateAtTheLimitIsNeverDelayed) {
   Fixture f;
-  Limits l;
+  RateLimitConfig l;
   l.messagesPerSecond = 100;
   l.burstMessages = 1;
-  RateLimit s(l, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(l), f.ctx());
   CollectingEmitter out;
   for (int i = 0; i < 50; ++i) {
     s.process(mqb::testing::makeMessage("t"), out);
@@ -86,10 +90,10 @@ TEST(RateLimit, SteadyRateAtTheLimitIsNeverDelayed) {
 
 TEST(RateLimit, BytesPerSecondDelaysByPayloadSize) {
   Fixture f;
-  Limits l;
+  RateLimitConfig l;
   l.bytesPerSecond = 1000;
   l.burstBytes = 100;
-  RateLimit s(l, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(l), f.ctx());
   CollectingEmitter out;
   s.process(mqb::testing::makeMessage("t", std::string(100, 'x')), out);  // the burst
   s.process(mqb::testing::makeMessage("t", std::string(50, 'x')), out);   // 50 B at 1000 B/s
@@ -101,12 +105,12 @@ TEST(RateLimit, BytesPerSecondDelaysByPayloadSize) {
 
 TEST(RateLimit, BothDimensionsApplyAndStampsNeverGoBackwards) {
   Fixture f;
-  Limits l;
+  RateLimitConfig l;
   l.messagesPerSecond = 1000;
   l.burstMessages = 1;
   l.bytesPerSecond = 1000;
   l.burstBytes = 1;
-  RateLimit s(l, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(l), f.ctx());
   CollectingEmitter out;
   s.process(mqb::testing::makeMessage("t", std::string(1, 'x')), out);
   s.process(mqb::testing::makeMessage("t", std::string(100, 'x')), out);  // bytes: +100 ms
@@ -118,7 +122,7 @@ TEST(RateLimit, BothDimensionsApplyAndStampsNeverGoBackwards) {
 
 TEST(RateLimit, DisabledLimitsPassUntouched) {
   Fixture f;
-  RateLimit s(Limits{}, f.ctx());
+  RateLimitStage s(std::make_shared<RateLimitConfig>(RateLimitConfig{}), f.ctx());
   CollectingEmitter out;
   for (int i = 0; i < 1000; ++i) {
     s.process(mqb::testing::makeMessage("t"), out);
@@ -128,29 +132,47 @@ TEST(RateLimit, DisabledLimitsPassUntouched) {
   }
 }
 
-TEST(RateLimitConfig, FactoryWithoutParametersUsesTheConnectorsLimit) {
+/// The second of two messages through the stage built from `spec`: its delay in ms.
+double secondDelayMs(const config::StageSpec& spec) {
   Fixture f;
-  config::ConnectorSpec c;
-  c.rateLimit = config::RateLimitSpec{10, 0, 1, 0};
-  auto route = mqb::testing::makeRoute("r");
   config::Diagnostics diag;
+  config::YamlParams params(spec.params, "t.yaml", spec.path, diag);
   auto fac = makeFactory();
-  auto cfg = fac->parse(YAML::Load("{type: rate_limit}"), "t.yaml", "s", diag);
-  ASSERT_TRUE(cfg) << diag.str();
-  auto ctx = f.ctx();
-  ctx.connector = &c;
-  ctx.route = &route;
-  auto s = fac->create(cfg, ctx);
+  auto cfg = fac->parse(params);
+  EXPECT_TRUE(cfg) << diag.str();
+  if (!cfg) {
+    return -1;
+  }
+  auto s = fac->create(cfg, f.ctx());
   CollectingEmitter out;
   s->process(mqb::testing::makeMessage("t"), out);
   s->process(mqb::testing::makeMessage("t"), out);
-  EXPECT_NEAR(delayMs(out.out[1], f.clock), 100, 1e-3);
+  return delayMs(out.out[1], f.clock);
+}
+
+TEST(RateLimitConfig, TheRoutesChainCarriesTheConnectorsLimitAsParameters) {
+  config::ConnectorSpec c;
+  c.rateLimit = config::RateLimitSpec{10, 0, 1, 0};
+  auto route = mqb::testing::makeRoute("r");
+  route.stages.push_back({"rate_limit", YAML::Load("{type: rate_limit}"), "r.stages[0]", {}});
+  const auto chain = config::stageChain(&c, route);
+  ASSERT_EQ(chain.size(), 4u);
+  EXPECT_EQ(chain[2].type, "rate_limit");
+  EXPECT_NEAR(secondDelayMs(chain[2]), 100, 1e-3);
+  // The route's own rate_limit without parameters takes the same limits.
+  EXPECT_NEAR(secondDelayMs(chain[3]), 100, 1e-3);
+  // The route's own limit wins over the connector's; none at all leaves the stage a no-op.
+  route.rateLimit = config::RateLimitSpec{4, 0, 1, 0};
+  EXPECT_NEAR(secondDelayMs(config::stageChain(&c, route)[2]), 250, 1e-3);
+  route.rateLimit.reset();
+  EXPECT_EQ(secondDelayMs(config::stageChain(nullptr, route)[2]), 0);
 }
 
 TEST(RateLimitConfig, BurstWithoutRateIsReported) {
   config::Diagnostics diag;
-  auto cfg =
-      makeFactory()->parse(YAML::Load("type: rate_limit\nburstMessages: 3\n"), "t.yaml", "s", diag);
+  config::YamlParams params(YAML::Load("type: rate_limit\nburstMessages: 3\n"), "t.yaml", "s",
+                            diag);
+  auto cfg = makeFactory()->parse(params);
   EXPECT_EQ(cfg, nullptr);
   EXPECT_EQ(diag.str(),
             "t.yaml:1:1: error: s: needs messagesPerSecond or bytesPerSecond (or both)\n"
@@ -159,8 +181,9 @@ TEST(RateLimitConfig, BurstWithoutRateIsReported) {
 
 TEST(RateLimitConfig, InvalidParametersAreReportedExactly) {
   config::Diagnostics diag;
-  auto cfg = makeFactory()->parse(
-      YAML::Load("type: rate_limit\nmessagesPerSecond: -5\nburstBytes: 10\n"), "t.yaml", "s", diag);
+  config::YamlParams params(YAML::Load("type: rate_limit\nmessagesPerSecond: -5\nburstBytes: 10\n"),
+                            "t.yaml", "s", diag);
+  auto cfg = makeFactory()->parse(params);
   EXPECT_EQ(cfg, nullptr);
   EXPECT_EQ(diag.str(),
             "t.yaml:2:20: error: s.messagesPerSecond: must be > 0, got -5\n"

@@ -49,11 +49,10 @@ TEST(SetPropertiesStage, MappingShorthandSetsEachName) {
 TEST(SetPropertiesStage, InvalidUtf8UnderUtf8FormatIsDroppedOrPassedUnchanged) {
   testing::TestMetrics m;
   auto drop = testing::build(
-      kFactory, "type: set_properties\npayloadFormat: utf8\nuserProperties: {a: b}\n", &m.route);
+      kFactory, "type: set_properties\npayloadFormat: utf8\nuserProperties: {a: b}\n", &m);
   auto pass = testing::build(
       kFactory,
-      "type: set_properties\npayloadFormat: utf8\nuserProperties: {a: b}\nonError: pass\n",
-      &m.route);
+      "type: set_properties\npayloadFormat: utf8\nuserProperties: {a: b}\nonError: pass\n", &m);
   testing::Tracker t;
   Collect out;
   drop->process(message("t", "\xC3\x28", &t, 1), out);
