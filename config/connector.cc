@@ -139,6 +139,12 @@ void readBroker(Fields& spec, const std::string& key, bool required, BrokerConne
   if (auto m = f.integer("maxPacketSize", false, 64, 268435460)) {
     b.maxPacketSize = static_cast<std::uint32_t>(*m);
   }
+  if (auto t = f.integer("ackTimeoutSeconds", false, 0, 86400)) {
+    b.ackTimeoutSeconds = static_cast<std::uint32_t>(*t);
+  }
+  if (auto t = f.integer("credentialCheckSeconds", false, 0, 3600)) {
+    b.credentialCheckSeconds = static_cast<std::uint32_t>(*t);
+  }
   readAuth(f, b.auth);
   f.finish();
 }

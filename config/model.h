@@ -55,6 +55,11 @@ struct BrokerConnection {
   TlsSpec tls;
   AuthSpec auth;
   std::uint32_t maxPacketSize = 16u << 20;  ///< extension: largest packet accepted from it
+  /// extension: publishes outstanding and no acknowledgement for this long ends the connection
+  /// (0: never)
+  std::uint32_t ackTimeoutSeconds = 60;
+  /// extension: how often credential files are checked for a change while connected (0: never)
+  std::uint32_t credentialCheckSeconds = 10;
   Location where;
   std::string path;  ///< YAML path, "spec.remoteBrokerConnection" / "spec.localBrokerConnection"
 };

@@ -65,7 +65,8 @@ void visitFields(Self& s, V&& v) {
 template <class Self, class V>
 requires ModelOf<Self, BrokerConnection>
 void visitFields(Self& s, V&& v) {
-  auto& [endpoint, host, port, transport, tls, auth, maxPacketSize, where, path] = s;
+  auto& [endpoint, host, port, transport, tls, auth, maxPacketSize, ackTimeoutSeconds,
+         credentialCheckSeconds, where, path] = s;
   v(FieldRole::Behaviour, "endpoint", endpoint);
   v(FieldRole::Behaviour, "host", host);
   v(FieldRole::Behaviour, "port", port);
@@ -73,6 +74,8 @@ void visitFields(Self& s, V&& v) {
   v(FieldRole::Behaviour, "tls", tls);
   v(FieldRole::Behaviour, "auth", auth);
   v(FieldRole::Behaviour, "maxPacketSize", maxPacketSize);
+  v(FieldRole::Behaviour, "ackTimeoutSeconds", ackTimeoutSeconds);
+  v(FieldRole::Behaviour, "credentialCheckSeconds", credentialCheckSeconds);
   v(FieldRole::Provenance, "where", where);
   v(FieldRole::Provenance, "path", path);
 }

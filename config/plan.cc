@@ -48,6 +48,12 @@ void printBroker(std::ostream& os, const char* label, const BrokerConnection& b,
   if (b.maxPacketSize != BrokerConnection{}.maxPacketSize) {
     os << ", packets up to " << b.maxPacketSize << " bytes";
   }
+  if (b.ackTimeoutSeconds != BrokerConnection{}.ackTimeoutSeconds) {
+    os << ", ack timeout " << b.ackTimeoutSeconds << " s";
+  }
+  if (b.credentialCheckSeconds != BrokerConnection{}.credentialCheckSeconds) {
+    os << ", credential check every " << b.credentialCheckSeconds << " s";
+  }
   os << ')' << (defaulted ? " [default]" : "") << '\n';
 }
 

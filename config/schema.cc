@@ -206,6 +206,20 @@ Field broker(const std::string& name, bool remote) {
               .min(64)
               .max(268435460)
               .def(std::to_string(BrokerConnection{}.maxPacketSize)),
+          integer("ackTimeoutSeconds",
+                  "QoS 1 publishes outstanding and no acknowledgement for this long: the "
+                  "connection is left and they are sent again (DUP) on the next; 0 = never.")
+              .ext()
+              .min(0)
+              .max(86400)
+              .def(std::to_string(BrokerConnection{}.ackTimeoutSeconds)),
+          integer("credentialCheckSeconds",
+                  "How often the credential files are checked for a change while connected "
+                  "(re-authentication or graceful reconnect); 0 = only at the next connection.")
+              .ext()
+              .min(0)
+              .max(3600)
+              .def(std::to_string(BrokerConnection{}.credentialCheckSeconds)),
           object("authentication", "Exactly one authentication method.",
                  {
                      object("systemAssignedManagedIdentity",

@@ -56,6 +56,8 @@ mqtt::ClientOptions clientOptions(const config::ConnectorSpec& c,
   o.keepAliveSeconds = c.keepAliveSeconds;
   o.sessionExpirySeconds = c.sessionExpirySeconds;
   o.maximumPacketSize = broker.maxPacketSize;
+  o.ackTimeout = std::chrono::seconds(broker.ackTimeoutSeconds);
+  o.credentialCheckInterval = std::chrono::seconds(broker.credentialCheckSeconds);
   o.name = name;
   return o;
 }

@@ -258,6 +258,22 @@ TEST(Loader, Endpoints) {
   EXPECT_TRUE(withConnector(p, "\"h:65535\"").ok());
 }
 
+TEST(Loader, AckTimeoutAndCredentialCheckAreBoundedExtensions) {
+  const std::string ack = "spec.remoteBrokerConnection.ackTimeoutSeconds";
+  const std::string check = "spec.localBrokerConnection.credentialCheckSeconds";
+  const LoadResult defaults = withConnector("spec.logLevel", "info");
+  ASSERT_TRUE(defaults.ok()) << defaults.diagnostics.str();
+  EXPECT_EQ(defaults.config->connectors[0].remote.ackTimeoutSeconds, 60u);
+  EXPECT_EQ(defaults.config->connectors[0].remote.credentialCheckSeconds, 10u);
+  const LoadResult off = withConnector(ack, "0");
+  ASSERT_TRUE(off.ok()) << off.diagnostics.str();
+  EXPECT_EQ(off.config->connectors[0].remote.ackTimeoutSeconds, 0u);
+  EXPECT_TRUE(hasError(withConnector(ack, "-1"), ack, "0"));
+  EXPECT_TRUE(hasError(withConnector(ack, "86401"), ack, "86400"));
+  EXPECT_TRUE(hasError(withConnector(check, "3601"), check, "3600"));
+  EXPECT_TRUE(hasError(withConnector(check, "often"), check, "integer"));
+}
+
 TEST(Loader, BridgeInstancesAtLeastOne) {
   EXPECT_TRUE(hasError(withConnector("spec.bridgeInstances", "0"), "spec.bridgeInstances",
                        "between 1 and"));
