@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "config/plan.h"
 #include "pipeline/graph_builder.h"
 #include "pipeline/registry.h"
 #include "tests/support/pipeline_fixtures.h"
@@ -49,10 +50,9 @@ std::vector<std::string> rewrite(const config::ConnectorSpec& connector,
                                  const std::vector<std::string>& topics) {
   config::Diagnostics diag;
   pipeline::RouteGraphSpec spec;
-  spec.connector = &connector;
   spec.route = &route;
-  spec.registry = &pipeline::Registry::builtin();
-  spec.stages = pipeline::Registry::builtin().parseStages(route, diag);
+  spec.stages =
+      pipeline::Registry::builtin().parseStages(config::stageChain(&connector, route), diag);
   auto sink = std::make_unique<RecordingSink>();
   RecordingSink& recorded = *sink;
   spec.sinks.push_back(std::move(sink));
@@ -113,7 +113,7 @@ TEST(TopicRewriteTargetAgreement, RouteTargetAndExplicitStageRejectTheSameTempla
     const config::LoadResult byStage = config::loadText(twoRoutes("ok", bad), "t.yaml", {});
     ASSERT_TRUE(byStage.ok()) << byStage.diagnostics.str();
     config::Diagnostics stageDiag;
-    pipeline::Registry::builtin().parseStages(byStage.config->topicMaps.at(0).routes.at(1),
+    pipeline::Registry::builtin().parseStages(byStage.config->topicMaps.at(0).routes.at(1).stages,
                                               stageDiag);
     const auto& stageErrors = stageDiag.all();
     ASSERT_EQ(stageErrors.size(), 1u) << stageDiag.str();

@@ -9,6 +9,7 @@
 #include "stages/builtin.h"
 #include "stages/topic_rewrite/config.h"
 #include "tests/support/pipeline_fixtures.h"
+#include "tests/unit/config/config_test_util.h"
 
 namespace mqb::stages::topic_rewrite {
 namespace {
