@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/enums.h"
+#include "config/env_refs.h"
 #include "config/fields.h"
 #include "config/loader_parts.h"
 #include "config/rate_limit.h"
@@ -223,6 +224,13 @@ void readStagePlugins(Fields& s, ConnectorSpec& c) {
 
 }  // namespace
 
+void detail::checkClientIdPrefix(const std::string& prefix, const Location& where,
+                                 const std::string& path, Diagnostics& diag) {
+  if (auto e = topic::encodingError(prefix); !e.empty()) {
+    diag.error(where, path, e);
+  }
+}
+
 void detail::readConnector(const YAML::Node& spec, const std::string& file, Diagnostics& diag,
                            ConnectorSpec& c) {
   Fields s(spec, file, "spec", diag);
@@ -232,10 +240,11 @@ void detail::readConnector(const YAML::Node& spec, const std::string& file, Diag
     c.bridgeInstances = static_cast<int>(*n);
   }
   if (auto p = s.str("clientIdPrefix")) {
-    if (auto e = topic::encodingError(*p); !e.empty()) {
-      s.error("clientIdPrefix", e);
-    }
     c.clientIdPrefix = *p;
+    c.clientIdPrefixWhere = s.at("clientIdPrefix");
+    if (!hasEnvReference(*p)) {  // else checked once expanded (config/env_refs.h)
+      checkClientIdPrefix(*p, c.clientIdPrefixWhere, s.pathOf("clientIdPrefix"), diag);
+    }
   }
   c.logLevel = readEnum<LogLevel>(s, "logLevel").value_or(c.logLevel);
   readConnections(s, c);

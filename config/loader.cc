@@ -307,6 +307,9 @@ LoadResult Loader::finish() {
                   sawInput_ ? "no MqttBridgeConnector or MqttBridgeTopicMap resource found"
                             : "no configuration given");
     }
+    // Once every resource is in: per-site values, then the checks across resources.
+    detail::expandEnvReferences(
+        config_, opts_.environment ? opts_.environment : processEnvironment(), diag_);
     detail::crossCheck(opts_, config_, diag_);
   } catch (const std::exception& e) {
     diag_.error(Location{}, "", std::string("internal error while validating: ") + e.what());

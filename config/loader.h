@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/diagnostics.h"
+#include "config/env_refs.h"
 #include "config/model.h"
 
 namespace mqb::config {
@@ -33,6 +34,9 @@ struct LoadOptions {
   /// Also check that referenced certificate, key, CA, username/password and token files exist
   /// and (for PEM) parse. `run` sets it; `validate` only with --check-files.
   bool checkFiles = false;
+  /// Where ${env:NAME} references take their values (config/env_refs.h); empty: the process
+  /// environment.
+  Environment environment;
 };
 
 struct LoadResult {

@@ -33,6 +33,15 @@ void readConnector(const YAML::Node& spec, const std::string& file, Diagnostics&
 void readTopicMap(const YAML::Node& spec, const std::string& file, Diagnostics& diag,
                   TopicMapSpec& t);
 
+/// The checks of a literal clientIdPrefix, route source and route target, each reported at
+/// `where` under `path`; also applied to values after their ${env:NAME} references are expanded.
+void checkClientIdPrefix(const std::string& prefix, const Location& where, const std::string& path,
+                         Diagnostics& diag);
+void checkSource(const std::string& source, const Location& where, const std::string& path,
+                 Diagnostics& diag);
+void checkTarget(const std::string& target, const Location& where, const std::string& path,
+                 Diagnostics& diag);
+
 /// Resolves the files `b`'s trusted-CA ConfigMap and authentication refer to, under the
 /// directories of `o`; with o.checkFiles also checks that they exist and parse.
 void resolveReferences(const LoadOptions& o, BrokerConnection& b, Diagnostics& diag);

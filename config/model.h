@@ -106,7 +106,8 @@ struct ConnectorSpec {
   ImageSpec image;
   MqttVersion protocol = MqttVersion::V5;
   int bridgeInstances = 1;
-  std::string clientIdPrefix;
+  std::string clientIdPrefix;  ///< ${env:NAME} references expanded (extension, env_refs.h)
+  Location clientIdPrefixWhere;
   LogLevel logLevel = LogLevel::Info;
   BrokerConnection remote;
   BrokerConnection local;  ///< defaults to the spec's aio-mq-dmqtt-frontend:8883, TLS, SAT
@@ -142,8 +143,11 @@ struct RouteSpec {
   bool nameDefaulted = false;  ///< spec snippets omit `name`: then route<N> (1-based index)
   Direction direction = Direction::LocalToRemote;
   int qos = 1;
+  // source and target: ${env:NAME} references expanded (extension, config/env_refs.h).
   std::string source;                 ///< topic filter on the source side
   std::optional<std::string> target;  ///< topic (or template, extension) on the target side
+  Location sourceWhere;
+  Location targetWhere;
   std::optional<SharedSubscriptionSpec> sharedSubscription;
   // Extensions:
   std::optional<RateLimitSpec> rateLimit;  ///< overrides the connector's

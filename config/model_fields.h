@@ -134,15 +134,16 @@ void visitFields(Self& s, V&& v) {
 template <class Self, class V>
 requires ModelOf<Self, ConnectorSpec>
 void visitFields(Self& s, V&& v) {
-  auto& [name, ns, image, protocol, bridgeInstances, clientIdPrefix, logLevel, remote, local,
-         localDefaulted, rateLimit, statusTopic, deadLetterTopic, hopMarker, keepAliveSeconds,
-         sessionExpirySeconds, spool, stagePlugins, where] = s;
+  auto& [name, ns, image, protocol, bridgeInstances, clientIdPrefix, clientIdPrefixWhere, logLevel,
+         remote, local, localDefaulted, rateLimit, statusTopic, deadLetterTopic, hopMarker,
+         keepAliveSeconds, sessionExpirySeconds, spool, stagePlugins, where] = s;
   v(FieldRole::Behaviour, "name", name);
   v(FieldRole::ConnectorOnly, "ns", ns);
   v(FieldRole::ConnectorOnly, "image", image);
   v(FieldRole::Behaviour, "protocol", protocol);
   v(FieldRole::Behaviour, "bridgeInstances", bridgeInstances);
   v(FieldRole::Behaviour, "clientIdPrefix", clientIdPrefix);
+  v(FieldRole::Provenance, "clientIdPrefixWhere", clientIdPrefixWhere);
   v(FieldRole::ConnectorOnly, "logLevel", logLevel);
   v(FieldRole::Behaviour, "remote", remote);
   v(FieldRole::Behaviour, "local", local);
@@ -179,14 +180,17 @@ void visitFields(Self& s, V&& v) {
 template <class Self, class V>
 requires ModelOf<Self, RouteSpec>
 void visitFields(Self& s, V&& v) {
-  auto& [name, nameDefaulted, direction, qos, source, target, sharedSubscription, rateLimit, retain,
-         ttlSeconds, spool, stages, topicMap, connector, path, where] = s;
+  auto& [name, nameDefaulted, direction, qos, source, target, sourceWhere, targetWhere,
+         sharedSubscription, rateLimit, retain, ttlSeconds, spool, stages, topicMap, connector,
+         path, where] = s;
   v(FieldRole::Behaviour, "name", name);
   v(FieldRole::Provenance, "nameDefaulted", nameDefaulted);
   v(FieldRole::Behaviour, "direction", direction);
   v(FieldRole::Behaviour, "qos", qos);
   v(FieldRole::Behaviour, "source", source);
   v(FieldRole::Behaviour, "target", target);
+  v(FieldRole::Provenance, "sourceWhere", sourceWhere);
+  v(FieldRole::Provenance, "targetWhere", targetWhere);
   v(FieldRole::Behaviour, "sharedSubscription", sharedSubscription);
   v(FieldRole::Behaviour, "rateLimit", rateLimit);
   v(FieldRole::Behaviour, "retain", retain);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/enums.h"
+#include "config/env_refs.h"
 #include "config/fields.h"
 #include "config/loader_parts.h"
 #include "config/rate_limit.h"
@@ -33,19 +34,22 @@ void readRouteName(Fields& f, std::size_t index, RouteSpec& r) {
   }
 }
 
-/// `source` (a topic filter) and `target` (a topic name or template).
+/// `source` (a topic filter) and `target` (a topic name or template). Values with ${env:NAME}
+/// references are checked once expanded (config/env_refs.h).
 void readTopics(Fields& f, RouteSpec& r) {
   if (auto s = f.str("source", true)) {
     r.source = *s;
-    if (s->rfind("$share/", 0) == 0) {
-      f.error("source", "must be a plain topic filter; use sharedSubscription for \"$share/...\"");
-    } else if (auto e = topic::filterError(*s); !e.empty()) {
-      f.error("source", "not a valid MQTT topic filter: " + e);
+    r.sourceWhere = f.at("source");
+    if (!hasEnvReference(*s)) {
+      detail::checkSource(*s, r.sourceWhere, f.pathOf("source"), f.diag());
     }
   }
   if (auto tg = f.str("target")) {
     r.target = *tg;
-    topic::compileTarget(*tg, f.at("target"), f.pathOf("target"), f.diag());
+    r.targetWhere = f.at("target");
+    if (!hasEnvReference(*tg)) {
+      detail::checkTarget(*tg, r.targetWhere, f.pathOf("target"), f.diag());
+    }
   }
 }
 
@@ -115,6 +119,21 @@ void readRoute(const Fields& s, const YAML::Node& n, std::size_t index, TopicMap
 }
 
 }  // namespace
+
+void detail::checkSource(const std::string& source, const Location& where, const std::string& path,
+                         Diagnostics& diag) {
+  if (source.rfind("$share/", 0) == 0) {
+    diag.error(where, path,
+               "must be a plain topic filter; use sharedSubscription for \"$share/...\"");
+  } else if (auto e = topic::filterError(source); !e.empty()) {
+    diag.error(where, path, "not a valid MQTT topic filter: " + e);
+  }
+}
+
+void detail::checkTarget(const std::string& target, const Location& where, const std::string& path,
+                         Diagnostics& diag) {
+  topic::compileTarget(target, where, path, diag);
+}
 
 void detail::readTopicMap(const YAML::Node& spec, const std::string& file, Diagnostics& diag,
                           TopicMapSpec& t) {

@@ -24,6 +24,7 @@ std::string validConfig() {
   const std::string dir = std::string(MQB_SOURCE_DIR);
   return readFile(dir + "/examples/config/connector.yaml") + "---\n" +
          readFile(dir + "/examples/config/topic-map.yaml") + "---\n" +
+         readFile(dir + "/tests/fuzz/corpus/fuzz_config_loader/env-refs.yaml") + "---\n" +
          readFile(dir + "/tests/data/config/mistakes.yaml");
 }
 
@@ -58,9 +59,10 @@ TEST(Fuzz, RandomBytes) {
 
 TEST(Fuzz, RandomYamlMutations) {
   const std::string base = validConfig();
-  const std::string tokens[] = {":",   "-",  "[",    "]",  "{",  "}",     "\n", "  ",    "#",
-                                "---", "&a", "*a",   "!!", "'",  "\"",    ",",  "? ",    "|",
-                                ">",   "\t", "null", "0",  "-1", "1e999", "~",  "<<: *a"};
+  const std::string tokens[] = {":",  "-",      "[",  "]",   "{",      "}",           "\n", "  ",
+                                "#",  "---",    "&a", "*a",  "!!",     "'",           "\"", ",",
+                                "? ", "|",      ">",  "\t",  "null",   "0",           "-1", "1e999",
+                                "~",  "<<: *a", "${", "$${", "${env:", "${env:PATH}", "}"};
   std::mt19937 rng(777);
   for (int i = 0; i < 2000; ++i) {
     std::string s = base;
