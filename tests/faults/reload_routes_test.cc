@@ -4,11 +4,12 @@
 // all of them. Counted from the bridge's route_started / route_stopped log events.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <string>
 
-#include "tests/support/bridge_process.h"
+#include "tests/support/bridge_runner.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/wait.h"
 
@@ -58,7 +59,7 @@ struct Counts {
   std::size_t stopped = 0;
   bool operator==(const Counts&) const = default;
 };
-Counts counts(const BridgeProcess& bridge, const std::string& route) {
+Counts counts(const BridgeRunner& bridge, const std::string& route) {
   const std::string log = bridge.log();
   return {occurrences(log, "event=route_started route=rb/" + route + " "),
           occurrences(log, "event=route_stopped route=rb/" + route + " ")};
@@ -66,10 +67,10 @@ Counts counts(const BridgeProcess& bridge, const std::string& route) {
 
 /// Writes `yaml`, sends SIGHUP and waits until that reload and any other in progress (the
 /// bridge also reloads when it notices the file changed) have finished.
-void reload(BridgeProcess& bridge, const std::string& yaml) {
+void reload(BridgeRunner& bridge, const std::string& yaml) {
   const std::size_t sighups = occurrences(bridge.log(), "event=reloading trigger=SIGHUP");
-  bridge.writeConfig(yaml);
-  bridge.hangup();
+  bridge.writeConfig("bridge.yaml", yaml);
+  bridge.signal(SIGHUP);
   ASSERT_TRUE(waitFor(
       [&] {
         const std::string log = bridge.log();
@@ -84,7 +85,10 @@ TEST(ReloadRoutes, RebuildsExactlyTheRoutesAChangeAffects) {
   MosquittoBroker local, remote;
   ASSERT_TRUE(local.start());
   ASSERT_TRUE(remote.start());
-  BridgeProcess bridge(config(local, remote, "x/{#}"));
+  BridgeRunnerOptions o;
+  o.drainSeconds = "";
+  BridgeRunner bridge(std::move(o));
+  bridge.writeConfig("bridge.yaml", config(local, remote, "x/{#}"));
   ASSERT_TRUE(bridge.start()) << bridge.log();
   ASSERT_EQ(counts(bridge, "a"), (Counts{1, 0}));
   ASSERT_EQ(counts(bridge, "b"), (Counts{1, 0}));
@@ -110,7 +114,7 @@ TEST(ReloadRoutes, RebuildsExactlyTheRoutesAChangeAffects) {
                                                 "  logLevel: debug\n  keepAliveSeconds: 30\n")));
   EXPECT_EQ(counts(bridge, "a"), (Counts{3, 2}));
   EXPECT_EQ(counts(bridge, "b"), (Counts{2, 1}));
-  EXPECT_EQ(bridge.terminate(), 0) << bridge.log();
+  EXPECT_EQ(bridge.stop(), 0) << bridge.log();
 }
 
 }  // namespace
