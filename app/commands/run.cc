@@ -55,7 +55,10 @@ void addKubeOptions(po::options_description& d, RunOptions& o) {
       po::value(&o.kubeOptions.namespaceFile)->default_value(o.kubeOptions.namespaceFile),
       "the pod's namespace")(
       "kube-namespace", po::value(&o.kubeOptions.ns),
-      "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)");
+      "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)")(
+      "kube-connector", po::value(&o.kubeConnector),
+      "serve only this MqttBridgeConnector and the topic maps that name it (default: all of the "
+      "namespace; the operator sets it for each connector's pods)");
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ common::Status ConfigSource::start() {
     return {};
   }
   // A watch event raises SIGHUP: the bridge's main loop reloads at once.
-  kube_ = std::make_unique<config::kube::Source>(options_.kubeOptions,
+  kube_ = std::make_unique<config::kube::Source>(options_.kubeOptions, options_.kubeConnector,
                                                  [] { ::kill(::getpid(), SIGHUP); });
   return kube_->start();
 }

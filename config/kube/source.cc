@@ -1,153 +1,35 @@
 #include "config/kube/source.h"
 
-#include <curl/curl.h>
-
-#include <chrono>
-#include <cstdlib>
-#include <ctime>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
-
 #include "common/log.h"
 
 namespace mqb::config::kube {
-namespace {
 
-using json = nlohmann::json;
-
-std::string readTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-    s.pop_back();
-  }
-  return s;
-}
-
-/// JSON as the loader wants it (yaml-cpp nodes). Numbers and booleans become plain scalars.
-YAML::Node toYaml(const json& j) {
+YAML::Node toYaml(const Json& j) {
   switch (j.type()) {
-    case json::value_t::object: {
+    case Json::value_t::object: {
       YAML::Node n(YAML::NodeType::Map);
       for (const auto& [k, v] : j.items()) {
         n[k] = toYaml(v);
       }
       return n;
     }
-    case json::value_t::array: {
+    case Json::value_t::array: {
       YAML::Node n(YAML::NodeType::Sequence);
       for (const auto& v : j) {
         n.push_back(toYaml(v));
       }
       return n;
     }
-    case json::value_t::string:
+    case Json::value_t::string:
       return YAML::Node(j.get<std::string>());
-    case json::value_t::null:
+    case Json::value_t::null:
       return YAML::Node(YAML::NodeType::Null);
     default:
       return YAML::Node(j.dump());
   }
 }
 
-struct Http {
-  long status = 0;
-  std::string body;
-  std::string error;
-};
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-
-struct StreamCtx {
-  std::string buffer;
-  std::function<bool(const std::string&)> onLine;  ///< false: abort the transfer
-  const std::atomic<bool>* stop = nullptr;
-  std::string* whole = nullptr;  ///< non-streaming: collects the body
-};
-
-size_t onWrite(char* data, size_t size, size_t n, void* user) {
-  auto* ctx = static_cast<StreamCtx*>(user);
-  const size_t len = size * n;
-  if (ctx->whole != nullptr) {
-    ctx->whole->append(data, len);
-    return len;
-  }
-  ctx->buffer.append(data, len);
-  for (auto nl = ctx->buffer.find('\n'); nl != std::string::npos; nl = ctx->buffer.find('\n')) {
-    std::string line = ctx->buffer.substr(0, nl);
-    ctx->buffer.erase(0, nl + 1);
-    if (!line.empty() && !ctx->onLine(line)) {
-      return 0;  // aborts with CURLE_WRITE_ERROR
-    }
-  }
-  return len;
-}
-
-int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* ctx = static_cast<StreamCtx*>(user);
-  return ctx->stop != nullptr && ctx->stop->load() ? 1 : 0;
-}
-
-/// One HTTPS request to the API server. `ctx` streams (watch) when it has onLine.
-Http request(const std::string& method, const std::string& url, const std::string& token,
-             const std::string& caFile, const std::string& body, StreamCtx& ctx,
-             long timeoutSeconds) {
-  static CurlGlobal global;
-  Http r;
-  CURL* c = curl_easy_init();
-  if (c == nullptr) {
-    r.error = "curl_easy_init failed";
-    return r;
-  }
-  std::string whole;
-  if (!ctx.onLine) {
-    ctx.whole = &whole;
-  }
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (!body.empty()) {
-    headers =
-        curl_slist_append(headers, method == "PATCH" ? "Content-Type: application/merge-patch+json"
-                                                     : "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  }
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_CAINFO, caFile.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeoutSeconds);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onWrite);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, onProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &ctx);
-  const CURLcode rc = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
-    r.error = curl_easy_strerror(rc);
-  }
-  r.body = std::move(whole);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return r;
-}
-
-std::string isoNow() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+namespace {
 
 /// "kube:<plural>/<name>": the file name of a resource in diagnostics.
 std::string sourceName(const std::string& plural, const std::string& name) {
@@ -156,236 +38,80 @@ std::string sourceName(const std::string& plural, const std::string& name) {
 
 }  // namespace
 
-Source::Source(Options options, std::function<void()> onChange)
-    : opts_(std::move(options)), onChange_(std::move(onChange)) {}
+struct Source::Resource {
+  std::string plural, kind;
+  Json object;      ///< as received
+  YAML::Node doc;   ///< what the loader reads: apiVersion, kind, name, namespace, spec
+  std::string src;  ///< the loader's source name (kube:<plural>/<name>)
+};
 
-Source::~Source() {
-  stop_ = true;
-  for (auto& t : threads_) {
-    t.join();
-  }
-}
+Source::Source(Options options, std::string connector, std::function<void()> onChange)
+    : opts_(std::move(options)),
+      connector_(std::move(connector)),
+      onChange_(std::move(onChange)),
+      client_(opts_) {}
 
-std::string Source::url(const std::string& plural) const {
-  return server_ + "/apis/" + kGroupVersion + "/namespaces/" + ns_ + "/" + plural;
-}
+Source::~Source() = default;
 
 common::Status Source::start() {
-  server_ = opts_.apiServer;
-  if (server_.empty()) {
-    const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-    const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-    if (host == nullptr || *host == '\0') {
-      return common::Error{
-          "no API server: KUBERNETES_SERVICE_HOST is not set and --kube-api-server not given"};
-    }
-    const std::string h = host;
-    server_ = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" +
-              (port != nullptr && *port != '\0' ? port : "443");
+  if (auto connected = client_.connect(); !connected) {
+    return connected;
   }
-  while (!server_.empty() && server_.back() == '/') {
-    server_.pop_back();
-  }
-  token_ = readTrimmed(opts_.tokenFile);
-  if (token_.empty()) {
-    return common::Error{"cannot read the service account token " + opts_.tokenFile};
-  }
-  ns_ = opts_.ns;
-  if (ns_.empty()) {
-    ns_ = readTrimmed(opts_.namespaceFile);
-  }
-  if (ns_.empty()) {
-    if (const char* env = std::getenv("MQBRIDGE_NAMESPACE"); env != nullptr) {
-      ns_ = env;
-    }
-  }
+  ns_ = client_.defaultNamespace();
   if (ns_.empty()) {
     return common::Error{"no namespace: " + opts_.namespaceFile +
                          " is missing and MQBRIDGE_NAMESPACE unset"};
   }
-  for (Kind* k : {&connectors_, &topicMaps_}) {
-    if (auto listed = list(*k); !listed) {
+  auto onEvent = [this](const std::string& type, const Json& object) { changed(type, object); };
+  connectors_ = std::make_unique<Informer>(client_, kGroupVersion, ns_, kConnectors, "", onEvent);
+  topicMaps_ = std::make_unique<Informer>(client_, kGroupVersion, ns_, kTopicMaps, "", onEvent);
+  for (Informer* k : {connectors_.get(), topicMaps_.get()}) {
+    if (auto listed = k->start(); !listed) {
       return listed;
     }
   }
-  log::info("kube_listed", {{"server", server_},
+  log::info("kube_listed", {{"server", client_.server()},
                             {"namespace", ns_},
-                            {"connectors", connectors_.objects.size()},
-                            {"topic_maps", topicMaps_.objects.size()}});
-  for (Kind* k : {&connectors_, &topicMaps_}) {
-    threads_.emplace_back([this, k] { watchLoop(*k); });
-  }
+                            {"connector", connector_.empty() ? "*" : connector_},
+                            {"connectors", connectors_->snapshot().size()},
+                            {"topic_maps", topicMaps_->snapshot().size()}});
   return {};
 }
 
-std::string Source::token() const {
-  // Projected tokens rotate: read the file for every request (it is small).
-  std::string t = readTrimmed(opts_.tokenFile);
-  return t.empty() ? token_ : t;
+int Source::relists() const noexcept {
+  return (connectors_ ? connectors_->relists() : 0) + (topicMaps_ ? topicMaps_->relists() : 0);
 }
 
 std::string Source::stamp() const { return "kube:" + std::to_string(generation_.load()); }
 
-void Source::changed() {
+void Source::changed(const std::string& type, const Json& object) {
+  if (!object.is_null()) {
+    log::info("kube_resource_changed",
+              {{"event", type},
+               {"kind", object.value("kind", "")},
+               {"name", object.value("/metadata/name"_json_pointer, "")},
+               {"resource_version", object.value("/metadata/resourceVersion"_json_pointer, "")}});
+  }
   ++generation_;
   if (onChange_) {
     onChange_();
   }
 }
 
-common::Status Source::list(Kind& k) {
-  StreamCtx ctx;
-  const Http r = request("GET", url(k.plural), token(), opts_.caFile, "", ctx, 30);
-  if (!r.error.empty() || r.status != 200) {
-    return common::Error{"list " + k.plural + " in " + ns_ + ": " +
-                         (r.error.empty()
-                              ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200)
-                              : r.error)};
-  }
-  try {
-    const json j = json::parse(r.body);
-    std::map<std::string, Object> objects;
-    for (const auto& item : j.at("items")) {
-      Object o;
-      o.name = item.at("metadata").at("name").get<std::string>();
-      o.uid = item["metadata"].value("uid", "");
-      o.resourceVersion = item["metadata"].value("resourceVersion", "");
-      o.json = item.dump();
-      objects.emplace(o.name, std::move(o));
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    k.objects = std::move(objects);
-    k.resourceVersion = j.at("metadata").value("resourceVersion", "");
-  } catch (const std::exception& e) {
-    return common::Error{"list " + k.plural + ": bad response: " + e.what()};
-  }
-  return {};
-}
-
-bool Source::handleEvent(Kind& k, const std::string& line) {
-  json ev;
-  try {
-    ev = json::parse(line);
-  } catch (const std::exception& e) {
-    log::warn("kube_watch_bad_event", {{"resource", k.plural}, {"detail", e.what()}});
-    return false;
-  }
-  const std::string type = ev.value("type", "");
-  const json& obj = ev.contains("object") ? ev["object"] : json::object();
-  if (type == "ERROR") {
-    const int code = obj.value("code", 0);
-    log::info("kube_watch_error", {{"resource", k.plural},
-                                   {"code", code},
-                                   {"message", obj.value("message", "")},
-                                   {"action", "relist"}});
-    return false;
-  }
-  const json md = obj.contains("metadata") ? obj["metadata"] : json::object();
-  const std::string rv = md.value("resourceVersion", "");
-  if (type == "BOOKMARK") {
-    std::lock_guard<std::mutex> lock(mu_);
-    k.resourceVersion = rv;
-    return true;
-  }
-  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") {
-    log::warn("kube_watch_unknown_event", {{"resource", k.plural}, {"type", type}});
-    return true;
-  }
+void Source::postEvent(const Resource& r, const std::string& message) {
+  const Json md = r.object.value("metadata", Json::object());
   const std::string name = md.value("name", "");
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    k.resourceVersion = rv;
-    if (type == "DELETED") {
-      k.objects.erase(name);
-    } else {
-      Object o;
-      o.name = name;
-      o.uid = md.value("uid", "");
-      o.resourceVersion = rv;
-      o.json = obj.dump();
-      k.objects[name] = std::move(o);
-    }
-  }
-  log::info("kube_resource_changed",
-            {{"event", type}, {"kind", k.kind}, {"name", name}, {"resource_version", rv}});
-  changed();
-  return true;
-}
-
-void Source::watchLoop(Kind& k) {
-  auto backoff = std::chrono::milliseconds(200);
-  bool relist = false;
-  while (!stop_) {
-    if (relist) {
-      if (auto listed = list(k); !listed) {
-        log::warn("kube_relist_failed", {{"resource", k.plural}, {"detail", listed.error()}});
-        const auto until = std::chrono::steady_clock::now() + backoff;
-        while (!stop_ && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
-        continue;
-      }
-      ++relists_;
-      relist = false;
-      changed();  // the set may differ in any way; apply() keeps untouched routes running
-    }
-    std::string rv;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      rv = k.resourceVersion;
-    }
-    StreamCtx ctx;
-    ctx.stop = &stop_;
-    bool gone = false;
-    ctx.onLine = [&](const std::string& line) {
-      if (!handleEvent(k, line)) {
-        gone = true;
-        return false;
-      }
-      return true;
-    };
-    const Http r = request("GET",
-                           url(k.plural) + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=300" +
-                               "&resourceVersion=" + rv,
-                           token(), opts_.caFile, "", ctx, 330);
-    if (stop_) {
-      break;
-    }
-    if (gone || r.status == 410) {
-      relist = true;
-      backoff = std::chrono::milliseconds(200);
-      continue;
-    }
-    if (!r.error.empty() || r.status != 200) {
-      log::warn("kube_watch_failed",
-                {{"resource", k.plural},
-                 {"detail", r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error},
-                 {"retry_ms", backoff.count()}});
-      const auto until = std::chrono::steady_clock::now() + backoff;
-      while (!stop_ && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
-      relist = r.status >= 400;  // e.g. 401 after a token rotation: start over
-      continue;
-    }
-    backoff = std::chrono::milliseconds(200);  // a normal end (timeoutSeconds): watch again
-  }
-}
-
-void Source::postEvent(const std::string& kind, const Object& o, const std::string& message) {
-  json ev = {
+  const Json ev = {
       {"apiVersion", "v1"},
       {"kind", "Event"},
-      {"metadata", {{"generateName", o.name + "."}, {"namespace", ns_}}},
+      {"metadata", {{"generateName", name + "."}, {"namespace", ns_}}},
       {"involvedObject",
        {{"apiVersion", kGroupVersion},
-        {"kind", kind},
-        {"name", o.name},
+        {"kind", r.kind},
+        {"name", name},
         {"namespace", ns_},
-        {"uid", o.uid},
-        {"resourceVersion", o.resourceVersion}}},
+        {"uid", md.value("uid", "")},
+        {"resourceVersion", md.value("resourceVersion", "")}}},
       {"reason", "InvalidConfiguration"},
       {"message", message.substr(0, 1000)},
       {"type", "Warning"},
@@ -395,40 +121,39 @@ void Source::postEvent(const std::string& kind, const Object& o, const std::stri
       {"lastTimestamp", isoNow()},
       {"count", 1},
   };
-  StreamCtx ctx;
-  const Http r = request("POST", server_ + "/api/v1/namespaces/" + ns_ + "/events", token(),
-                         opts_.caFile, ev.dump(), ctx, 5);
-  if (r.status == 201 || r.status == 200) {
+  const Response res = client_.create(Client::path("v1", ns_, "events"), ev);
+  if (res.ok()) {
     ++eventsPosted_;
   } else {
-    log::warn("kube_event_failed",
-              {{"name", o.name}, {"detail", r.error.empty() ? std::to_string(r.status) : r.error}});
+    log::warn("kube_event_failed", {{"name", name}, {"detail", res.describe()}});
   }
 }
 
-struct Source::Resource {
-  std::string plural, kind;
-  Object object;
-  YAML::Node doc;   ///< what the loader reads: apiVersion, kind, name, namespace, spec
-  std::string src;  ///< the loader's source name (kube:<plural>/<name>)
-};
-
 std::vector<Source::Resource> Source::snapshot() const {
   std::vector<Resource> all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const Kind* k : {&connectors_, &topicMaps_}) {
-      for (const auto& [name, o] : k->objects) {
-        all.push_back({k->plural, k->kind, o, {}, sourceName(k->plural, name)});
-      }
+  if (!connectors_ || !topicMaps_) {
+    return all;
+  }
+  const auto connectors = connectors_->snapshot();
+  const auto topicMaps = topicMaps_->snapshot();
+  for (const auto& [name, o] : connectors) {
+    if (connector_.empty() || name == connector_) {
+      all.push_back({kConnectors, kConnectorKind, o, {}, sourceName(kConnectors, name)});
+    }
+  }
+  for (const auto& [name, o] : topicMaps) {
+    const std::string ref = o.value("/spec/mqttBridgeConnectorRef"_json_pointer, "");
+    if (connector_.empty() || ref == connector_) {
+      all.push_back({kTopicMaps, kTopicMapKind, o, {}, sourceName(kTopicMaps, name)});
     }
   }
   for (auto& r : all) {
     // Only what the loader reads: status and server-managed metadata stay out.
-    json j = json::parse(r.object.json, nullptr, false);
-    json slim = {{"apiVersion", j.value("apiVersion", "")},
-                 {"kind", j.value("kind", r.kind)},
-                 {"metadata", {{"name", r.object.name}, {"namespace", ns_}}}};
+    const Json& j = r.object;
+    Json slim = {
+        {"apiVersion", j.value("apiVersion", "")},
+        {"kind", j.value("kind", r.kind)},
+        {"metadata", {{"name", j.value("/metadata/name"_json_pointer, "")}, {"namespace", ns_}}}};
     if (j.contains("spec")) {
       slim["spec"] = j["spec"];
     }
@@ -503,14 +228,16 @@ void Source::reportLeftOut(const std::vector<Resource>& all, const std::set<std:
     if (excluded.count(r.src) == 0) {
       continue;
     }
-    const std::string key = r.kind + "/" + r.object.name + "@" + r.object.resourceVersion;
+    const std::string name = r.object.value("/metadata/name"_json_pointer, "");
+    const std::string rv = r.object.value("/metadata/resourceVersion"_json_pointer, "");
+    const std::string key = std::string(r.kind).append("/").append(name).append("@").append(rv);
     if (reported_.insert(key).second) {
       log::error("kube_resource_invalid", {{"kind", r.kind},
-                                           {"name", r.object.name},
-                                           {"resource_version", r.object.resourceVersion},
+                                           {"name", name},
+                                           {"resource_version", rv},
                                            {"detail", why[r.src]},
                                            {"action", "left out; other routes keep running"}});
-      postEvent(r.kind, r.object, why[r.src]);
+      postEvent(r, why[r.src]);
     }
   }
 }

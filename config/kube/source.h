@@ -7,7 +7,7 @@
 // Kubernetes Event on that resource), so one bad `kubectl apply` never stops the valid routes.
 //
 //   Options o;                        // defaults: the in-cluster paths and service
-//   Source kube(o, [] { kill(getpid(), SIGHUP); });
+//   Source kube(o, "", [] { kill(getpid(), SIGHUP); });   // "": every connector
 //   if (auto started = kube.start(); !started) { ... started.error() ... }  // initial list
 //   auto cfg = kube.load(loadOptions, validate, diag);
 //
@@ -26,6 +26,7 @@
 
 #include "common/result.h"
 #include "config/diagnostics.h"
+#include "config/kube/api.h"
 #include "config/loader.h"
 #include "config/model.h"
 
@@ -36,14 +37,8 @@ inline constexpr const char* kGroupVersion = "mq.iotoperations.azure.com/v1beta1
 inline constexpr const char* kConnectors = "mqttbridgeconnectors";
 inline constexpr const char* kTopicMaps = "mqttbridgetopicmaps";
 
-/// Where the API server is (defaults: the pod's service account).
-struct Options {
-  std::string apiServer;  ///< https://host:port; "" = from KUBERNETES_SERVICE_HOST/_PORT
-  std::string tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-  std::string caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
-  std::string namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-  std::string ns;  ///< overrides the namespace file (then MQBRIDGE_NAMESPACE)
-};
+/// JSON as the loader reads it (yaml-cpp nodes): numbers and booleans become plain scalars.
+YAML::Node toYaml(const Json& j);
 
 /// Checks what the loader cannot by itself (e.g. route stages against the stage registry),
 /// reporting into the diagnostics; a resource with an error there is left out like any other.
@@ -52,7 +47,9 @@ using Validate = std::function<void(const BridgeConfig&, Diagnostics&)>;
 class Source {
  public:
   /// `onChange` runs on a watch thread after every change of the resource set (must not block).
-  Source(Options options, std::function<void()> onChange);
+  /// `connector` non-empty: only that MqttBridgeConnector and the topic maps naming it are
+  /// loaded (the operator runs each connector's instances this way).
+  Source(Options options, std::string connector, std::function<void()> onChange);
   /// Stops the watches (bounded: each notices within about a second).
   ~Source();
   Source(const Source&) = delete;
@@ -73,23 +70,10 @@ class Source {
 
   const std::string& ns() const noexcept { return ns_; }
   /// Counters for tests and logs.
-  int relists() const noexcept { return relists_.load(); }
+  int relists() const noexcept;
   int eventsPosted() const noexcept { return eventsPosted_.load(); }
 
  private:
-  struct Object {
-    std::string name;
-    std::string uid;
-    std::string resourceVersion;
-    std::string json;  ///< the object as received
-  };
-  struct Kind {
-    std::string plural;
-    std::string kind;
-    std::map<std::string, Object> objects;  ///< by name; guarded by mu_
-    std::string resourceVersion;            ///< of the last list or event; guarded by mu_
-  };
-
   struct Resource;  ///< a resource as the loader reads it
 
   /// The current resources, converted for the loader.
@@ -97,27 +81,18 @@ class Source {
   /// Reports every resource of `all` in `excluded` (diagnostics; log and Event once).
   void reportLeftOut(const std::vector<Resource>& all, const std::set<std::string>& excluded,
                      std::map<std::string, std::string>& why, Diagnostics& diag);
-  common::Status list(Kind& k);
-  void watchLoop(Kind& k);
-  /// Handles one line of a watch stream; false if the watch must end with a relist.
-  bool handleEvent(Kind& k, const std::string& line);
-  void changed();
-  void postEvent(const std::string& kind, const Object& o, const std::string& message);
-  std::string url(const std::string& plural) const;
-  std::string token() const;
+  void changed(const std::string& type, const Json& object);
+  void postEvent(const Resource& r, const std::string& message);
 
   Options opts_;
+  std::string connector_;
   std::function<void()> onChange_;
-  std::string server_, token_, ns_;
-  mutable std::mutex mu_;
-  Kind connectors_{kConnectors, "MqttBridgeConnector", {}, {}};
-  Kind topicMaps_{kTopicMaps, "MqttBridgeTopicMap", {}, {}};
+  Client client_;
+  std::string ns_;
+  std::unique_ptr<Informer> connectors_, topicMaps_;
   std::atomic<std::uint64_t> generation_{0};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> relists_{0};
   std::atomic<int> eventsPosted_{0};
   std::set<std::string> reported_;  ///< "<kind>/<name>@<rv>" already reported (main thread)
-  std::vector<std::thread> threads_;
 };
 
 }  // namespace mqb::config::kube
