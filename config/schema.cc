@@ -243,6 +243,49 @@ Field broker(const std::string& name, bool remote) {
       });
 }
 
+Field conditions() {
+  return array(
+      "conditions", "Standard conditions, each with a reason and a message.",
+      object(
+          "conditions", "One condition.",
+          {
+              string("type", "Ready, Progressing, Degraded (connector) or Accepted (topic map).")
+                  .req(),
+              string("status", "True, False or Unknown.").oneOf({"True", "False", "Unknown"}).req(),
+              string("reason", "Why, as one CamelCase word."),
+              string("message", "Why, for people."),
+              integer("observedGeneration", "metadata.generation this condition is about.").min(0),
+              string("lastTransitionTime", "When the status last changed (RFC 3339)."),
+          }));
+}
+
+Field connectorStatus() {
+  return object(
+      "status", "Observed state, written by `mqbridge operator`.",
+      {
+          integer("observedGeneration", "metadata.generation the status describes.").min(0),
+          integer("instances", "Instances wanted (spec.bridgeInstances).").min(0),
+          integer("readyInstances", "Instances whose readiness probe passes.").min(0),
+          string("ready", "readyInstances/instances, e.g. 2/3."),
+          integer("routes", "Routes served: those of the accepted topic maps.").min(0),
+          conditions(),
+      });
+}
+
+Field topicMapStatus() {
+  return object(
+      "status", "Observed state, written by `mqbridge operator`.",
+      {
+          integer("observedGeneration", "metadata.generation the status describes.").min(0),
+          boolean("accepted", "The validator accepts the topic map (with its connector)."),
+          integer("routes", "Routes accepted.").min(0),
+          array("messages",
+                "Why it is not accepted: \"field path: problem\" as `mqbridge validate` words it.",
+                string("messages", "One problem.")),
+          conditions(),
+      });
+}
+
 Resource makeConnector() {
   const ConnectorSpec defaults;
   Resource r;
@@ -250,6 +293,13 @@ Resource makeConnector() {
   r.plural = "mqttbridgeconnectors";
   r.singular = "mqttbridgeconnector";
   r.description = "MQTT bridge connector: the remote and local broker connections.";
+  r.status = connectorStatus();
+  r.columns = {
+      {"Instances", "integer", ".spec.bridgeInstances", "Instances wanted."},
+      {"Ready", "string", ".status.ready", "Ready instances of those wanted."},
+      {"Routes", "integer", ".status.routes", "Routes served."},
+      {"Age", "date", ".metadata.creationTimestamp", ""},
+  };
   r.spec = object(
       "spec", "MqttBridgeConnector spec.",
       {
@@ -315,6 +365,13 @@ Resource makeTopicMap() {
   r.plural = "mqttbridgetopicmaps";
   r.singular = "mqttbridgetopicmap";
   r.description = "MQTT bridge topic map: the routes of an MqttBridgeConnector.";
+  r.status = topicMapStatus();
+  r.columns = {
+      {"Connector", "string", ".spec.mqttBridgeConnectorRef", "The MqttBridgeConnector."},
+      {"Accepted", "boolean", ".status.accepted", "The validator accepts it."},
+      {"Routes", "integer", ".status.routes", "Routes accepted."},
+      {"Age", "date", ".metadata.creationTimestamp", ""},
+  };
   Field route = object(
       "routes", "One route.",
       {
@@ -475,6 +532,16 @@ std::string crdYaml(const Resource& r) {
   e << YAML::Key << "storage" << YAML::Value << true;
   e << YAML::Key << "subresources" << YAML::Value << YAML::BeginMap << YAML::Key << "status"
     << YAML::Value << YAML::BeginMap << YAML::EndMap << YAML::EndMap;
+  e << YAML::Key << "additionalPrinterColumns" << YAML::Value << YAML::BeginSeq;
+  for (const auto& c : r.columns) {
+    e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << c.name << YAML::Key << "type"
+      << YAML::Value << c.type << YAML::Key << "jsonPath" << YAML::Value << c.jsonPath;
+    if (!c.description.empty()) {
+      e << YAML::Key << "description" << YAML::Value << c.description;
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
   e << YAML::Key << "schema" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "openAPIV3Schema" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "type" << YAML::Value << "object";
@@ -488,9 +555,8 @@ std::string crdYaml(const Resource& r) {
     << YAML::Value << "object" << YAML::EndMap;
   e << YAML::Key << "spec" << YAML::Value;
   emitField(e, r.spec);
-  e << YAML::Key << "status" << YAML::Value << YAML::BeginMap << YAML::Key << "type" << YAML::Value
-    << "object" << YAML::Key << "x-kubernetes-preserve-unknown-fields" << YAML::Value << true
-    << YAML::EndMap;
+  e << YAML::Key << "status" << YAML::Value;
+  emitField(e, r.status);
   e << YAML::EndMap;  // properties
   e << YAML::Key << "required" << YAML::Value << YAML::Flow << std::vector<std::string>{"spec"};
   e << YAML::EndMap;                  // openAPIV3Schema

@@ -53,13 +53,24 @@ Field boolean(std::string name, std::string description);
 Field object(std::string name, std::string description, std::vector<Field> fields);
 Field array(std::string name, std::string description, Field item);
 
-/// A custom resource: names plus the schema of `spec` (an Object field named "spec").
+/// A column of `kubectl get` (additionalPrinterColumns).
+struct PrinterColumn {
+  std::string name;
+  std::string type;  ///< string | integer | boolean | date
+  std::string jsonPath;
+  std::string description;
+};
+
+/// A custom resource: names, the schema of `spec` (an Object field named "spec") and of the
+/// `status` that `mqbridge operator` writes (status subresource), and its `kubectl get` columns.
 struct Resource {
   std::string kind;      ///< MqttBridgeConnector
   std::string plural;    ///< mqttbridgeconnectors
   std::string singular;  ///< mqttbridgeconnector
   std::string description;
   Field spec;
+  Field status;
+  std::vector<PrinterColumn> columns;
 };
 
 const Resource& connector();
