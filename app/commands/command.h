@@ -23,5 +23,6 @@ int loadtestMain(const std::vector<std::string>& args);
 int testMain(const std::vector<std::string>& args);
 int deadLetterMain(const std::vector<std::string>& args);
 int crdsMain(const std::vector<std::string>& args);
+int operatorMain(const std::vector<std::string>& args);
 
 }  // namespace mqb::app

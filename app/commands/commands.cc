@@ -13,6 +13,10 @@ const std::vector<Command>& commands() {
       {"test", "run route behaviour files (routes plus `tests:`) without brokers", testMain},
       {"deadletter", "list, replay or delete the messages routes set aside (list|replay|delete)",
        deadLetterMain},
+      {"operator",
+       "run the Kubernetes operator: per MqttBridgeConnector, a StatefulSet of its instances, "
+       "Services and status",
+       operatorMain},
       {"crds", nullptr, crdsMain},  // a packaging helper
   };
   return all;

@@ -1,0 +1,86 @@
+// mqbridge operator: keeps, per MqttBridgeConnector, the StatefulSet and Services that run its
+// instances equal to the connector, and reports each connector's and topic map's status
+// (operator/reconciler.h). Runs until SIGINT/SIGTERM.
+
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "app/commands/cli.h"
+#include "app/commands/command.h"
+#include "app/runtime/config_load.h"
+#include "common/log.h"
+#include "operator/reconciler.h"
+
+namespace mqb::app {
+namespace {
+
+namespace po = boost::program_options;
+
+std::atomic<bool> gStop{false};
+
+void onSignal(int) { gStop = true; }
+
+void addOperatorOptions(po::options_description& d, op::OperatorOptions& o, std::string& level) {
+  d.add_options()(
+      "namespace", po::value(&o.namespaces)->composing(),
+      "namespace whose connectors to run; repeatable (default: the operator pod's namespace)")(
+      "bridge-service-account",
+      po::value(&o.pods.serviceAccount)->default_value(o.pods.serviceAccount),
+      "ServiceAccount of the bridge pods (must exist in each namespace; may list and watch the "
+      "resources: deploy/operator/bridge-rbac.yaml)")(
+      "drain-seconds", po::value(&o.pods.drainSeconds)->default_value(o.pods.drainSeconds),
+      "--drain-seconds of the bridge pods (their grace period is this + 20 s)")(
+      "spool-size", po::value(&o.pods.spoolSize)->default_value(o.pods.spoolSize),
+      "storage request of each instance's spool PersistentVolumeClaim")(
+      "kube-api-server", po::value(&o.api.apiServer),
+      "https://HOST:PORT (default: KUBERNETES_SERVICE_HOST/_PORT)")(
+      "kube-token-file", po::value(&o.api.tokenFile)->default_value(o.api.tokenFile),
+      "service account token for the API server")(
+      "kube-ca-file", po::value(&o.api.caFile)->default_value(o.api.caFile),
+      "CA bundle of the API server")(
+      "kube-namespace-file", po::value(&o.api.namespaceFile)->default_value(o.api.namespaceFile),
+      "the operator pod's namespace (the default --namespace)")(
+      "log-level", po::value(&level)->default_value("info"), "debug | info | warn | error")(
+      "log-json", po::bool_switch(), "log JSON objects instead of key=value lines");
+}
+
+}  // namespace
+
+int operatorMain(const Args& args) {
+  op::OperatorOptions o;
+  std::string level;
+  po::options_description d(
+      "operator options (watches MqttBridgeConnector and MqttBridgeTopicMap; per connector it "
+      "creates and keeps a StatefulSet of bridgeInstances pods running `mqbridge run --kube "
+      "--kube-connector NAME`, a headless and a metrics Service, and writes .status)");
+  addOperatorOptions(d, o, level);
+  po::variables_map vm;
+  if (auto rc = parseCommandLine("operator", args, d, nullptr, vm)) {
+    return *rc;
+  }
+  log::Level parsed{};
+  if (!log::parseLevel(level, parsed)) {
+    std::cerr << "mqbridge operator: unknown --log-level " << level << '\n';
+    return 2;
+  }
+  log::setLevel(parsed);
+  log::setJson(vm["log-json"].as<bool>());
+  o.validate = validateRouteStages;
+  op::Operator operatorLoop(std::move(o));
+  if (auto started = operatorLoop.start(); !started) {
+    std::cerr << "mqbridge operator: " << started.error() << '\n';
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  operatorLoop.run(gStop);
+  log::info("operator_stopped", {{"writes", operatorLoop.writes()}});
+  return 0;
+}
+
+}  // namespace mqb::app
