@@ -69,6 +69,20 @@ void Bridge::apply(const config::BridgeConfig& cfg) {
       }
     }
   }
+  // Routes leaving this instance (removed, or moved by a change of bridgeInstances) first empty
+  // their spools: the spool stays here while their clients continue elsewhere.
+  std::vector<RunningRoute*> leaving;
+  for (auto& [key, r] : routes_) {
+    if (wanted.count(key) == 0) {
+      leaving.push_back(r.get());
+    }
+  }
+  if (!leaving.empty() && !drainSpools(leaving, std::chrono::steady_clock::now() + drain())) {
+    log::warn("spool_not_drained", {{"routes", leaving.size()},
+                                    {"action",
+                                     "left in this instance's spool until it serves "
+                                     "the route again"}});
+  }
   // Stop the routes that went away or changed; the untouched ones keep running.
   for (auto it = routes_.begin(); it != routes_.end();) {
     const auto w = wanted.find(it->first);
@@ -183,13 +197,25 @@ void Bridge::mainLoop(config::BridgeConfig& cfg, const sigset_t& signals) {
 }
 
 void Bridge::shutDown() {
+  // Every route stops subscribing first and empties its spool into its target (this instance may
+  // be leaving for good: a scale-down); what does not drain in time stays in the spool.
+  const auto deadline = std::chrono::steady_clock::now() + drain();
+  std::vector<RunningRoute*> all;
+  for (auto& [key, r] : routes_) {
+    all.push_back(r.get());
+  }
+  const bool spoolsEmpty = drainSpools(all, deadline);
+  log::info("spools_drained", {{"complete", spoolsEmpty ? "true" : "false"}});
   for (auto& [key, r] : routes_) {
     for (auto& s : r->sources) {
       s->stopFeeding();  // every route stops taking messages first, then each drains
     }
   }
+  const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - std::chrono::steady_clock::now()),
+                             std::chrono::milliseconds(500));
   for (auto& [key, r] : routes_) {
-    stopRoute(*r, drain());
+    stopRoute(*r, left);
   }
   routes_.clear();
   status_.clear();

@@ -1,6 +1,7 @@
 #include "app/runtime/route.h"
 
 #include <set>
+#include <thread>
 
 #include "app/runtime/client_options.h"
 #include "common/log.h"
@@ -252,6 +253,32 @@ void stopRoute(RunningRoute& r, std::chrono::milliseconds drain) {
     s->stop();
   }
   r.sources.clear();  // closes the spools (acks written back)
+}
+
+bool drainSpools(const std::vector<RunningRoute*>& routes,
+                 std::chrono::steady_clock::time_point deadline) {
+  for (RunningRoute* r : routes) {
+    for (auto& s : r->sources) {
+      s->stopSubscribing();
+    }
+  }
+  auto empty = [&] {
+    for (const RunningRoute* r : routes) {
+      for (const auto& s : r->sources) {
+        if (!s->spoolEmpty()) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  while (!empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the feeder's own pace
+  }
+  return true;
 }
 
 }  // namespace mqb::app

@@ -51,4 +51,12 @@ std::string routeKeyFingerprint(const config::ConnectorSpec& c, const config::Ro
 /// Stops taking messages, gives those in flight `drain` to be delivered, stops the route.
 void stopRoute(RunningRoute& r, std::chrono::milliseconds drain);
 
+/// Before routes leave this instance (moved to another, removed, or the process stops): stops
+/// their subscribers, then waits until `deadline` for their spools to empty into the targets,
+/// since a spool stays with the instance while the route's clients go elsewhere. True if every
+/// spool emptied.
+bool drainSpools(const std::vector<RunningRoute*>& routes,
+                 std::chrono::steady_clock::time_point deadline);
+
+
 }  // namespace mqb::app

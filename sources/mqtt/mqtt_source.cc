@@ -99,6 +99,16 @@ void MqttSource::stopFeeding() {
   updateSpoolGauges();
 }
 
+void MqttSource::stopSubscribing() {
+  draining_.store(true, std::memory_order_release);
+  client_.stop();
+  setSubscribed(false);
+}
+
+bool MqttSource::spoolEmpty() const noexcept {
+  return !options_.spool || options_.spool->size().messages == 0;
+}
+
 bool MqttSource::ready() const noexcept {
   return client_.connected() && subscribed_.load(std::memory_order_acquire);
 }

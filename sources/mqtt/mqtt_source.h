@@ -99,6 +99,12 @@ class MqttSource final : private mqtt::ClientListener, private pipeline::Deliver
   /// pushed to settle (their spool records are acked as they do). Used before the route's graph
   /// is stopped; stop() follows. Without a spool, the same as stop().
   void stopFeeding();
+  /// Stops the subscriber only (the broker queues for the persistent session from now on); the
+  /// feeder keeps pushing what the spool holds, so the spool empties into the target. Used
+  /// before a route leaves this instance: its spool stays here, its client goes elsewhere.
+  void stopSubscribing();
+  /// Nothing unacknowledged in the spool (true without a spool).
+  bool spoolEmpty() const noexcept;
 
  private:
   void onConnected(const mqtt::ConnectInfo& info) noexcept override;
@@ -176,6 +182,7 @@ class MqttSource final : private mqtt::ClientListener, private pipeline::Deliver
   std::atomic<bool> feederFull_{false};   // the feeder waits for room in the route
   std::atomic<bool> settleFinal_{false};  // stopping: Dropped no longer acks
   std::atomic<bool> paused_{false};
+  std::atomic<bool> draining_{false};  // stopSubscribing(): the feeder never restarts the client
   std::atomic<bool> pauseRequested_{false};  // the I/O thread stopped reading: stop the client
   std::atomic<std::uint64_t> feederOutstanding_{0};  // pushed, not settled yet
   log::Every spoolLog_{std::chrono::seconds(5)};

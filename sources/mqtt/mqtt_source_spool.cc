@@ -99,7 +99,7 @@ void MqttSource::feederLoop() noexcept {
         client_.stop();  // the broker queues for the persistent session meanwhile
         pauseRequested_.store(false, std::memory_order_release);
         setSubscribed(false);
-      } else if (paused_.load() && under) {
+      } else if (paused_.load() && under && !draining_.load(std::memory_order_acquire)) {
         log::info("spool_drained_resuming_source", {{"client", client_.options().clientId},
                                                     {"messages", sz.messages},
                                                     {"bytes", sz.bytes}});
