@@ -27,10 +27,9 @@
 #include "config/kube/source.h"
 #include "operator/desired.h"
 #include "operator/status.h"
+#include "operator/validation.h"
 
 namespace mqb::op {
-
-struct Validation;  ///< the validator's verdict on one namespace's resources
 
 struct OperatorOptions {
   config::kube::Options api;

@@ -13,6 +13,7 @@
 #include "app/runtime/config_load.h"
 #include "common/log.h"
 #include "operator/reconciler.h"
+#include "operator/render.h"
 
 namespace mqb::app {
 namespace {
@@ -21,10 +22,35 @@ namespace po = boost::program_options;
 
 std::atomic<bool> gStop{false};
 
+/// --render: the objects and statuses for the resources in `paths`, as a YAML stream (JSON
+/// documents, which are YAML).
+int renderFiles(const std::vector<std::string>& paths, const op::OperatorOptions& o) {
+  std::vector<op::Json> resources;
+  for (const auto& p : paths) {
+    try {
+      for (const auto& doc : YAML::LoadAllFromFile(p)) {
+        resources.push_back(op::yamlToJson(doc));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "mqbridge operator --render: " << p << ": " << e.what() << '\n';
+      return 1;
+    }
+  }
+  for (const auto& obj : op::render(resources, o.pods, o.validate, config::kube::isoNow())) {
+    std::cout << "---\n" << obj.dump(2) << '\n';
+  }
+  return 0;
+}
+
 void onSignal(int) { gStop = true; }
 
-void addOperatorOptions(po::options_description& d, op::OperatorOptions& o, std::string& level) {
+void addOperatorOptions(po::options_description& d, op::OperatorOptions& o, std::string& level,
+                        std::vector<std::string>& render) {
   d.add_options()(
+      "render", po::value(&render)->multitoken(),
+      "FILE...: print what the operator would write for the resources in these YAML files (the "
+      "StatefulSet and Services of each connector, each resource with its status before any "
+      "instance is ready) and exit; needs no API server")(
       "namespace", po::value(&o.namespaces)->composing(),
       "namespace whose connectors to run; repeatable (default: the operator pod's namespace)")(
       "bridge-service-account",
@@ -52,11 +78,12 @@ void addOperatorOptions(po::options_description& d, op::OperatorOptions& o, std:
 int operatorMain(const Args& args) {
   op::OperatorOptions o;
   std::string level;
+  std::vector<std::string> render;
   po::options_description d(
       "operator options (watches MqttBridgeConnector and MqttBridgeTopicMap; per connector it "
       "creates and keeps a StatefulSet of bridgeInstances pods running `mqbridge run --kube "
       "--kube-connector NAME`, a headless and a metrics Service, and writes .status)");
-  addOperatorOptions(d, o, level);
+  addOperatorOptions(d, o, level, render);
   po::variables_map vm;
   if (auto rc = parseCommandLine("operator", args, d, nullptr, vm)) {
     return *rc;
@@ -69,6 +96,9 @@ int operatorMain(const Args& args) {
   log::setLevel(parsed);
   log::setJson(vm["log-json"].as<bool>());
   o.validate = validateRouteStages;
+  if (!render.empty()) {
+    return renderFiles(render, o);
+  }
   op::Operator operatorLoop(std::move(o));
   if (auto started = operatorLoop.start(); !started) {
     std::cerr << "mqbridge operator: " << started.error() << '\n';

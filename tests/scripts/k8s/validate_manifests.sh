@@ -9,7 +9,10 @@
 #      default paths, grace period > drain deadline, probes, security context, RBAC, metrics);
 #   5. `mqbridge validate --check-files` (from <build-dir>, when it has it) accepts the configuration
 #      with the files laid out as the container's mounts would hold them;
-#   6. negative cases: each check above rejects a broken input.
+#   6. deploy/operator renders and validates; what `mqbridge operator --render` generates (the
+#      StatefulSet and Services per connector, each resource with its status) validates against
+#      kubernetes-models and the CRDs' status schemas;
+#   7. negative cases: each check above rejects a broken input.
 # Usage: bash validate_manifests.sh <build-dir>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -148,6 +151,46 @@ else
   else
     failed "mqbridge validate --check-files on the pod's mounts (exit $rc):"; indent <<<"$out"
   fi
+fi
+
+# --- 6. the operator: deploy/operator, and what `mqbridge operator` generates ---------------------
+if kubectl kustomize deploy/operator >"$work/operator.yaml" 2>"$work/err" && [ ! -s "$work/err" ]; then
+  pass "kubectl kustomize deploy/operator ($(grep -c '^kind:' "$work/operator.yaml") objects)"
+  if out=$(check builtin "$work/operator.yaml" 2>&1); then pass "deploy/operator: $out"; else
+    failed "deploy/operator built-in objects:"; indent <<<"$out"; fi
+else
+  failed "kubectl kustomize deploy/operator"; sed 's/^/    /' "$work/err"
+fi
+if [ ! -x "$bin" ]; then
+  echo "NOT RUN: mqbridge operator --render ($bin not built)"
+else
+  # The StatefulSet and Services it would create for the example connector, and every resource
+  # with the status it would write (one topic map the validator rejects).
+  "$bin" operator --render deploy/kubernetes/config/bridge.yaml \
+    tests/k8s/fixtures/invalid_topicmap_for_operator.yaml >"$work/generated.yaml"
+  python3 - "$work/generated.yaml" "$work/generated-builtin.yaml" "$work/generated-crs.yaml" <<'PY'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+with open(sys.argv[2], "w") as b, open(sys.argv[3], "w") as c:
+    for d in docs:
+        out = c if d["apiVersion"].startswith("mq.iotoperations.azure.com/") else b
+        out.write("---\n" + yaml.safe_dump(d))
+PY
+  if out=$(check builtin "$work/generated-builtin.yaml" 2>&1); then
+    pass "operator-generated objects ($(grep -c '^kind:' "$work/generated-builtin.yaml")): $out"
+  else
+    failed "operator-generated objects:"; indent <<<"$out"; fi
+  if out=$(check crs --crd "${crds[@]}" -- "$work/generated-crs.yaml" 2>&1); then
+    pass "resources with the operator's status against the CRDs' status schemas: $out"
+  else
+    failed "operator status against the CRDs:"; indent <<<"$out"; fi
+  if grep -q "must be a whole level" "$work/generated-crs.yaml"; then
+    pass "the invalid topic map's status carries the validator's message"
+  else
+    failed "the invalid topic map's status lacks the validator's message"; fi
+  sed -e 's/readyInstances:/readyInstancez:/' "$work/generated-crs.yaml" >"$work/bad_status.yaml"
+  expect_fail "connector status with misspelled 'readyInstances'" "/status/readyInstancez: unknown field" \
+    check crs --crd "${crds[@]}" -- "$work/bad_status.yaml"
 fi
 
 if [ "$fails" -ne 0 ]; then
