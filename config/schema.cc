@@ -2,7 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <set>
 
 #include "config/enums.h"
 #include "config/model.h"
@@ -436,7 +439,20 @@ void emitField(YAML::Emitter& e, const Field& f) {
     e << YAML::Key << "description" << YAML::Value << desc;
   }
   if (!f.enumValues.empty()) {
-    e << YAML::Key << "enum" << YAML::Value << YAML::Flow << f.enumValues;
+    // Words YAML 1.1 reads as booleans or null (True, False, ...) are quoted: strings stay strings.
+    static const std::set<std::string> ambiguous = {"true", "false", "yes", "no", "on",
+                                                    "off",  "null",  "y",   "n",  "~"};
+    e << YAML::Key << "enum" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : f.enumValues) {
+      std::string lower = v;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      if (ambiguous.count(lower) != 0) {
+        e << YAML::DoubleQuoted;
+      }
+      e << v;
+    }
+    e << YAML::EndSeq;
   }
   auto num = [&](double v) {
     if (std::floor(v) == v) {
