@@ -16,7 +16,8 @@ namespaced resource (core: /api/v1/namespaces/<ns>/<plural>, others:
   PUT/PATCH <collection>/<name>/status                        only .status changes (the status
          subresource); writes to the main resource never change .status
   DELETE <collection>/<name>                                  then garbage collection: every object
-         whose ownerReferences name a deleted uid is deleted as well (cascading, at once)
+         whose ownerReferences name a deleted uid is deleted as well (cascading, at once); an
+         object created with an owner that is gone is deleted right after its creation
   POST   /api/v1/namespaces/<ns>/events                       also recorded in /stats "events"
 Server-set metadata: uid, resourceVersion (one counter), generation (1, +1 when spec changes),
 creationTimestamp. Every request needs "Authorization: Bearer <token>" (else 401).
@@ -138,6 +139,15 @@ def delete(key):
     for k in owned:
         delete(k)
     return True
+
+
+def collect_orphan(key):
+    """Garbage collection of an object created with an owner that is already gone (as the real
+    collector does, later). Under LOCK."""
+    refs = STATE["objects"][key]["metadata"].get("ownerReferences", [])
+    uids = {o["metadata"].get("uid") for o in STATE["objects"].values()}
+    if any(r.get("uid") not in uids for r in refs):
+        delete(key)
 
 
 def status_error(code, reason, message):
@@ -298,6 +308,7 @@ class Api(BaseHTTPRequestHandler):
             obj.pop("status", None)
             store(plural, obj, None)
             self.send_json(201, obj)
+            collect_orphan(key)
 
     def write_existing(self, make):
         """PUT/PATCH: make(old) -> new object, or an error tuple (code, reason, message)."""
