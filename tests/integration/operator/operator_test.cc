@@ -22,6 +22,8 @@
 #include <string>
 #include <thread>
 
+#include <yaml-cpp/yaml.h>
+
 #include "tests/support/child_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
@@ -137,6 +139,34 @@ int countOf(const std::string& text, const std::string& what) {
     ++n;
   }
   return n;
+}
+
+/// "METHOD plural[/sub]" (as the stand-in counts writes) is allowed by a rule of the operator's
+/// Role in deploy/operator/operator-rbac.yaml.
+bool roleAllows(const std::string& what) {
+  static const std::map<std::string, std::string> verbs = {
+      {"POST", "create"}, {"PATCH", "patch"}, {"PUT", "update"}, {"DELETE", "delete"}};
+  const std::string method = what.substr(0, what.find(' '));
+  const std::string resource = what.substr(what.find(' ') + 1);
+  for (const auto& doc :
+       YAML::LoadAllFromFile(MQB_SOURCE_DIR "/deploy/operator/operator-rbac.yaml")) {
+    if (doc["kind"].as<std::string>() != "Role") {
+      continue;
+    }
+    for (const auto& rule : doc["rules"]) {
+      bool resourceOk = false, verbOk = false;
+      for (const auto& r : rule["resources"]) {
+        resourceOk = resourceOk || r.as<std::string>() == resource;
+      }
+      for (const auto& v : rule["verbs"]) {
+        verbOk = verbOk || (verbs.count(method) != 0 && v.as<std::string>() == verbs.at(method));
+      }
+      if (resourceOk && verbOk) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 std::string condition(const Json& o, const std::string& type, const std::string& field) {
@@ -350,6 +380,13 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
       20s));
   ASSERT_TRUE(waitFor(
       [&] { return stats().dump().find("\"InvalidTopicMap\"") != std::string::npos; }, 20s));
+
+  // Every kind of write the operator sent is allowed by its Role in deploy/operator.
+  const Json writesBy = stats()["writes_by"];
+  ASSERT_FALSE(writesBy.empty());
+  for (const auto& [what, n] : writesBy.items()) {
+    EXPECT_TRUE(roleAllows(what)) << what << " (" << n << "x) is not in operator-rbac.yaml";
+  }
 
   // 4. Restart: the new operator lists, compares, and writes nothing.
   op->signal(SIGTERM);
