@@ -24,6 +24,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "tests/support/bridge_runner.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
@@ -71,11 +72,11 @@ class OperatorTest : public ::testing::Test {
   void SetUp() override {
     token_ = dir_.write("token", kToken + "\n");
     api_ = std::make_unique<ChildProcess>(
+        "/usr/bin/python3",
         std::vector<std::string>{MQB_SOURCE_DIR "/tests/support/fake_kube_api.py", "--cert",
                                  pki_.serverCert(), "--key", pki_.serverKey(), "--token", kToken,
                                  "--ready-file", dir_.file("api-ready")},
         dir_.file("api.log"));
-    api_->setProgram("/usr/bin/python3");
     ASSERT_TRUE(api_->start());
     ASSERT_TRUE(waitFor([&] { return !readFile(dir_.file("api-ready")).empty(); }, 20s))
         << readFile(dir_.file("api.log"));
@@ -96,7 +97,7 @@ class OperatorTest : public ::testing::Test {
     for (const auto& a : kubeArgs()) {
       args.push_back(a);
     }
-    auto op = std::make_unique<ChildProcess>(args, dir_.file(logName));
+    auto op = std::make_unique<ChildProcess>(mqbridgeBinary(), args, dir_.file(logName));
     EXPECT_TRUE(op->start());
     return op;
   }
@@ -286,7 +287,7 @@ class FakeKubelet {
       args.push_back(a);
     }
     p.process =
-        std::make_unique<ChildProcess>(args,
+        std::make_unique<ChildProcess>(mqbridgeBinary(), args,
                                        dir_.file(std::string("pod-")
                                                      .append(std::to_string(i))
                                                      .append("-")
