@@ -56,6 +56,12 @@ std::string_view name(Cause c) noexcept {
       return "server_disconnect";
     case Cause::WebSocketProtocolError:
       return "websocket_protocol_error";
+    case Cause::ProxyRefused:
+      return "proxy_refused";
+    case Cause::ProxyProtocolError:
+      return "proxy_protocol_error";
+    case Cause::ReturningToPrimary:
+      return "returning_to_primary";
     case Cause::Aborted:
       return "aborted";
   }
@@ -118,6 +124,7 @@ FailureClass classify(const Failure& f) noexcept {
     case Cause::ProtocolError:
     case Cause::PacketTooLarge:
     case Cause::WebSocketProtocolError:
+    case Cause::ProxyProtocolError:
       return FailureClass::Protocol;
     case Cause::DnsFailed:
     case Cause::TcpConnectFailed:
@@ -130,9 +137,11 @@ FailureClass classify(const Failure& f) noexcept {
     case Cause::KeepAliveTimeout:
     case Cause::AckTimeout:
     case Cause::ServerDisconnect:
+    case Cause::ProxyRefused:
       return FailureClass::Network;
     case Cause::Reconnecting:
     case Cause::Aborted:
+    case Cause::ReturningToPrimary:
       return FailureClass::Other;
   }
   return FailureClass::Other;

@@ -1,4 +1,5 @@
-// connectTransport(): DNS, TCP, TLS handshake and WebSocket upgrade within one deadline.
+// connectTransport(): DNS, TCP, proxy tunnel, TLS handshake and WebSocket upgrade within one
+// deadline.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 #include <exception>
 
 #include "common/text.h"
+#include "mqtt/wire/proxy.h"
 #include "mqtt/wire/stream_transport.h"
 
 namespace mqb::mqtt::wire {
@@ -128,6 +130,29 @@ bool upgrade(StreamTransport& t, const TransportOptions& o, bool hostIsIpv6,
   return true;
 }
 
+/// The TCP connection to the broker, or to the proxy and through its tunnel to the broker.
+net::UniqueFd connectSocket(const TransportOptions& o, Clock::time_point deadline, int abortFd,
+                            ConnectError& err) {
+  const bool proxied = o.proxy.kind != ProxySettings::Kind::None;
+  const std::string& host = proxied ? o.proxy.host : o.host;
+  const std::uint16_t port = proxied ? o.proxy.port : o.port;
+  net::AddrInfoPtr addrs = net::resolve(host, port, deadline, abortFd, err);
+  net::UniqueFd sock;
+  if (addrs) {
+    sock = net::connectTcp(addrs.get(), deadline, abortFd, err);
+  }
+  if (sock.get() < 0) {
+    if (proxied && err.cause != Cause::Aborted) {
+      err.detail.insert(0, "proxy: ");
+    }
+    return sock;
+  }
+  if (proxied && !openTunnel(sock.get(), o.proxy, o.host, o.port, deadline, abortFd, err)) {
+    return net::UniqueFd();
+  }
+  return sock;
+}
+
 std::unique_ptr<Transport> connectImpl(const TransportOptions& o, Clock::time_point deadline,
                                        int abortFd, ConnectError& err) {
   if (net::abortSignalled(abortFd)) {
@@ -154,11 +179,7 @@ std::unique_ptr<Transport> connectImpl(const TransportOptions& o, Clock::time_po
       return nullptr;
     }
   }
-  net::AddrInfoPtr addrs = net::resolve(o.host, o.port, deadline, abortFd, err);
-  if (!addrs) {
-    return nullptr;
-  }
-  net::UniqueFd sock = net::connectTcp(addrs.get(), deadline, abortFd, err);
+  net::UniqueFd sock = connectSocket(o, deadline, abortFd, err);
   if (sock.get() < 0) {
     return nullptr;
   }

@@ -255,7 +255,30 @@ SslCtxPtr makeContext(const TransportOptions& o, ConnectError& err) {
   } else if (!o.keyFile.empty()) {
     return setupFailed("client key " + o.keyFile + " given without a client certificate");
   }
+  if (!o.alpn.empty()) {
+    std::string wire;
+    if (!alpnProtocols(o.alpn, wire)) {
+      return setupFailed("ALPN protocol names must be 1 to 255 bytes");
+    }
+    // Unlike every other OpenSSL setter, 0 means success here.
+    if (SSL_CTX_set_alpn_protos(ctx.get(), reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned>(wire.size())) != 0) {
+      return setupFailed("ALPN: " + sslErrors());
+    }
+  }
   return ctx;
+}
+
+bool alpnProtocols(const std::vector<std::string>& names, std::string& out) {
+  out.clear();
+  for (const auto& n : names) {
+    if (n.empty() || n.size() > 255) {
+      return false;
+    }
+    out.push_back(static_cast<char>(n.size()));
+    out.append(n);
+  }
+  return out.size() <= 65535;
 }
 
 SslPtr makeSsl(SSL_CTX* ctx, int fd, const std::string& host, bool hostIsIp, bool verifyPeer,

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mqtt/wire/net.h"
 #include "mqtt/wire/transport.h"
@@ -31,9 +32,13 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 
-/// Builds the SSL_CTX: trust, client certificate/chain/key, TLS >= 1.2, verification mode. Null
-/// with TlsSetupFailed (naming the file) when a file cannot be used.
+/// Builds the SSL_CTX: trust, client certificate/chain/key, TLS >= 1.2, verification mode, ALPN.
+/// Null with TlsSetupFailed (naming the file) when a file cannot be used.
 SslCtxPtr makeContext(const TransportOptions& o, ConnectError& err);
+
+/// The ALPN protocol list in its wire form (RFC 7301: each name prefixed by its length); false if
+/// a name is empty or longer than 255 bytes.
+bool alpnProtocols(const std::vector<std::string>& names, std::string& out);
 
 /// Creates the SSL over `fd` (not owned; written with send(MSG_NOSIGNAL), never raising SIGPIPE)
 /// with SNI and host/IP verification set up.

@@ -29,6 +29,18 @@
 
 namespace mqb::mqtt::wire {
 
+/// A proxy in front of the broker (see proxy.h): the TCP connection goes to the proxy, which is
+/// asked for a tunnel to the broker's host:port (the proxy resolves the name); TLS and the
+/// WebSocket upgrade then run through the tunnel.
+struct ProxySettings {
+  enum class Kind : std::uint8_t { None, HttpConnect, Socks5 };
+  Kind kind = Kind::None;
+  std::string host;  ///< DNS name or IP literal, without brackets
+  std::uint16_t port = 0;
+  std::string username;  ///< "" = no authentication; never logged
+  std::string password;  ///< never logged
+};
+
 /// Where and how to connect.
 struct TransportOptions {
   /// DNS name, IPv4 literal or IPv6 literal without brackets.
@@ -49,12 +61,17 @@ struct TransportOptions {
   std::string intermediateFile;
   /// Client private key PEM; empty = the key is in `certFile`.
   std::string keyFile;
+  /// TLS: the ALPN protocols offered, in order of preference (e.g. "mqtt"); empty = no ALPN.
+  std::vector<std::string> alpn;
+  /// The proxy the connection goes through (Kind::None = direct).
+  ProxySettings proxy;
   /// Verify the certificate chain and the host name / IP address of the server. Always true in
   /// production; false only for diagnostics (the chain is then not checked at all).
   bool verifyPeer = true;
 };
 
-/// Why a connect failed: DnsFailed, TcpConnectFailed, ConnectTimeout, Aborted, TlsSetupFailed
+/// Why a connect failed: DnsFailed, TcpConnectFailed (of the proxy too: the detail names it),
+/// ProxyRefused, ProxyProtocolError, ConnectTimeout, Aborted, TlsSetupFailed
 /// (bad CA/cert/key file; detail names the file), TlsHandshakeFailed (detail: "certificate verify
 /// failed: <X509 verify error>" or OpenSSL's error queue) or WebSocketUpgradeFailed (detail: the
 /// status line or what was wrong with the response).
