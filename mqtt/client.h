@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,24 @@ struct TransportOptions;
 
 using wire::Version;
 
+/// A proxy in front of the broker: the connection goes to it and asks for a tunnel to the
+/// broker's host:port (HTTP CONNECT or SOCKS5); TLS and WebSocket run through the tunnel.
+struct Proxy {
+  enum class Kind : std::uint8_t { None, HttpConnect, Socks5 };
+  Kind kind = Kind::None;
+  std::string host;  ///< DNS name or IP literal, without brackets
+  std::uint16_t port = 0;
+  /// Credentials given inline (e.g. from the user info of HTTPS_PROXY); never logged.
+  std::string username;
+  std::string password;
+  /// Credentials in files (a mounted Secret), read at every attempt; used when usernameFile is set.
+  std::string usernameFile;
+  std::string passwordFile;
+};
+
+/// http://host:port or socks5://host:port of a proxy, without credentials ("" for none).
+std::string uriOf(const Proxy& p);
+
 /// Where the broker is.
 struct Endpoint {
   std::string host;  ///< DNS name, IPv4 or IPv6 literal (without brackets)
@@ -53,6 +72,8 @@ struct Endpoint {
   bool websocket = false;
   std::string websocketPath = "/mqtt";
   std::vector<std::string> caFiles;  ///< trusted CA PEM files; empty = the system trust store
+  std::vector<std::string> alpn;     ///< TLS: ALPN protocols offered, in order; empty = none
+  Proxy proxy;                       ///< Kind::None: a direct connection
 };
 
 /// tcp|ssl|ws|wss://host:port, IPv6 literals in brackets (for logs).
@@ -117,6 +138,18 @@ struct ClientOptions {
   std::chrono::milliseconds minRetry{200};
   std::chrono::milliseconds maxRetry{30000};
   std::chrono::milliseconds stableAfter{10000};
+  /// More endpoints of the same service, tried in order after `endpoint` (which is index 0): a
+  /// failed attempt moves on to the next one (after the last, back to the first), and the
+  /// reconnect backoff grows once per round through the list, not per endpoint. A connection
+  /// that was up and went is tried again on the same endpoint first.
+  std::vector<Endpoint> fallbackEndpoints;
+  /// While connected to a fallback: every `primaryCheckInterval` a transport connection (TCP,
+  /// proxy, TLS, WebSocket upgrade; no MQTT) is opened to `endpoint` and closed again. Once that
+  /// succeeds, publish() answers Busy, the publishes in flight are given up to `switchDrain` to be
+  /// acknowledged, the client disconnects normally (onConnectionLost with ReturningToPrimary) and
+  /// connects to `endpoint` at once. Zero: stay on the fallback until it fails.
+  std::chrono::milliseconds primaryCheckInterval{30000};
+  std::chrono::milliseconds switchDrain{2000};
   /// Bounds each attempt: name lookup, TCP, TLS, WebSocket, token fetch, CONNACK; and a
   /// re-authentication's answer.
   std::chrono::seconds connectTimeout{10};
@@ -216,6 +249,12 @@ class ClientObserver {
   /// Changed credential files were found: `applied` (a graceful reconnect takes them) or not
   /// (they do not work; the connection keeps the old ones).
   virtual void onCredentialsChanged(bool applied) noexcept { (void)applied; }
+  /// A connection is up on endpoint `index` (0 = ClientOptions::endpoint, then the fallbacks);
+  /// called just before onConnected.
+  virtual void onEndpoint(std::size_t index, const Endpoint& e) noexcept {
+    (void)index;
+    (void)e;
+  }
 };
 
 /// One MQTT client with its connection life. Thread-safe. Not copyable.
@@ -244,6 +283,14 @@ class Client {
   const ClientOptions& options() const noexcept { return options_; }
   /// CONNACK values of the current (or last) connection.
   ConnectInfo connectInfo() const;
+  /// The endpoint of the current (or next) attempt: 0 = ClientOptions::endpoint, then the
+  /// fallbacks in order.
+  std::size_t endpointIndex() const noexcept {
+    return endpointIndex_.load(std::memory_order_acquire);
+  }
+  const Endpoint& endpointAt(std::size_t index) const noexcept {
+    return index == 0 ? options_.endpoint : options_.fallbackEndpoints[index - 1];
+  }
   std::uint64_t connectionsForTest() const noexcept { return connections_.load(); }
   /// The socket's current SO_RCVLOWAT as the client set it (1 = every byte wakes the I/O thread).
   int receiveLowWaterForTest() {
@@ -336,8 +383,9 @@ class Client {
   /// On the I/O thread; true once CONNACK accepted it.
   bool connectOnce();
   std::optional<Failure> prepareConnect(wire::ConnectPacket& cp);
-  /// The transport's endpoint, TLS files (each checked readable) and WebSocket settings.
-  std::optional<Failure> transportOptions(wire::TransportOptions& to) const;
+  /// The transport options of `ep`: TLS files (each checked readable), WebSocket settings, ALPN,
+  /// proxy (its credential files read).
+  std::optional<Failure> transportOptions(const Endpoint& ep, wire::TransportOptions& to) const;
   /// Connects transport_ (TCP, TLS, WebSocket upgrade) by `deadline`; Aborted when stopping.
   std::optional<Failure> openTransport(const wire::TransportOptions& to,
                                        std::chrono::steady_clock::time_point deadline);
@@ -424,6 +472,21 @@ class Client {
   void fail(Cause cause, std::string detail);
 
   void setState(const std::string& state, const Failure* f);
+
+  // endpoints.cc: the endpoint list, failover and the return to the primary.
+  std::size_t endpointCount() const noexcept { return 1 + options_.fallbackEndpoints.size(); }
+  /// After a failed attempt: the next endpoint in the list.
+  void endpointFailed() noexcept;
+  /// After CONNACK: tells the observer, clears a finished switch.
+  void endpointConnected() noexcept;
+  /// Called by serve() when the prober found the primary reachable: drains the window, then
+  /// disconnects normally. False once the connection was closed for the switch.
+  bool continueOrSwitch();
+  void startProber();
+  void stopProber();
+  void probeLoop() noexcept;
+  /// One transport connection to the primary, closed again; true if it came up.
+  bool probePrimary() const;
 
   ClientOptions options_;
   ClientListener* listener_;
@@ -512,6 +575,17 @@ class Client {
   bool tokenDone_ = false;                 // tokenMu_
   std::optional<std::string> freshToken_;  // tokenMu_
   std::string tokenError_;                 // tokenMu_
+  // Endpoints (endpoints.cc).
+  std::atomic<std::size_t> endpointIndex_{0};
+  std::atomic<bool> switchWanted_{false};               // the prober found the primary reachable
+  bool switchDraining_ = false;  // guarded by mu_: publish() answers Busy before a switch
+  std::chrono::steady_clock::time_point drainUntil_{};  // I/O thread only
+  bool skipBackoff_ = false;  // I/O thread only: connect to the primary at once
+  std::thread prober_;
+  std::mutex probeMu_;
+  std::condition_variable probeCv_;
+  bool probeStop_ = false;  // guarded by probeMu_
+  int probeAbortFd_ = -1;
 
   /// The owner's window: ClientOptions::sendWindow, at most the broker's Receive Maximum.
   std::size_t windowFor(std::uint16_t receiveMaximum) const noexcept;

@@ -125,9 +125,12 @@ bool Client::start() {
   log::info("mqtt_client_starting", {{"client", options_.clientId},
                                      {"broker", uriOf(options_.endpoint)},
                                      {"protocol", v5() ? "v5" : "v3"},
+                                     {"proxy", uriOf(options_.endpoint.proxy)},
+                                     {"fallback_endpoints", options_.fallbackEndpoints.size()},
                                      {"name", options_.name}});
   running_.store(true, std::memory_order_release);
   thread_ = std::thread([this] { run(); });
+  startProber();
   return true;
 }
 
@@ -149,6 +152,7 @@ void Client::stop(std::chrono::milliseconds timeout) {
   if (tokens_) {
     tokens_->abort();  // a token fetch in progress gives up at its next progress call
   }
+  stopProber();  // before the I/O thread: the prober writes to wakeFd_
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = write(wakeFd_, &one, sizeof one);
   thread_.join();
@@ -244,7 +248,7 @@ Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
       return Send::Disconnected;
     }
     const std::size_t queued = queuedOutputLocked();
-    if (draining_ || (queued > 0 && queued >= options_.maxOutputBytes)) {
+    if (draining_ || switchDraining_ || (queued > 0 && queued >= options_.maxOutputBytes)) {
       writableWanted_ = true;
       return Send::Busy;
     }
@@ -322,6 +326,8 @@ void Client::run() noexcept {
       while (!closing()) {
         if (connectOnce()) {
           serve();
+        } else {
+          endpointFailed();
         }
         {
           std::lock_guard<std::mutex> io(ioMu_);
@@ -367,6 +373,9 @@ void Client::waitWake(std::chrono::milliseconds timeout) {
 }
 
 void Client::waitBackoff() {
+  if (std::exchange(skipBackoff_, false)) {
+    return;
+  }
   long long delay = options_.minRetry.count();
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -375,7 +384,8 @@ void Client::waitBackoff() {
       attempt_ = 0;  // the last connection was stable: start the backoff again
     }
     connectedAt_ = {};
-    for (int i = 0; i < attempt_ && delay < options_.maxRetry.count(); ++i) {
+    const int rounds = attempt_ / static_cast<int>(endpointCount());
+    for (int i = 0; i < rounds && delay < options_.maxRetry.count(); ++i) {
       delay *= 2;
     }
     delay = std::min<long long>(delay, options_.maxRetry.count());
@@ -409,7 +419,7 @@ void Client::setState(const std::string& state, const Failure* f) {
         {{"client", options_.clientId}, {"state", state}, {"reason", reason}, {"detail", detail}});
     return;
   }
-  const std::string uri = uriOf(options_.endpoint);
+  const std::string uri = uriOf(endpointAt(endpointIndex()));
   if (f == nullptr) {
     const ConnectInfo info = connectInfo();
     log::info("mqtt_connected", {{"client", options_.clientId},

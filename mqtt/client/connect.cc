@@ -119,14 +119,17 @@ std::optional<Failure> Client::prepareConnect(wire::ConnectPacket& cp) {
   return std::nullopt;
 }
 
-std::optional<Failure> Client::transportOptions(wire::TransportOptions& to) const {
-  const auto& ep = options_.endpoint;
+std::optional<Failure> Client::transportOptions(const Endpoint& ep,
+                                                wire::TransportOptions& to) const {
   const auto& creds = options_.credentials;
   to.host = ep.host;
   to.port = ep.port;
   to.tls = ep.tls;
   to.websocket = ep.websocket;
   to.websocketPath = ep.websocketPath;
+  if (auto f = detail::proxySettings(ep.proxy, to.proxy)) {
+    return f;
+  }
   if (!to.tls) {
     return std::nullopt;
   }
@@ -136,6 +139,7 @@ std::optional<Failure> Client::transportOptions(wire::TransportOptions& to) cons
     }
   }
   to.caFiles = ep.caFiles;
+  to.alpn = ep.alpn;
   if (creds.kind != Credentials::Kind::X509) {
     return std::nullopt;
   }
@@ -228,7 +232,7 @@ bool Client::connectOnce() {
   wire::TransportOptions to;
   std::optional<Failure> f = prepareConnect(cp);
   if (!f) {
-    f = transportOptions(to);
+    f = transportOptions(endpointAt(endpointIndex()), to);
   }
   if (!f) {
     f = openTransport(to, deadline);
@@ -394,6 +398,7 @@ bool Client::writeAll(Clock::time_point deadline) {
 
 void Client::handleConnected(const ConnectInfo& info) {
   connected_.store(true, std::memory_order_release);
+  endpointConnected();
   const auto n = connections_.fetch_add(1) + 1;
   if (observer_ != nullptr) {
     observer_->onConnected(n > 1);

@@ -10,6 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "mqtt/client.h"
+#include "mqtt/wire/transport.h"
+
 namespace mqb::mqtt {
 
 using Clock = std::chrono::steady_clock;
@@ -27,6 +30,10 @@ inline void drainEventFd(int fd) {
   while (read(fd, &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
   }
 }
+
+/// The transport's proxy settings for `p` (its credential files read now); a failure with
+/// CredentialsUnreadable naming the file otherwise.
+std::optional<Failure> proxySettings(const Proxy& p, wire::ProxySettings& out);
 
 /// Overwrites a secret before its memory is released.
 inline void scrub(std::string& s) { std::fill(s.begin(), s.end(), '\0'); }

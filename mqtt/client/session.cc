@@ -33,6 +33,9 @@ void Client::serve() {
     if (!processInput() || !maintain()) {
       return;
     }
+    if (switchWanted_.load(std::memory_order_acquire) && !continueOrSwitch()) {
+      return;
+    }
     bool closingNow;
     {
       std::lock_guard<std::mutex> lk(mu_);
