@@ -10,6 +10,7 @@
 #include "config/env_refs.h"
 #include "config/fields.h"
 #include "config/loader_parts.h"
+#include "config/network.h"
 #include "config/rate_limit.h"
 #include "config/spool.h"
 #include "config/topic.h"
@@ -118,6 +119,7 @@ void readTls(Fields& parent, TlsSpec& tls) {
       }
     }
   }
+  parseAlpn(g, tls);
   g.finish();
 }
 
@@ -146,6 +148,7 @@ void readBroker(Fields& spec, const std::string& key, bool required, BrokerConne
   if (auto t = f.integer("credentialCheckSeconds", false, 0, 3600)) {
     b.credentialCheckSeconds = static_cast<std::uint32_t>(*t);
   }
+  parseNetwork(f, b);
   readAuth(f, b.auth);
   f.finish();
 }

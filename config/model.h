@@ -28,7 +28,8 @@ struct TlsSpec {
   bool enabled = false;
   std::string trustedCaCertificateConfigMap;  ///< ConfigMap name ("" = system trust store)
   std::vector<std::string> caFiles;           ///< resolved: PEM files under <configmaps-dir>/NAME/
-  Location where;  ///< of the ConfigMap name if set, else of the `tls` mapping
+  std::vector<std::string> alpn;  ///< extension: ALPN protocols offered, in order ("" = none)
+  Location where;                 ///< of the ConfigMap name if set, else of the `tls` mapping
 };
 
 struct AuthSpec {
@@ -47,6 +48,34 @@ struct AuthSpec {
   Location where;         ///< of secretName / the method if it has one, else of `authentication`
 };
 
+/// Extension: the proxy of a broker connection. Without a `proxy` mapping the remote broker
+/// connection follows the conventional environment (HTTPS_PROXY, then https_proxy; NO_PROXY /
+/// no_proxy exempt hosts); the local one connects directly.
+struct ProxySpec {
+  enum class Source { None, Config, Environment };  ///< None: direct
+  enum class Kind { Http, Socks5 };
+  bool configured = false;  ///< a `proxy` mapping was given (else the environment applies)
+  Source source = Source::None;
+  Kind kind = Kind::Http;
+  std::string host;  ///< without brackets
+  std::uint16_t port = 0;
+  std::string secretName;            ///< Config: Secret with `username` and `password` ("" = none)
+  std::string usernameFile;          ///< resolved: <secrets-dir>/NAME/username
+  std::string passwordFile;          ///< resolved: <secrets-dir>/NAME/password
+  std::string username;              ///< Environment: from the URL's user info; never printed
+  std::string password;              ///< Environment: from the URL's user info; never printed
+  std::string variable;              ///< Environment: the variable it came from (HTTPS_PROXY, ...)
+  std::vector<std::string> noProxy;  ///< Environment: NO_PROXY entries
+  Location where;
+};
+
+/// Extension: one more endpoint of the same broker service ("host:port" as written).
+struct EndpointSpec {
+  std::string endpoint;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct BrokerConnection {
   std::string endpoint;  ///< "host:port" as written
   std::string host;      ///< without brackets for IPv6 literals
@@ -60,6 +89,11 @@ struct BrokerConnection {
   std::uint32_t ackTimeoutSeconds = 60;
   /// extension: how often credential files are checked for a change while connected (0: never)
   std::uint32_t credentialCheckSeconds = 10;
+  // Extensions (network paths):
+  ProxySpec proxy;
+  std::vector<EndpointSpec> fallbackEndpoints;  ///< failover.endpoints, tried after `endpoint`
+  bool returnToPrimary = true;                  ///< failover.returnToPrimary
+  int primaryCheckSeconds = 30;                 ///< failover.primaryCheckSeconds
   Location where;
   std::string path;  ///< YAML path, "spec.remoteBrokerConnection" / "spec.localBrokerConnection"
 };

@@ -37,11 +37,41 @@ concept ModelOf = std::same_as<std::remove_const_t<Self>, T>;
 template <class Self, class V>
 requires ModelOf<Self, TlsSpec>
 void visitFields(Self& s, V&& v) {
-  auto& [enabled, trustedCaCertificateConfigMap, caFiles, where] = s;
+  auto& [enabled, trustedCaCertificateConfigMap, caFiles, alpn, where] = s;
   v(FieldRole::Behaviour, "enabled", enabled);
   v(FieldRole::Behaviour, "trustedCaCertificateConfigMap", trustedCaCertificateConfigMap);
   v(FieldRole::Behaviour, "caFiles", caFiles);
+  v(FieldRole::Behaviour, "alpn", alpn);
   v(FieldRole::Provenance, "where", where);
+}
+
+template <class Self, class V>
+requires ModelOf<Self, ProxySpec>
+void visitFields(Self& s, V&& v) {
+  auto& [configured, source, kind, host, port, secretName, usernameFile, passwordFile, username,
+         password, variable, noProxy, where] = s;
+  v(FieldRole::Behaviour, "configured", configured);
+  v(FieldRole::Behaviour, "source", source);
+  v(FieldRole::Behaviour, "kind", kind);
+  v(FieldRole::Behaviour, "host", host);
+  v(FieldRole::Behaviour, "port", port);
+  v(FieldRole::Behaviour, "secretName", secretName);
+  v(FieldRole::Behaviour, "usernameFile", usernameFile);
+  v(FieldRole::Behaviour, "passwordFile", passwordFile);
+  v(FieldRole::Behaviour, "username", username);
+  v(FieldRole::Behaviour, "password", password);
+  v(FieldRole::Behaviour, "variable", variable);
+  v(FieldRole::Behaviour, "noProxy", noProxy);
+  v(FieldRole::Provenance, "where", where);
+}
+
+template <class Self, class V>
+requires ModelOf<Self, EndpointSpec>
+void visitFields(Self& s, V&& v) {
+  auto& [endpoint, host, port] = s;
+  v(FieldRole::Behaviour, "endpoint", endpoint);
+  v(FieldRole::Behaviour, "host", host);
+  v(FieldRole::Behaviour, "port", port);
 }
 
 template <class Self, class V>
@@ -66,7 +96,8 @@ template <class Self, class V>
 requires ModelOf<Self, BrokerConnection>
 void visitFields(Self& s, V&& v) {
   auto& [endpoint, host, port, transport, tls, auth, maxPacketSize, ackTimeoutSeconds,
-         credentialCheckSeconds, where, path] = s;
+         credentialCheckSeconds, proxy, fallbackEndpoints, returnToPrimary, primaryCheckSeconds,
+         where, path] = s;
   v(FieldRole::Behaviour, "endpoint", endpoint);
   v(FieldRole::Behaviour, "host", host);
   v(FieldRole::Behaviour, "port", port);
@@ -76,6 +107,10 @@ void visitFields(Self& s, V&& v) {
   v(FieldRole::Behaviour, "maxPacketSize", maxPacketSize);
   v(FieldRole::Behaviour, "ackTimeoutSeconds", ackTimeoutSeconds);
   v(FieldRole::Behaviour, "credentialCheckSeconds", credentialCheckSeconds);
+  v(FieldRole::Behaviour, "proxy", proxy);
+  v(FieldRole::Behaviour, "fallbackEndpoints", fallbackEndpoints);
+  v(FieldRole::Behaviour, "returnToPrimary", returnToPrimary);
+  v(FieldRole::Behaviour, "primaryCheckSeconds", primaryCheckSeconds);
   v(FieldRole::Provenance, "where", where);
   v(FieldRole::Provenance, "path", path);
 }

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "config/rate_limit.h"
+#include "config/network.h"
 #include "config/topic.h"
 
 namespace mqb::config {
@@ -28,6 +29,45 @@ const char* name(AuthSpec::Kind k) {
       return "usernamePassword";
   }
   return "?";
+}
+
+/// The extensions of a broker connection's network path, one line each, only where set.
+void printNetwork(std::ostream& os, const BrokerConnection& b) {
+  auto via = [&](const std::string& host) {
+    return proxyApplies(b.proxy, host) ? "via proxy " + describeProxy(b.proxy) : "direct";
+  };
+  if (b.proxy.source != ProxySpec::Source::None) {
+    os << "    path: " << via(b.host);
+    if (b.proxy.source == ProxySpec::Source::Environment && !b.proxy.noProxy.empty()) {
+      os << " (NO_PROXY has " << b.proxy.noProxy.size() << " entries)";
+    }
+    os << '\n';
+  } else if (b.proxy.configured) {
+    os << "    path: direct (proxy environment ignored)\n";
+  }
+  if (b.tls.enabled && !b.tls.alpn.empty()) {
+    os << "    ALPN:";
+    for (const auto& a : b.tls.alpn) {
+      os << ' ' << a;
+    }
+    os << '\n';
+  }
+  if (!b.fallbackEndpoints.empty()) {
+    os << "    failover:";
+    for (const auto& e : b.fallbackEndpoints) {
+      os << ' ' << e.endpoint;
+      if (b.proxy.source != ProxySpec::Source::None) {
+        os << " (" << via(e.host) << ')';
+      }
+    }
+    if (b.returnToPrimary) {
+      os << "; back to " << b.endpoint << " when reachable (checked every " << b.primaryCheckSeconds
+         << " s)";
+    } else {
+      os << "; stays on a fallback until it fails";
+    }
+    os << '\n';
+  }
 }
 
 void printBroker(std::ostream& os, const char* label, const BrokerConnection& b, bool defaulted) {
@@ -55,6 +95,7 @@ void printBroker(std::ostream& os, const char* label, const BrokerConnection& b,
     os << ", credential check every " << b.credentialCheckSeconds << " s";
   }
   os << ')' << (defaulted ? " [default]" : "") << '\n';
+  printNetwork(os, b);
 }
 
 /// The parameters a qos stage takes from its route.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/loader_parts.h"
+#include "config/network.h"
 
 namespace fs = std::filesystem;
 
@@ -183,6 +184,7 @@ std::string detail::objectNameError(const std::string& name) {
 }
 
 void detail::resolveReferences(const LoadOptions& o, BrokerConnection& b, Diagnostics& diag) {
+  resolveNetwork(o.secretsDir, o.checkFiles, b, diag);
   resolveTls(o, b, diag);
   AuthSpec& a = b.auth;
   const std::string apath = b.path + ".authentication";

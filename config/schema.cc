@@ -175,6 +175,56 @@ Field rateLimit(const std::string& scope) {
       .eg("{messagesPerSecond: 100, bytesPerSecond: 100000}");
 }
 
+Field proxy(bool remote) {
+  return object("proxy",
+                std::string("Proxy in front of the broker: an HTTP CONNECT or SOCKS5 tunnel for "
+                            "mqtt, TLS and WebSocket alike. ") +
+                    (remote ? "Without it, HTTPS_PROXY (or https_proxy) and NO_PROXY (or "
+                              "no_proxy) of the bridge's environment apply."
+                            : "Without it, the local broker is connected to directly."),
+                {
+                    string("url",
+                           "http://host:port or socks5://host:port (no credentials: see "
+                           "secretName).")
+                        .matching("^((http|socks5h?)://)?[^/@]+(/)?$")
+                        .eg("http://proxy.example.com:3128"),
+                    string("secretName",
+                           "Secret with the proxy credentials (files username, password): Basic "
+                           "authentication for HTTP, RFC 1929 for SOCKS5.")
+                        .matching(kObjectName),
+                    boolean("direct", "Connect directly, ignoring the proxy environment.")
+                        .def("false")
+                        .eg("false"),
+                })
+      .ext()
+      .eg("{url: \"http://proxy.example.com:3128\", secretName: proxy-credentials}");
+}
+
+Field failover() {
+  return object("failover",
+                "More endpoints of the same broker service, tried in order after endpoint when it "
+                "cannot be reached.",
+                {
+                    array("endpoints", "Fallback endpoints, host:port each, in order.",
+                          string("endpoint", "host:port")
+                              .matching("^(\\[[0-9A-Fa-f:.]+\\]|[^:/\\[\\]@?# ]+):[0-9]{1,5}$")
+                              .eg("broker-b.example.com:8883"))
+                        .req()
+                        .atLeast(1)
+                        .eg("[\"broker-b.example.com:8883\"]"),
+                    boolean("returnToPrimary",
+                            "While on a fallback, check whether endpoint is reachable again and go "
+                            "back to it (draining the messages in flight first).")
+                        .def("true"),
+                    integer("primaryCheckSeconds", "How often the primary endpoint is checked.")
+                        .min(1)
+                        .max(86400)
+                        .def("30"),
+                })
+      .ext()
+      .eg("{endpoints: [\"broker-b.example.com:8883\"]}");
+}
+
 Field broker(const std::string& name, bool remote) {
   Field protocol = string("protocol", "MQTT over TCP (`mqtt`) or over WebSockets (`webSocket`).")
                        .oneOf(enumValues<Transport>())
@@ -200,6 +250,13 @@ Field broker(const std::string& name, bool remote) {
                             "ConfigMap with the CA certificates (PEM, *.pem or *.crt) to trust; "
                             "default: the system trust store.")
                          .matching(kObjectName),
+                     array("alpn",
+                           "ALPN protocols offered in the TLS handshake, in order of preference "
+                           "(e.g. mqtt, for brokers that serve MQTT on port 443).",
+                           string("protocol", "Protocol name (1 to 255 bytes)."))
+                         .ext()
+                         .atLeast(1)
+                         .eg("[mqtt]"),
                  })
               .req(),
           integer("maxPacketSize",
@@ -243,6 +300,8 @@ Field broker(const std::string& name, bool remote) {
               .req()
               .eg("{anonymous: {}}"),
           protocol,
+          proxy(remote),
+          failover(),
       });
 }
 
