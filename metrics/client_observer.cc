@@ -1,6 +1,17 @@
 #include "metrics/client_observer.h"
 
+#include <atomic>
+
 namespace mqb::metrics {
+namespace {
+
+std::atomic<EndpointReporter> gReporter{nullptr};
+
+}  // namespace
+
+void setEndpointReporter(EndpointReporter r) noexcept {
+  gReporter.store(r, std::memory_order_release);
+}
 
 ConnectFailure connectFailureOf(const mqtt::Failure& f) noexcept {
   switch (mqtt::classify(f)) {
@@ -74,6 +85,18 @@ void ClientMetricsObserver::onCredentialsChanged(bool applied) noexcept {
   }
   if (auto* c = m_->credentialReloads[applied ? 0 : 1]) {
     c->Increment();
+  }
+}
+
+void ClientMetricsObserver::onEndpoint(std::size_t index, const mqtt::Endpoint& e) noexcept {
+  if (m_ == nullptr) {
+    return;
+  }
+  if (m_->endpointIndex != nullptr) {
+    m_->endpointIndex->Set(static_cast<double>(index));
+  }
+  if (auto* report = gReporter.load(std::memory_order_acquire)) {
+    report(m_->connector, m_->side, index, e);
   }
 }
 

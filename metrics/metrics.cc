@@ -80,6 +80,9 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
       credentialReloads_(counter(*registry_, "mqbridge_credential_reloads_total",
                                  "Changed credential files found while connected, by result "
                                  "(applied by a graceful reconnect, or not applied).")),
+      endpointIndex_(gauge(*registry_, "mqbridge_client_endpoint_index",
+                           "Endpoint of the current (or last) connection: 0 = the broker's "
+                           "endpoint, 1.. = its failover endpoints in order.")),
       buildInfo_(gauge(*registry_, "mqbridge_build_info",
                        "Always 1; the labels carry the version and revision.")),
       reloads_(counter(*registry_, "mqbridge_config_reloads_total",
@@ -189,6 +192,7 @@ ClientMetrics& Metrics::bindClient(std::string_view connector, std::string_view 
   m.subscribed = subscriber ? &subscribed_.Add(labels) : &e->unexported;
   m.connectAttempts = &connectAttempts_.Add(labels);
   m.reconnects = &reconnects_.Add(labels);
+  m.endpointIndex = &endpointIndex_.Add(labels);
   m.connectFailures = &connectFailures_;
   m.connector = e->connector;
   m.route = e->route;
@@ -266,6 +270,7 @@ void Metrics::unbindRoute(std::string_view connector, std::string_view route) {
     }
     connectAttempts_.Remove(m.connectAttempts);
     reconnects_.Remove(m.reconnects);
+    endpointIndex_.Remove(m.endpointIndex);
     for (auto* c : m.failures) {
       connectFailures_.Remove(c);
     }

@@ -128,6 +128,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& reconnects_;
   prometheus::Family<prometheus::Counter>& reauthentications_;
   prometheus::Family<prometheus::Counter>& credentialReloads_;
+  prometheus::Family<prometheus::Gauge>& endpointIndex_;
   // process
   prometheus::Family<prometheus::Gauge>& buildInfo_;
   prometheus::Family<prometheus::Counter>& reloads_;

@@ -125,6 +125,7 @@ struct ClientMetrics {
   prometheus::Gauge* subscribed = nullptr;
   prometheus::Counter* connectAttempts = nullptr;
   prometheus::Counter* reconnects = nullptr;
+  prometheus::Gauge* endpointIndex = nullptr;  ///< 0 = the endpoint, 1.. = failover endpoints
   /// failures by reason; reason is a bounded label chosen by the client code
   prometheus::Family<prometheus::Counter>* connectFailures = nullptr;
   // labels of this client, for connectFailures->Add(...)

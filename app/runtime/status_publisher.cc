@@ -1,6 +1,7 @@
 #include "app/runtime/status_publisher.h"
 
 #include "app/runtime/client_options.h"
+#include "app/runtime/endpoint_board.h"
 #include "config/plan.h"
 
 namespace mqb::app {
@@ -22,13 +23,51 @@ StatusPublisher::StatusPublisher(const config::ConnectorSpec& c, int instance)
             o.will.qos = 1;
             return o;
           }(),
-          this) {}
+          this) {
+  endpointTopic_ = topic_ + "/remote-endpoint";
+  EndpointBoard::install();
+  boardSub_ = EndpointBoard::instance().subscribe(
+      c.name,
+      [this](std::size_t index, const std::string& endpoint) { onEndpoint(index, endpoint); });
+}
+
+void StatusPublisher::onConnected(const mqtt::ConnectInfo&) noexcept {
+  publish("online");
+  publishEndpoint();
+}
+
+void StatusPublisher::onEndpoint(std::size_t index, const std::string& endpoint) noexcept {
+  try {
+    std::string payload = R"({"endpoint":")";
+    payload.append(endpoint).append(R"(","index":)").append(std::to_string(index)).append("}");
+    {
+      std::lock_guard<std::mutex> lk(endpointMu_);
+      endpointPayload_ = std::move(payload);
+    }
+    publishEndpoint();
+  } catch (...) {  // out of memory: the next change or reconnect publishes it
+  }
+}
+
+void StatusPublisher::publishEndpoint() noexcept {
+  std::lock_guard<std::mutex> lk(endpointMu_);
+  if (endpointPayload_.empty()) {
+    return;
+  }
+  mqtt::Client::Publish p;
+  p.topic = endpointTopic_;
+  p.payload = endpointPayload_;
+  p.qos = 1;
+  p.retain = true;
+  client_.publish(p, 0);
+}
 
 void StatusPublisher::stop() {
   if (stopped_) {
     return;
   }
   stopped_ = true;
+  EndpointBoard::instance().unsubscribe(boardSub_);
   if (client_.connected()) {
     publish("offline");
   }

@@ -1,10 +1,13 @@
 #pragma once
 // The status topic of a connector (`statusTopic`): a client of the local broker that publishes a
 // retained "online" when connected and leaves "offline" as its will (and publishes it itself on a
-// clean stop), so that anyone can see whether this instance bridges.
+// clean stop), so that anyone can see whether this instance bridges. Next to it, retained on
+// `<topic>/remote-endpoint`, the remote endpoint the connector's clients last connected to
+// ({"endpoint":"host:port","index":N}, index 0 = `endpoint`, 1.. = failover endpoints).
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -30,13 +33,20 @@ class StatusPublisher final : private mqtt::ClientListener {
   const std::string& topic() const { return topic_; }
 
  private:
-  void onConnected(const mqtt::ConnectInfo&) noexcept override { publish("online"); }
+  void onConnected(const mqtt::ConnectInfo&) noexcept override;
   void onConnectionLost(const mqtt::Failure&) noexcept override {}
   void publish(std::string_view payload) noexcept;
+  /// The endpoint board's news: kept, and published if connected.
+  void onEndpoint(std::size_t index, const std::string& endpoint) noexcept;
+  void publishEndpoint() noexcept;
 
   std::string topic_;
+  std::string endpointTopic_;
   mqtt::Client client_;
   bool stopped_ = false;
+  std::uint64_t boardSub_ = 0;
+  std::mutex endpointMu_;
+  std::string endpointPayload_;  // guarded by endpointMu_; "" until a remote client connected
 };
 
 /// The status publishers of every connector this instance serves.
