@@ -316,7 +316,7 @@ bool checkProxyResponse(std::string_view head, int& status, std::string& why) {
   }
   if (status < 200 || status > 299) {
     why = quoted(line, 120).insert(0, "the proxy answered ");
-    if (status == 407) {
+    if (status == 407 || status == 401) {  // some proxies (tinyproxy) answer 401
       why += " (proxy authentication required or refused)";
     }
     return false;

@@ -30,6 +30,7 @@ struct Conn {
   std::string tls;       ///< lines under `tls:`
   std::string auth;      ///< lines under `authentication:`
   std::string protocol;  ///< "" (default mqtt) or "webSocket"
+  std::string extra;     ///< more lines under the connection key (extensions: proxy, failover)
 };
 
 inline std::string indentLines(const std::string& text, int n) {
@@ -47,6 +48,7 @@ inline std::string connYaml(const std::string& key, const Conn& c) {
     y += "    protocol: " + c.protocol + "\n";
   }
   y += "    tls:\n" + indentLines(c.tls, 6) + "    authentication:\n" + indentLines(c.auth, 6);
+  y += indentLines(c.extra, 4);
   return y;
 }
 
