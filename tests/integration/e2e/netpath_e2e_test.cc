@@ -1,5 +1,6 @@
 // Network paths with real parts on loopback: tinyproxy (HTTP CONNECT with Basic authentication)
-// in front of a TLS and a WebSocket remote, configured per connection and from HTTPS_PROXY;
+// in front of a TLS and a WebSocket remote, configured per connection and from HTTPS_PROXY; a
+// SOCKS5 relay of the test suite's (tests/support/socks5_proxy.py) in front of a TLS remote;
 // haproxy as a TLS front that routes on ALPN to mosquitto; and a remote endpoint list whose first
 // broker is stopped and later started again while messages flow. Each forwarding case counts
 // messages end to end (lost, duplicated) and prints them; the failover case also prints the
@@ -227,6 +228,41 @@ TEST_F(E2eNetpath, WebSocketThroughProxyFromTheEnvironment) {
   EXPECT_EQ(bridge.log().find("pr0xy-s3cret"), std::string::npos) << "proxy password in the log";
 }
 
+/// The first connect failure of a client of `remote` through `proxy` with user:password.
+mqtt::Failure firstFailure(const MosquittoBroker& remote, mqtt::Proxy::Kind kind, int proxyPort,
+                           const std::string& user, const std::string& password) {
+  mqtt::ClientOptions o;
+  o.clientId = "np-refused";
+  o.endpoint.host = "127.0.0.1";
+  o.endpoint.port = static_cast<std::uint16_t>(remote.port());
+  o.endpoint.proxy.kind = kind;
+  o.endpoint.proxy.host = "127.0.0.1";
+  o.endpoint.proxy.port = static_cast<std::uint16_t>(proxyPort);
+  o.endpoint.proxy.username = user;
+  o.endpoint.proxy.password = password;
+  o.minRetry = 100ms;
+  o.connectTimeout = 3s;
+  struct Obs : mqtt::ClientObserver {
+    std::mutex mu;
+    std::optional<mqtt::Failure> first;
+    void onConnectFailed(const mqtt::Failure& f) noexcept override {
+      std::lock_guard<std::mutex> lk(mu);
+      if (!first) {
+        first = f;
+      }
+    }
+    bool failed() {
+      std::lock_guard<std::mutex> lk(mu);
+      return first.has_value();
+    }
+  } obs;
+  mqtt::Client client(o, nullptr, &obs);
+  EXPECT_TRUE(client.start());
+  EXPECT_TRUE(waitFor([&] { return obs.failed(); }, 5s));
+  client.stop();
+  return obs.first.value_or(mqtt::Failure{});
+}
+
 TEST_F(E2eNetpath, ProxyRefusalIsAClearFailure) {
   Tinyproxy proxy;
   ASSERT_TRUE(proxy.start());
@@ -234,42 +270,48 @@ TEST_F(E2eNetpath, ProxyRefusalIsAClearFailure) {
   ASSERT_TRUE(remote.start());
   // Wrong password: refused (tinyproxy answers 401 where RFC 9110 has 407), reason proxy_refused,
   // the password nowhere in the detail.
-  mqtt::ClientOptions o;
-  o.clientId = "np-refused";
-  o.endpoint.host = "127.0.0.1";
-  o.endpoint.port = static_cast<std::uint16_t>(remote.port());
-  o.endpoint.proxy.kind = mqtt::Proxy::Kind::HttpConnect;
-  o.endpoint.proxy.host = "127.0.0.1";
-  o.endpoint.proxy.port = static_cast<std::uint16_t>(proxy.port);
-  o.endpoint.proxy.username = "proxy-user";
-  o.endpoint.proxy.password = "wrong-s3cret";
-  o.minRetry = 100ms;
-  o.connectTimeout = 3s;
-  struct Obs : mqtt::ClientObserver {
-    std::mutex mu;
-    std::vector<mqtt::Failure> failures;
-    void onConnectFailed(const mqtt::Failure& f) noexcept override {
-      std::lock_guard<std::mutex> lk(mu);
-      failures.push_back(f);
-    }
-    std::optional<mqtt::Failure> first() {
-      std::lock_guard<std::mutex> lk(mu);
-      return failures.empty() ? std::nullopt : std::optional<mqtt::Failure>(failures[0]);
-    }
-  } obs;
-  {
-    mqtt::Client client(o, nullptr, &obs);
-    ASSERT_TRUE(client.start());
-    ASSERT_TRUE(waitFor([&] { return obs.first().has_value(); }, 5s));
-    client.stop();
-  }
-  const mqtt::Failure f = *obs.first();
+  const mqtt::Failure f = firstFailure(remote, mqtt::Proxy::Kind::HttpConnect, proxy.port,
+                                       "proxy-user", "wrong-s3cret");
   EXPECT_EQ(f.cause, mqtt::Cause::ProxyRefused) << f.detail;
   EXPECT_NE(f.detail.find("proxy authentication required or refused"), std::string::npos)
       << f.detail;
   EXPECT_EQ(f.detail.find("wrong-s3cret"), std::string::npos) << f.detail;
   std::printf("[netpath] wrong proxy password: %s: %s\n", mqtt::reasonOf(f).c_str(),
               f.detail.c_str());
+}
+
+TEST_F(E2eNetpath, TlsThroughSocks5WithUsernamePassword) {
+  TempDir dir{"mqb-socks"};
+  ChildProcess socks({MQB_SOURCE_DIR "/tests/support/socks5_proxy.py", "--port-file",
+                      dir.file("port"), "--user", "socks-user", "--password", "s0cks-s3cret"},
+                     dir.file("socks.log"));
+  socks.setProgram("/usr/bin/python3");
+  ASSERT_TRUE(socks.start());
+  ASSERT_TRUE(waitFor([&] { return !readFile(dir.file("port")).empty(); }, 10s));
+  const int port = std::stoi(readFile(dir.file("port")));
+  MosquittoBroker local;
+  MosquittoBroker remote(tlsBroker());
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start()) << remote.logText();
+
+  const mqtt::Failure f =
+      firstFailure(remote, mqtt::Proxy::Kind::Socks5, port, "socks-user", "wrong");
+  EXPECT_EQ(f.cause, mqtt::Cause::ProxyRefused) << f.detail;
+
+  BridgeRunner bridge;
+  writeCa(bridge);
+  bridge.dir().write("secrets/socks-login/username", "socks-user");
+  bridge.dir().write("secrets/socks-login/password", "s0cks-s3cret");
+  Conn r{cat("localhost:", remote.tlsPort()),
+         "tlsEnabled: true\ntrustedCaCertificateConfigMap: remote-ca"};
+  r.extra = cat("proxy:\n  url: socks5://127.0.0.1:", port, "\n  secretName: socks-login\n");
+  const Count c = forward(bridge, local, r, clientOf(remote, "test-remote-sub"), 200);
+  report("tls via SOCKS5 (RFC 1929 auth)", c);
+  EXPECT_EQ(c.lost, 0u) << bridge.log();
+  EXPECT_NE(socks.logText().find(cat("connect localhost:", remote.tlsPort(), " ok")),
+            std::string::npos)
+      << socks.logText();
+  EXPECT_EQ(bridge.stop(), 0) << bridge.log();
 }
 
 TEST_F(E2eNetpath, AlpnThroughHaproxyTlsFront) {
