@@ -293,10 +293,11 @@ bool checkProxyResponse(std::string_view head, int& status, std::string& why) {
   status = 0;
   const auto eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
-  // "HTTP/1.1 200 Connection established": version, SP, three digits, then SP reason or nothing.
+  // "HTTP/1.1 200 Connection established": version, SP, three digits of a class 1xx to 5xx, then
+  // SP reason or nothing.
   if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' ||
-      line[8] != ' ' ||
-      !std::all_of(line.begin() + 9, line.begin() + 12,
+      line[8] != ' ' || line[9] < '1' || line[9] > '5' ||
+      !std::all_of(line.begin() + 10, line.begin() + 12,
                    [](char c) { return c >= '0' && c <= '9'; }) ||
       (line.size() > 12 && line[12] != ' ') || hasControl(line)) {
     why = quoted(line, 80).insert(0, "not an HTTP/1.x status line: ");

@@ -52,8 +52,9 @@ TEST(ProxyResponse, RefusalsNameTheStatus) {
 TEST(ProxyResponse, GarbageIsNotAStatus) {
   int status = 0;
   std::string why;
-  for (const char* head : {"", "SSH-2.0-OpenSSH\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/2 200\r\n",
-                           "HTTP/1.1 200OK\r\n", "HTTP/1.1 200 OK\r\nno colon here\r\n",
+  for (const char* head : {"", "SSH-2.0-OpenSSH\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/1.0 001 1\r\n",
+                           "HTTP/1.1 600 x\r\n", "HTTP/2 200\r\n", "HTTP/1.1 200OK\r\n",
+                           "HTTP/1.1 200 OK\r\nno colon here\r\n",
                            "HTTP/1.1 200 OK\r\n folded: header\r\n", "HTTP/1.1 200 \x01\r\n"}) {
     EXPECT_FALSE(checkProxyResponse(head, status, why)) << head;
     EXPECT_EQ(status, 0) << head;
