@@ -171,7 +171,7 @@ void Client::checkCredentials(Clock::time_point now) {
     return;
   }
   wire::TransportOptions to;
-  std::optional<Failure> bad = transportOptions(to);
+  std::optional<Failure> bad = transportOptions(endpointAt(endpointIndex()), to);
   if (!bad && options_.credentials.kind == Credentials::Kind::UsernamePassword) {
     for (const auto* f : {&options_.credentials.usernameFile, &options_.credentials.passwordFile}) {
       auto v = detail::readCredentialFile(*f);
