@@ -47,9 +47,7 @@ bool listening(int port) {
 class Daemon {
  public:
   Daemon(const std::string& program, std::vector<std::string> args, int port, std::string log)
-      : proc_(std::move(args), std::move(log)), port_(port) {
-    proc_.setProgram(program);
-  }
+      : proc_(program, std::move(args), std::move(log)), port_(port) {}
   ~Daemon() {
     proc_.signal(SIGTERM);
     proc_.wait(3s);
@@ -282,10 +280,10 @@ TEST_F(E2eNetpath, ProxyRefusalIsAClearFailure) {
 
 TEST_F(E2eNetpath, TlsThroughSocks5WithUsernamePassword) {
   TempDir dir{"mqb-socks"};
-  ChildProcess socks({MQB_SOURCE_DIR "/tests/support/socks5_proxy.py", "--port-file",
+  ChildProcess socks("/usr/bin/python3",
+                     {MQB_SOURCE_DIR "/tests/support/socks5_proxy.py", "--port-file",
                       dir.file("port"), "--user", "socks-user", "--password", "s0cks-s3cret"},
                      dir.file("socks.log"));
-  socks.setProgram("/usr/bin/python3");
   ASSERT_TRUE(socks.start());
   ASSERT_TRUE(waitFor([&] { return !readFile(dir.file("port")).empty(); }, 10s));
   const int port = std::stoi(readFile(dir.file("port")));
