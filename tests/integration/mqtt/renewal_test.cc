@@ -120,7 +120,10 @@ TEST_P(Reauthentication, RenewedTokenReachesTheBrokerWithoutLoss) {
   ASSERT_TRUE(remote.start()) << remote.logText();
   TempDir tmp("mqb-renew");
   MountedVolume tokens(tmp.path() + "/tokens");
-  tokens.update({{"token", tokenValidFor(3) + "\n"}});
+  // Accepted: the first token expires soon after the renewal, so the broker would disconnect a
+  // bridge that did not renew it. Refused: long enough that only the renewal matters.
+  const int firstLifetime = refuse ? 60 : 5;
+  tokens.update({{"token", tokenValidFor(firstLifetime) + "\n"}});
   auto conn = remote.connection();
   conn.auth.kind = config::AuthSpec::Kind::Kubernetes;
   conn.auth.tokenFile = tokens.path("token");
@@ -135,9 +138,9 @@ TEST_P(Reauthentication, RenewedTokenReachesTheBrokerWithoutLoss) {
   ASSERT_TRUE(reader.connect());
   ASSERT_TRUE(reader.subscribe("renew/#", 1));
 
-  const auto expiry = std::chrono::system_clock::now() + std::chrono::seconds(3);
+  const auto expiry = std::chrono::system_clock::now() + std::chrono::seconds(firstLifetime);
   forwardCounting(local, reader, 400, [&](int i) {
-    if (i == 100) {
+    if (i == 20) {
       tokens.update({{"token", tokenValidFor(600) + "\n"}});
     }
   });
