@@ -422,6 +422,9 @@ class Client {
   /// Hands queued output to the transport, applies keep-alive and write-stall rules; the poll
   /// events to wait for.
   bool writeOutput(bool closingNow, short& events, int& fd);
+  /// Milliseconds the I/O thread may sleep: until the keep-alive or maintain() is due (-1: no
+  /// timer).
+  int sleepTimeoutMs() const noexcept;
   /// Sleeps until the socket, another thread or a timer needs us, then reads.
   bool sleepAndRead(short events, int fd);
   void finishClosing();
@@ -577,8 +580,8 @@ class Client {
   std::string tokenError_;                 // tokenMu_
   // Endpoints (endpoints.cc).
   std::atomic<std::size_t> endpointIndex_{0};
-  std::atomic<bool> switchWanted_{false};               // the prober found the primary reachable
-  bool switchDraining_ = false;  // guarded by mu_: publish() answers Busy before a switch
+  std::atomic<bool> switchWanted_{false};  // the prober found the primary reachable
+  bool switchDraining_ = false;            // guarded by mu_: publish() answers Busy before a switch
   std::chrono::steady_clock::time_point drainUntil_{};  // I/O thread only
   bool skipBackoff_ = false;  // I/O thread only: connect to the primary at once
   std::thread prober_;

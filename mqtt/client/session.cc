@@ -215,12 +215,7 @@ bool Client::writeOutput(bool closingNow, short& events, int& fd) {
   return true;
 }
 
-bool Client::sleepAndRead(short events, int fd) {
-  if (failure_) {
-    dropConnection(std::move(*failure_));
-    return false;
-  }
-  // Sleep until the socket, another thread or the keep-alive needs us.
+int Client::sleepTimeoutMs() const noexcept {
   int timeout = -1;
   if (keepAlive_.count() > 0) {
     const auto sent = Clock::time_point(Clock::duration(lastSent_.load(std::memory_order_relaxed)));
@@ -232,6 +227,16 @@ bool Client::sleepAndRead(short events, int fd) {
   if (maintenance >= 0 && (timeout < 0 || maintenance < timeout)) {
     timeout = maintenance;
   }
+  return timeout;
+}
+
+bool Client::sleepAndRead(short events, int fd) {
+  if (failure_) {
+    dropConnection(std::move(*failure_));
+    return false;
+  }
+  // Sleep until the socket, another thread, the keep-alive or maintain() needs us.
+  const int timeout = sleepTimeoutMs();
   // A paced sleep ends on a timer (or output, a hang-up, a wake), not on the first byte.
   const std::int64_t paceUs = paceUs_.exchange(0, std::memory_order_relaxed);
   const bool paced = paceUs > 0 && (events & POLLIN) != 0;
