@@ -11,6 +11,7 @@
 
 #include "app/runtime/config_load.h"
 #include "common/log.h"
+#include "pipeline/registry.h"
 
 namespace mqb::app {
 
@@ -58,9 +59,15 @@ std::string ConfigSource::stamp() const {
 
 std::optional<config::BridgeConfig> ConfigSource::load(bool initial) {
   config::Diagnostics diag;
-  auto cfg = kube_ ? std::optional(kube_->load(loadOptionsOf(options_.config, true),
-                                               validateRouteStages, diag))
-                   : loadConfig(options_.config, /*checkFiles=*/true, diag);
+  // From the API server as from files: a connector's stagePlugins are loaded before the stages of
+  // its routes are validated.
+  const auto validate = [](const config::BridgeConfig& c, config::Diagnostics& d) {
+    loadStagePlugins(c, pipeline::Registry::builtin(), d);
+    validateRouteStages(c, d);
+  };
+  auto cfg = kube_
+                 ? std::optional(kube_->load(loadOptionsOf(options_.config, true), validate, diag))
+                 : loadConfig(options_.config, /*checkFiles=*/true, diag);
   for (const auto& d : diag.sorted()) {
     const std::string text = config::format(d);
     if (d.severity == config::Severity::Error) {
