@@ -456,8 +456,9 @@ class Client {
   /// Stamps of the credential files as of now (prepareConnect() takes them before reading).
   void stampCredentials();
   void joinTokenThread() noexcept;
-  /// Milliseconds until maintain() must run again (-1: no timer).
-  int maintenanceTimeoutMs(std::chrono::steady_clock::time_point now) const noexcept;
+  /// When maintain() must next do more than look at the clock (time_point::max(): never).
+  std::chrono::steady_clock::time_point maintenanceDue(
+      std::chrono::steady_clock::time_point now) const noexcept;
 
   // dispatch.cc: one received packet.
   void dispatch(const wire::Packet& p);
@@ -572,7 +573,8 @@ class Client {
   std::vector<std::string> rejectedStamps_;  // changed files already reported as not working
   bool reauthPending_ = false;
   std::chrono::steady_clock::time_point reauthDeadline_{};
-  std::chrono::steady_clock::time_point nextTokenTry_{};  // after a failed fetch
+  std::chrono::steady_clock::time_point nextTokenTry_{};     // after a failed fetch
+  std::chrono::steady_clock::time_point nextMaintenance_{};  // maintain()'s next full pass
   std::thread tokenThread_;
   std::mutex tokenMu_;
   bool tokenDone_ = false;                 // tokenMu_

@@ -202,6 +202,7 @@ void Client::adoptConnection(const ConnectInfo& info) {
   }
   ackWatching_ = false;
   reauthPending_ = false;
+  nextMaintenance_ = Clock::time_point{};
   nextCredentialCheck_ = now + options_.credentialCheckInterval;
 }
 

@@ -89,6 +89,10 @@ void Client::stampCredentials() {
 
 bool Client::maintain() {
   const auto now = Clock::now();
+  // The fast path of every wake-up: nothing is due and no exchange is under way.
+  if (now < nextMaintenance_ && !draining_ && !reauthPending_ && !tokenThread_.joinable()) {
+    return true;
+  }
   std::size_t waiting = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -107,6 +111,7 @@ bool Client::maintain() {
     checkCredentials(now);
   }
   refreshIdentityToken(now);
+  nextMaintenance_ = maintenanceDue(now);  // after the checks: they may have started an exchange
   bool drainDone = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -352,7 +357,7 @@ bool Client::finishDrain() {
   return false;
 }
 
-int Client::maintenanceTimeoutMs(Clock::time_point now) const noexcept {
+Clock::time_point Client::maintenanceDue(Clock::time_point now) const noexcept {
   auto next = Clock::time_point::max();
   if (options_.credentialCheckInterval.count() > 0) {
     next = std::min(next, nextCredentialCheck_);
@@ -370,10 +375,7 @@ int Client::maintenanceTimeoutMs(Clock::time_point now) const noexcept {
     next = std::min(next, std::max({tokens_->refreshAt(), nextTokenTry_,
                                     now + std::chrono::milliseconds(100)}));
   }
-  if (next == Clock::time_point::max()) {
-    return -1;
-  }
-  return std::max(0, detail::msUntil(next)) + 1;
+  return next;
 }
 
 }  // namespace mqb::mqtt

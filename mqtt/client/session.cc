@@ -216,18 +216,16 @@ bool Client::writeOutput(bool closingNow, short& events, int& fd) {
 }
 
 int Client::sleepTimeoutMs() const noexcept {
-  int timeout = -1;
+  auto next = nextMaintenance_;
   if (keepAlive_.count() > 0) {
     const auto sent = Clock::time_point(Clock::duration(lastSent_.load(std::memory_order_relaxed)));
-    const auto next = pingOutstanding_ ? lastReceived_ + keepAlive_ * 3 / 2
-                                       : std::min(sent, lastReceived_) + keepAlive_;
-    timeout = detail::msUntil(next) + 1;
+    next = std::min(next, pingOutstanding_ ? lastReceived_ + keepAlive_ * 3 / 2
+                                           : std::min(sent, lastReceived_) + keepAlive_);
   }
-  const int maintenance = maintenanceTimeoutMs(Clock::now());
-  if (maintenance >= 0 && (timeout < 0 || maintenance < timeout)) {
-    timeout = maintenance;
+  if (next == Clock::time_point::max()) {
+    return -1;
   }
-  return timeout;
+  return std::max(0, detail::msUntil(next)) + 1;
 }
 
 bool Client::sleepAndRead(short events, int fd) {
