@@ -44,23 +44,35 @@ TEST(ManagedIdentity, UnreachableEndpointIsAnErrorNotAHang) {
 }
 
 #ifdef MQB_AUTH_PLUGIN_PATH
-TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
-  FakeIdentityEndpoint endpoint("good-jwt", 3600);
-  MosquittoBroker local;
+/// A remote that accepts exactly `token` as OAUTH2-JWT.
+BrokerOptions jwtBroker(const std::string& token) {
   BrokerOptions ro;
   ro.plugin = MQB_AUTH_PLUGIN_PATH;
-  ro.pluginOptions = {{"token", "good-jwt"}};
-  MosquittoBroker remote(ro);
-  ASSERT_TRUE(local.start());
-  ASSERT_TRUE(remote.start()) << remote.logText();
+  ro.pluginOptions = {{"token", token}};
+  return ro;
+}
+
+/// A route local → remote whose publisher `name`-pub authenticates with the managed identity
+/// `endpoint` serves.
+DirectRouteOptions miRoute(const MosquittoBroker& local, const MosquittoBroker& remote,
+                           const FakeIdentityEndpoint& endpoint, const std::string& name) {
   auto conn = remote.connection();
   conn.auth.kind = config::AuthSpec::Kind::SystemAssignedManagedIdentity;
   conn.auth.audience = "https://eventgrid.azure.net/";
-  auto o = routeOptions(local, remote, "mi/#", std::nullopt, "mi");
-  o.target = clientFor(conn, "bridge-mi-pub", config::MqttVersion::V5, false);
+  auto o = routeOptions(local, remote, "mi/#", std::nullopt, name);
+  o.target = clientFor(conn, "bridge-" + name + "-pub", config::MqttVersion::V5, false);
   o.target.credentials.identityEndpoint = endpoint.url();
   o.target.credentials.arcKeyDirectory = endpoint.keyDirectory();
-  DirectRoute route(std::move(o));
+  return o;
+}
+
+TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
+  FakeIdentityEndpoint endpoint("good-jwt", 3600);
+  MosquittoBroker local;
+  MosquittoBroker remote(jwtBroker("good-jwt"));
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(remote.start()) << remote.logText();
+  DirectRoute route(miRoute(local, remote, endpoint, "mi"));
   route.start();
   ASSERT_TRUE(route.waitReady(15s)) << remote.logText();
   EXPECT_NE(remote.logText().find("mqb-test-auth: accepted OAUTH2-JWT for bridge-mi-pub"),
@@ -79,19 +91,10 @@ TEST(ManagedIdentity, Oauth2JwtEnhancedAuthWithFetchedToken) {
 TEST(ManagedIdentity, TokenRenewedBeforeExpiryGoesByReauthentication) {
   FakeIdentityEndpoint endpoint("good-jwt", 3);  // renewed after 90 % of its life
   MosquittoBroker local;
-  BrokerOptions ro;
-  ro.plugin = MQB_AUTH_PLUGIN_PATH;
-  ro.pluginOptions = {{"token", "good-jwt"}};
-  MosquittoBroker remote(ro);
+  MosquittoBroker remote(jwtBroker("good-jwt"));
   ASSERT_TRUE(local.start());
   ASSERT_TRUE(remote.start()) << remote.logText();
-  auto conn = remote.connection();
-  conn.auth.kind = config::AuthSpec::Kind::SystemAssignedManagedIdentity;
-  conn.auth.audience = "https://eventgrid.azure.net/";
-  auto o = routeOptions(local, remote, "mi/#", std::nullopt, "mi-renew");
-  o.target = clientFor(conn, "bridge-mi-renew-pub", config::MqttVersion::V5, false);
-  o.target.credentials.identityEndpoint = endpoint.url();
-  o.target.credentials.arcKeyDirectory = endpoint.keyDirectory();
+  auto o = miRoute(local, remote, endpoint, "mi-renew");
   o.target.credentialCheckInterval = std::chrono::milliseconds(200);
   DirectRoute route(std::move(o));
   route.start();
