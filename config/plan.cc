@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <ostream>
 
-#include "config/rate_limit.h"
 #include "config/network.h"
+#include "config/rate_limit.h"
 #include "config/topic.h"
 
 namespace mqb::config {

@@ -39,10 +39,10 @@ enum class Cause : std::uint8_t {
   /// The client closed the connection on purpose to reconnect at once: rotated credentials, or
   /// a re-authentication the broker did not accept. Not a failure of the peer.
   Reconnecting,
-  ProxyRefused,            ///< the proxy answered but refused the tunnel (status, SOCKS reply)
-  ProxyProtocolError,      ///< the proxy's answer was malformed, oversized or cut short
-  ReturningToPrimary,      ///< we disconnected from a fallback endpoint: the primary is back
-  Aborted,                 ///< stop() interrupted the attempt (not logged as a failure)
+  ProxyRefused,        ///< the proxy answered but refused the tunnel (status, SOCKS reply)
+  ProxyProtocolError,  ///< the proxy's answer was malformed, oversized or cut short
+  ReturningToPrimary,  ///< we disconnected from a fallback endpoint: the primary is back
+  Aborted,             ///< stop() interrupted the attempt (not logged as a failure)
 };
 
 /// The stable snake_case name of a cause ("tls_handshake_failed").

@@ -58,5 +58,4 @@ void stopRoute(RunningRoute& r, std::chrono::milliseconds drain);
 bool drainSpools(const std::vector<RunningRoute*>& routes,
                  std::chrono::steady_clock::time_point deadline);
 
-
 }  // namespace mqb::app
