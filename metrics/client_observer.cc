@@ -37,9 +37,26 @@ void ClientMetricsObserver::onConnectAttempt() noexcept {
   }
 }
 
+void ClientMetricsObserver::noteFailure(const mqtt::Failure& why) noexcept {
+  if (m_ == nullptr || m_->lastFailure == nullptr) {
+    return;
+  }
+  try {
+    std::string text = mqtt::reasonOf(why);
+    if (const std::string detail = mqtt::detailOf(why); !detail.empty()) {
+      text.append(": ").append(detail);
+    }
+    m_->lastFailure->set(std::move(text));
+  } catch (...) {  // out of memory: the condition misses one cause
+  }
+}
+
 void ClientMetricsObserver::onConnected(bool reconnect) noexcept {
   if (m_ == nullptr) {
     return;
+  }
+  if (m_->lastFailure != nullptr) {
+    m_->lastFailure->set("");
   }
   if (m_->connected != nullptr) {
     m_->connected->Set(1);
@@ -53,6 +70,7 @@ void ClientMetricsObserver::onConnectFailed(const mqtt::Failure& why) noexcept {
   if (m_ != nullptr) {
     m_->failure(connectFailureOf(why));
   }
+  noteFailure(why);
 }
 
 void ClientMetricsObserver::onConnectionLost(const mqtt::Failure& why) noexcept {
@@ -66,6 +84,9 @@ void ClientMetricsObserver::onConnectionLost(const mqtt::Failure& why) noexcept 
     m_->failure(ConnectFailure::AckTimeout);
   } else if (why.cause != mqtt::Cause::Reconnecting) {  // on purpose: counted by its reason
     m_->failure(ConnectFailure::Lost);
+  }
+  if (why.cause != mqtt::Cause::Reconnecting && why.cause != mqtt::Cause::ReturningToPrimary) {
+    noteFailure(why);
   }
 }
 

@@ -35,6 +35,9 @@ class ClientMetricsObserver final : public mqtt::ClientObserver {
   void onEndpoint(std::size_t index, const mqtt::Endpoint& e) noexcept override;
 
  private:
+  /// Keeps `why` as the client's lastFailure (what a pod condition shows).
+  void noteFailure(const mqtt::Failure& why) noexcept;
+
   ClientMetrics* m_;
 };
 

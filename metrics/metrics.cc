@@ -193,6 +193,7 @@ ClientMetrics& Metrics::bindClient(std::string_view connector, std::string_view 
   m.connectAttempts = &connectAttempts_.Add(labels);
   m.reconnects = &reconnects_.Add(labels);
   m.endpointIndex = &endpointIndex_.Add(labels);
+  m.lastFailure = &e->failure;
   m.connectFailures = &connectFailures_;
   m.connector = e->connector;
   m.route = e->route;
@@ -315,6 +316,27 @@ Readiness Metrics::readiness(bool allowEmpty) const {
     r.notReady.push_back(std::move(line));
   }
   return r;
+}
+
+std::vector<SideConnectivity> Metrics::connectivity() const {
+  std::map<std::pair<std::string, std::string>, SideConnectivity> sides;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [key, e] : clients_) {
+    SideConnectivity& s = sides[{e->connector, e->side}];
+    s.connector = e->connector;
+    s.side = e->side;
+    ++s.clients;
+    if (e->m.connected->Value() >= 1) {
+      ++s.connected;
+    } else if (std::string why = e->failure.get(); !why.empty()) {
+      s.failure = std::move(why);
+    }
+  }
+  std::vector<SideConnectivity> out;
+  for (auto& [key, s] : sides) {
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace mqb::metrics

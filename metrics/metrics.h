@@ -41,6 +41,14 @@ struct Readiness {
   bool ready() const noexcept { return notReady.empty(); }
 };
 
+/// The clients of one side ("local" or "remote") of one connector, as readiness sees them.
+struct SideConnectivity {
+  std::string connector, side;
+  int clients = 0;
+  int connected = 0;
+  std::string failure;  ///< the last failure of a client that is not connected ("" if none)
+};
+
 /// Owns the registry and every family. Thread-safe. bindRoute/bindClient lock and allocate: call
 /// them when a route is built, never per message. The returned references stay valid until
 /// unbindRoute() for the same route or the Metrics object is destroyed.
@@ -84,6 +92,10 @@ class Metrics {
   /// connected (subscribers: not subscribed). Reads atomics only; cheap enough for a probe.
   Readiness readiness(bool allowEmpty = false) const;
 
+  /// Per connector and side (ordered), how many bound clients there are and are connected, and
+  /// why one that is not connected failed last.
+  std::vector<SideConnectivity> connectivity() const;
+
   /// Latency histogram buckets (seconds): 100 µs .. 30 s in 1-2.5-5 steps.
   static const prometheus::Histogram::BucketBoundaries& latencyBuckets();
 
@@ -95,6 +107,7 @@ class Metrics {
     std::string connector, route, direction, side, client;
     bool subscriber = false;
     prometheus::Gauge unexported;  // `subscribed` of a publisher
+    FailureNote failure;
     ClientMetrics m;
   };
   struct SpoolEntry {

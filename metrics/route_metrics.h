@@ -9,6 +9,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <string>
 #include <string_view>
 
 #include "metrics/reasons.h"
@@ -117,6 +119,25 @@ enum class ConnectFailure : std::uint8_t {
 
 std::string_view toString(ConnectFailure r) noexcept;
 
+/// Why a client is not connected: the last connect failure or connection loss, empty while it is
+/// connected (for conditions people read, e.g. the pod's; metric labels stay bounded). Thread-safe;
+/// written on connection changes only, never per message.
+class FailureNote {
+ public:
+  void set(std::string text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_ = std::move(text);
+  }
+  std::string get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
 /// Metrics of one MQTT client.
 struct ClientMetrics {
   prometheus::Gauge* connected = nullptr;  ///< 0/1
@@ -137,6 +158,7 @@ struct ClientMetrics {
   std::array<prometheus::Counter*, 3> reauthentications{};
   /// mqbridge_credential_reloads_total by result: applied, not_applied.
   std::array<prometheus::Counter*, 2> credentialReloads{};
+  FailureNote* lastFailure = nullptr;  ///< why it is not connected ("" while connected)
 
   void failure(ConnectFailure r) noexcept {
     if (auto* c = failures[static_cast<std::size_t>(r)]) {

@@ -227,6 +227,29 @@ TEST(Metrics, ReadinessFollowsClientGauges) {
   EXPECT_NE(r.notReady[0].find("side=remote client=pub-0 not connected"), std::string::npos);
 }
 
+TEST(Metrics, ConnectivityPerSideWithTheLastFailureOfAClientNotConnected) {
+  Metrics m("1", "r");
+  ClientMetrics& sub = m.bindClient("c", "r", kLocalToRemote, "local", "sub-0", true);
+  ClientMetrics& pub0 = m.bindClient("c", "r", kLocalToRemote, "remote", "pub-0", false);
+  ClientMetrics& pub1 = m.bindClient("c", "r2", kLocalToRemote, "remote", "pub-0", false);
+  sub.connected->Set(1);
+  pub0.connected->Set(1);
+  pub1.lastFailure->set("tcp_connect_failed: connection refused");
+  auto sides = m.connectivity();
+  ASSERT_EQ(sides.size(), 2u);  // ordered: (c, local), (c, remote)
+  EXPECT_EQ(sides[0].side, "local");
+  EXPECT_EQ(sides[0].clients, 1);
+  EXPECT_EQ(sides[0].connected, 1);
+  EXPECT_EQ(sides[0].failure, "");
+  EXPECT_EQ(sides[1].side, "remote");
+  EXPECT_EQ(sides[1].clients, 2);
+  EXPECT_EQ(sides[1].connected, 1);
+  EXPECT_EQ(sides[1].failure, "tcp_connect_failed: connection refused");
+  // A connected client's note does not count (the observer clears it on connect anyway).
+  pub1.connected->Set(1);
+  EXPECT_EQ(m.connectivity()[1].failure, "");
+}
+
 TEST(Metrics, SubscribedIsExportedForSubscribersOnly) {
   Metrics m("1", "r");
   ClientMetrics& pub = m.bindClient("c", "r", kLocalToRemote, "remote", "pub-0", false);
