@@ -211,6 +211,12 @@ Response Client::mergePatch(const std::string& path, const Json& patch) const {
   return request("PATCH", path, patch.dump(), "application/merge-patch+json", 30);
 }
 
+Response Client::strategicMergePatch(const std::string& path, const Json& patch,
+                                     long timeoutSeconds) const {
+  return request("PATCH", path, patch.dump(), "application/strategic-merge-patch+json",
+                 timeoutSeconds);
+}
+
 Response Client::remove(const std::string& path) const {
   return request("DELETE", path, "", nullptr, 30);
 }

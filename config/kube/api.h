@@ -1,9 +1,10 @@
 #pragma once
 // A small Kubernetes API client over libcurl, shared by the bridge's `run --kube` configuration
-// source (config/kube/source.h) and the operator (operator/): plain requests (GET, POST, PUT,
-// merge PATCH, DELETE) with the service account's bearer token and CA, and an Informer that keeps
-// one resource kind of one namespace in memory (list, then watch from the list's resourceVersion;
-// a 410 Gone or an ERROR event forces a relist; a watch that ends normally resumes).
+// source (config/kube/source.h), its pod conditions (app/runtime/pod_conditions.h) and the
+// operator (operator/): plain requests (GET, POST, PUT, merge and strategic merge PATCH, DELETE)
+// with the service account's bearer token and CA, and an Informer that keeps one resource kind of
+// one namespace in memory (list, then watch from the list's resourceVersion; a 410 Gone or an
+// ERROR event forces a relist; a watch that ends normally resumes).
 //
 //   Client api(options);
 //   if (auto ok = api.connect(); !ok) { ... ok.error() ... }
@@ -71,7 +72,11 @@ class Client {
   Response create(const std::string& collectionPath, const Json& object) const;  ///< POST
   Response update(const std::string& path, const Json& object) const;     ///< PUT (resourceVersion)
   Response mergePatch(const std::string& path, const Json& patch) const;  ///< merge-patch+json
-  Response remove(const std::string& path) const;                         ///< DELETE
+  /// strategic-merge-patch+json: lists with a merge key (a Pod's status.conditions: `type`)
+  /// are merged element by element instead of replaced.
+  Response strategicMergePatch(const std::string& path, const Json& patch,
+                               long timeoutSeconds = 30) const;
+  Response remove(const std::string& path) const;  ///< DELETE
 
   /// Streams a watch: `onLine` gets each JSON line and returns false to end the stream. Ends
   /// as well when `stop` becomes true (within about a second) or after `timeoutSeconds`.
