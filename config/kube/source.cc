@@ -62,12 +62,23 @@ common::Status Source::start() {
     return common::Error{"no namespace: " + opts_.namespaceFile +
                          " is missing and MQBRIDGE_NAMESPACE unset"};
   }
-  auto onEvent = [this](const std::string& type, const Json& object) { changed(type, object); };
-  connectors_ = std::make_unique<Informer>(client_, kGroupVersion, ns_, kConnectors, "", onEvent);
-  topicMaps_ = std::make_unique<Informer>(client_, kGroupVersion, ns_, kTopicMaps, "", onEvent);
+  auto onEvent = [this](const std::string& plural) {
+    return [this, plural](const std::string& type, const Json& object) {
+      changed(plural, type, object);
+    };
+  };
+  connectors_ = std::make_unique<Informer>(client_, kGroupVersion, ns_, kConnectors, "",
+                                           onEvent(kConnectors));
+  topicMaps_ =
+      std::make_unique<Informer>(client_, kGroupVersion, ns_, kTopicMaps, "", onEvent(kTopicMaps));
   for (Informer* k : {connectors_.get(), topicMaps_.get()}) {
     if (auto listed = k->start(); !listed) {
       return listed;
+    }
+    std::lock_guard<std::mutex> lock(seenMu_);
+    for (const auto& [name, object] : k->snapshot()) {
+      seen_.emplace(k->plural() + "/" + name,
+                    object.value("/metadata/generation"_json_pointer, std::int64_t{0}));
     }
   }
   log::info("kube_listed", {{"server", client_.server()},
@@ -82,9 +93,35 @@ int Source::relists() const noexcept {
   return (connectors_ ? connectors_->relists() : 0) + (topicMaps_ ? topicMaps_->relists() : 0);
 }
 
+bool Source::specChanged(const std::string& plural, const std::string& type, const Json& object) {
+  // Our resources have a status subresource, so the API server bumps metadata.generation on
+  // every change of what the loader reads (spec) and on nothing else: a status write (the
+  // operator's, several per connector change) needs no reload.
+  std::lock_guard<std::mutex> lock(seenMu_);
+  if (object.is_null()) {
+    seen_.clear();  // relisted: anything may have changed
+    return true;
+  }
+  const std::string key = plural + "/" + object.value("/metadata/name"_json_pointer, "");
+  const auto gen = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
+  if (type == "DELETED") {
+    seen_.erase(key);
+    return true;
+  }
+  const auto it = seen_.find(key);
+  if (type == "MODIFIED" && gen != 0 && it != seen_.end() && it->second == gen) {
+    return false;
+  }
+  seen_[key] = gen;
+  return true;
+}
+
 std::string Source::stamp() const { return "kube:" + std::to_string(generation_.load()); }
 
-void Source::changed(const std::string& type, const Json& object) {
+void Source::changed(const std::string& plural, const std::string& type, const Json& object) {
+  if (!specChanged(plural, type, object)) {
+    return;
+  }
   if (!object.is_null()) {
     log::info("kube_resource_changed",
               {{"event", type},

@@ -37,6 +37,13 @@ inline constexpr const char* kGroupVersion = "mq.iotoperations.azure.com/v1beta1
 inline constexpr const char* kConnectors = "mqttbridgeconnectors";
 inline constexpr const char* kTopicMaps = "mqttbridgetopicmaps";
 
+/// The conditions a bridge pod writes into its own Pod's status (`run --kube` with a pod name)
+/// and the operator reads: "True" while every client of that side of every connector the
+/// instance serves is connected, "False" once one failed to connect (message: connector,
+/// endpoint, clients connected, the last failure).
+inline constexpr const char* kRemoteConnectedCondition = "mqbridge.io/RemoteBrokerConnected";
+inline constexpr const char* kLocalConnectedCondition = "mqbridge.io/LocalBrokerConnected";
+
 /// JSON as the loader reads it (yaml-cpp nodes): numbers and booleans become plain scalars.
 YAML::Node toYaml(const Json& j);
 
@@ -81,7 +88,11 @@ class Source {
   /// Reports every resource of `all` in `excluded` (diagnostics; log and Event once).
   void reportLeftOut(const std::vector<Resource>& all, const std::set<std::string>& excluded,
                      std::map<std::string, std::string>& why, Diagnostics& diag);
-  void changed(const std::string& type, const Json& object);
+  /// A watch event of `plural`: a reload when specChanged().
+  void changed(const std::string& plural, const std::string& type, const Json& object);
+  /// False for an object MODIFIED with the metadata.generation seen before (only its status or
+  /// metadata changed). Keeps seen_.
+  bool specChanged(const std::string& plural, const std::string& type, const Json& object);
   void postEvent(const Resource& r, const std::string& message);
 
   Options opts_;
@@ -89,8 +100,11 @@ class Source {
   std::function<void()> onChange_;
   Client client_;
   std::string ns_;
-  std::unique_ptr<Informer> connectors_, topicMaps_;
+  // Before the informers: their threads use these until they are destroyed.
   std::atomic<std::uint64_t> generation_{0};
+  std::mutex seenMu_;
+  std::map<std::string, std::int64_t> seen_;  ///< "<plural>/<name>" -> metadata.generation
+  std::unique_ptr<Informer> connectors_, topicMaps_;
   std::atomic<int> eventsPosted_{0};
   std::set<std::string> reported_;  ///< "<kind>/<name>@<rv>" already reported (main thread)
 };
