@@ -1,6 +1,7 @@
 // mqbridge run: bridges until SIGINT/SIGTERM (runtime/bridge.h), or supervises one child
 // process per instance (runtime/supervisor.h).
 
+#include <cstdlib>
 #include <iostream>
 
 #include "app/commands/cli.h"
@@ -58,7 +59,10 @@ void addKubeOptions(po::options_description& d, RunOptions& o) {
       "namespace to watch (default: --kube-namespace-file, then MQBRIDGE_NAMESPACE)")(
       "kube-connector", po::value(&o.kubeConnector),
       "serve only this MqttBridgeConnector and the topic maps that name it (default: all of the "
-      "namespace; the operator sets it for each connector's pods)");
+      "namespace; the operator sets it for each connector's pods)")(
+      "kube-pod-name", po::value(&o.podName),
+      "report broker connectivity as conditions of this Pod's status (default: "
+      "MQBRIDGE_POD_NAME, set from the downward API; neither: not reported)");
 }
 
 }  // namespace
@@ -93,6 +97,9 @@ int runMain(const Args& args) {
   if (!o.config.configPaths.empty() && o.kube) {
     std::cerr << "mqbridge run: --config and --kube exclude each other\n";
     return 2;
+  }
+  if (const char* pod = std::getenv("MQBRIDGE_POD_NAME"); o.podName.empty() && pod != nullptr) {
+    o.podName = pod;
   }
   if (vm.count("instance-index") != 0) {
     o.instanceIndex = vm["instance-index"].as<int>();

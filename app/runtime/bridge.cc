@@ -156,6 +156,9 @@ int Bridge::setUp(config::BridgeConfig& cfg) {
     std::cerr << "mqbridge run: " << e.what() << '\n';
     return 1;
   }
+  if (kubeModeWanted(options_) && !options_.podName.empty()) {
+    podConditions_ = std::make_unique<PodConditionReporter>(options_.kubeOptions, options_.podName);
+  }
   log::info("starting", {{"version", kVersion},
                          {"revision", kGitRevision},
                          {"instance", instanceIndex_},
@@ -172,6 +175,9 @@ void Bridge::mainLoop(config::BridgeConfig& cfg, const sigset_t& signals) {
     // Signals, and a look at the configuration every 2 s.
     timespec timeout{2, 0};
     heartbeat.beat();
+    if (podConditions_) {
+      podConditions_->update(brokerConditions(metrics_->connectivity(), cfg));
+    }
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
       log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},

@@ -13,6 +13,7 @@
 
 #include "app/runtime/config_source.h"
 #include "app/runtime/options.h"
+#include "app/runtime/pod_conditions.h"
 #include "app/runtime/route.h"
 #include "app/runtime/status_publisher.h"
 #include "config/model.h"
@@ -62,6 +63,7 @@ class Bridge {
   std::map<std::string, std::shared_ptr<DeadLetterPublisher>> deadLetterPublishers_;
   std::mutex failedMutex_;
   std::vector<std::string> failedRoutes_;  ///< guarded by failedMutex_ (read by /readyz)
+  std::unique_ptr<PodConditionReporter> podConditions_;  ///< Kubernetes mode with a pod name
 };
 
 }  // namespace mqb::app

@@ -27,7 +27,8 @@ struct RunOptions {
   ConfigOptions config;
   bool kube = false;  ///< --kube: resources from the API server instead of files
   config::kube::Options kubeOptions;
-  std::string kubeConnector;    ///< --kube-connector: only this connector and its topic maps
+  std::string kubeConnector;  ///< --kube-connector: only this connector and its topic maps
+  std::string podName;        ///< --kube-pod-name: the Pod whose status gets the broker conditions
   bool spawnInstances = false;  ///< --spawn-instances: run instances 0..N-1 as child processes
   std::string metricsAddress = "0.0.0.0:9400";
   std::string stateDir = "/var/lib/mqbridge";

@@ -13,6 +13,9 @@ namespaced resource (core: /api/v1/namespaces/<ns>/<plural>, others:
   PUT    <collection>/<name>                                  409 Conflict on a stale resourceVersion
   PATCH  <collection>/<name>  (application/merge-patch+json)  RFC 7386; 409 if the patch carries a
          stale metadata.resourceVersion
+         (application/strategic-merge-patch+json)            the same, except that the lists
+         named in MERGE_KEYS (a Pod's status.conditions) merge element by element on their key,
+         as the API server's strategic merge does; other content types get 415
   PUT/PATCH <collection>/<name>/status                        only .status changes (the status
          subresource); writes to the main resource never change .status
   DELETE <collection>/<name>                                  then garbage collection: every object
@@ -84,6 +87,33 @@ def merge_patch(target, patch):
             out.pop(k, None)
         else:
             out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+# The lists a strategic merge patch merges by key (only those mqbridge patches: the conditions a
+# bridge writes into its Pod's status, keyed by type as in the Pod's patchMergeKey).
+MERGE_KEYS = {"conditions": "type"}
+
+
+def strategic_merge_patch(target, patch):
+    """RFC 7386, but a list named in MERGE_KEYS merges element by element on its key."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif k in MERGE_KEYS and isinstance(v, list) and isinstance(out.get(k), list):
+            key = MERGE_KEYS[k]
+            merged = out[k]
+            for item in v:
+                at = [i for i, old in enumerate(merged) if old.get(key) == item.get(key)]
+                if at:
+                    merged[at[0]] = strategic_merge_patch(merged[at[0]], item)
+                else:
+                    merged.append(copy.deepcopy(item))
+        else:
+            out[k] = strategic_merge_patch(out.get(k), v)
     return out
 
 
@@ -347,11 +377,14 @@ class Api(BaseHTTPRequestHandler):
         self.write_existing(lambda old, change: copy.deepcopy(change))
 
     def do_PATCH(self):
-        if self.headers.get("Content-Type", "") != "application/merge-patch+json":
-            self.authorized() and self.send_json(415, status_error(415, "UnsupportedMediaType",
-                                                                   "merge-patch+json only"))
+        patches = {"application/merge-patch+json": merge_patch,
+                   "application/strategic-merge-patch+json": strategic_merge_patch}
+        how = patches.get(self.headers.get("Content-Type", ""))
+        if how is None:
+            self.authorized() and self.send_json(415, status_error(
+                415, "UnsupportedMediaType", "merge-patch+json or strategic-merge-patch+json only"))
             return
-        self.write_existing(merge_patch)
+        self.write_existing(how)
 
     def do_DELETE(self):
         if not self.authorized():
