@@ -56,6 +56,22 @@ std::string podProblem(const Json& pod) {
   return "";
 }
 
+/// "pod: message" when the pod's condition `type` (written by the bridge) is False, else "".
+std::string brokerProblem(const Json& pod, const char* type) {
+  for (const auto& c : pod.value("/status/conditions"_json_pointer, Json::array())) {
+    if (c.value("type", "") == type && c.value("status", "") == "False") {
+      return nameOf(pod) + ": " + c.value("message", "");
+    }
+  }
+  return "";
+}
+
+void appendProblem(std::string& to, const std::string& problem) {
+  if (!problem.empty()) {
+    to.append(to.empty() ? "" : "; ").append(problem);
+  }
+}
+
 }  // namespace
 
 Operator::Operator(OperatorOptions options) : opts_(std::move(options)), client_(opts_.api) {}
@@ -228,9 +244,9 @@ void Operator::fillObservation(Namespace& ns, const std::string& name, Connector
   for (const auto& [podName, pod] : ns.pods->snapshot()) {
     if (pod.value("/metadata/labels"_json_pointer, Json::object()).value(kInstanceLabel, "") ==
         name) {
-      if (const std::string p = podProblem(pod); !p.empty()) {
-        o.podProblem.append(o.podProblem.empty() ? "" : "; ").append(p);
-      }
+      appendProblem(o.podProblem, podProblem(pod));
+      appendProblem(o.remoteProblem, brokerProblem(pod, config::kube::kRemoteConnectedCondition));
+      appendProblem(o.localProblem, brokerProblem(pod, config::kube::kLocalConnectedCondition));
     }
   }
 }

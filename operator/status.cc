@@ -21,6 +21,12 @@ Condition degraded(const ConnectorObservation& o) {
   if (!o.podProblem.empty()) {
     return {"Degraded", true, "InstanceFailing", o.podProblem};
   }
+  if (!o.remoteProblem.empty()) {
+    return {"Degraded", true, "RemoteUnreachable", o.remoteProblem};
+  }
+  if (!o.localProblem.empty()) {
+    return {"Degraded", true, "LocalUnreachable", o.localProblem};
+  }
   if (!o.invalidTopicMaps.empty()) {
     return {"Degraded", true, "InvalidTopicMap",
             "left out (see their status): " + joined(o.invalidTopicMaps)};
@@ -53,6 +59,15 @@ Condition ready(const ConnectorObservation& o, const std::string& readyText) {
     return {"Ready", false, "InvalidConnector", o.connectorError};
   }
   if (o.ready < o.wanted || o.wanted == 0) {
+    // Instances are ready when every client is connected: say which broker they cannot reach.
+    if (!o.remoteProblem.empty()) {
+      return {"Ready", false, "RemoteUnreachable",
+              readyText + " instances ready; " + o.remoteProblem};
+    }
+    if (!o.localProblem.empty()) {
+      return {"Ready", false, "LocalUnreachable",
+              readyText + " instances ready; " + o.localProblem};
+    }
     return {"Ready", false, "InstancesNotReady", readyText + " instances ready"};
   }
   return {"Ready", true, "InstancesReady",

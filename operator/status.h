@@ -5,7 +5,9 @@
 //
 // Connector:  observedGeneration, instances (wanted), readyInstances, ready ("2/3"), routes
 //             (served: the routes of its accepted topic maps), conditions Ready, Progressing,
-//             Degraded (reason + message).
+//             Degraded (reason + message; RemoteUnreachable / LocalUnreachable come from the
+//             conditions the bridge pods write into their own status,
+//             app/runtime/pod_conditions.h).
 // Topic map:  observedGeneration, accepted, routes, messages (the validator's, "path: problem"),
 //             condition Accepted.
 
@@ -37,7 +39,10 @@ struct ConnectorObservation {
   std::string connectorError;  ///< the connector itself is invalid (validator's words)
   std::string applyError;      ///< a write of the generated objects failed
   std::string podProblem;      ///< e.g. "mqtt-bridge-1: ImagePullBackOff: ..."
-  std::string drainNote;       ///< scale-down waiting for leaving instances to drain
+  /// Pods whose mqbridge.io/RemoteBrokerConnected (LocalBrokerConnected) is False, with the
+  /// condition's message: "kc-1: connector kc: 0 of 3 clients connected to ..., last failure: ..."
+  std::string remoteProblem, localProblem;
+  std::string drainNote;  ///< scale-down waiting for leaving instances to drain
 };
 
 /// The connector's status; `previous` is the live status (for lastTransitionTime).

@@ -67,6 +67,136 @@ Json route(const std::string& name, const std::string& source, int qos = 1) {
   return {{"name", name}, {"direction", "local-to-remote"}, {"qos", qos}, {"source", source}};
 }
 
+/// A StatefulSet controller and kubelet in one: keeps one `mqbridge run` process per replica
+/// (the pod's arguments, with loopback ports and a state directory per ordinal), stops the
+/// highest ordinals with SIGTERM on scale-down, and writes readyReplicas (= /readyz 200).
+class FakeKubelet {
+ public:
+  /// What the kubelet does through the stand-in API server.
+  struct Api {
+    std::function<Json()> getSts;
+    std::function<bool(const Json&)> patchStsStatus;
+    std::function<void(const Json&)> applyPod;  ///< creates the Pod object, status Running
+    std::function<void(const std::string&)> deletePod;
+  };
+
+  FakeKubelet(Api api, std::vector<std::string> kubeArgs, TempDir& dir)
+      : api_(std::move(api)), kubeArgs_(std::move(kubeArgs)), dir_(dir) {}
+
+  ~FakeKubelet() {
+    for (auto& [i, p] : pods_) {
+      p.process->signal(SIGKILL);
+      p.process->wait(5s);
+    }
+  }
+
+  /// One reconcile of the pods against the StatefulSet; true when every pod runs and is ready.
+  bool sync() {
+    const Json sts = api_.getSts();
+    if (sts.is_null()) {
+      return false;
+    }
+    const int replicas = sts["spec"].value("replicas", 0);
+    for (int i = 0; i < replicas; ++i) {
+      if (pods_.count(i) == 0) {
+        startPod(sts, i);
+      }
+    }
+    for (auto it = pods_.begin(); it != pods_.end();) {
+      if (it->first >= replicas) {
+        it->second.process->signal(SIGTERM);  // the pod's deletion: SIGTERM, grace period
+        exitCodes_.push_back(it->second.process->wait(30s).value_or(-1));
+        api_.deletePod(podName(sts, it->first));
+        it = pods_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    int ready = 0;
+    for (auto& [i, p] : pods_) {
+      ready += httpGet(static_cast<std::uint16_t>(p.metricsPort), "/readyz", 1s).status == 200;
+    }
+    const Json status = {{"replicas", replicas},
+                         {"readyReplicas", ready},
+                         {"updatedReplicas", replicas},
+                         {"observedGeneration", sts["metadata"].value("generation", 1)}};
+    if (sts.value("status", Json()) != status) {
+      api_.patchStsStatus({{"status", status}});
+    }
+    return ready == replicas;
+  }
+
+  std::string logs() const {
+    std::string all;
+    for (const auto& [i, p] : pods_) {
+      all.append("--- pod ").append(std::to_string(i)).append("\n").append(p.process->logText());
+    }
+    return all;
+  }
+  const std::vector<int>& exitCodes() const { return exitCodes_; }
+  std::size_t pods() const { return pods_.size(); }
+
+ private:
+  struct Pod {
+    std::unique_ptr<ChildProcess> process;
+    int metricsPort = 0;
+  };
+
+  static std::string podName(const Json& sts, int i) {
+    return sts["metadata"].value("name", "").append("-").append(std::to_string(i));
+  }
+
+  void startPod(const Json& sts, int i) {
+    const std::string name = podName(sts, i);
+    api_.applyPod({{"apiVersion", "v1"},
+                   {"kind", "Pod"},
+                   {"metadata",
+                    {{"name", name},
+                     {"namespace", kNs},
+                     {"labels", sts["spec"]["template"]["metadata"]["labels"]}}},
+                   {"status", {{"phase", "Running"}}}});
+    Pod p;
+    p.metricsPort = freePort();
+    std::vector<std::string> args = {"run"};
+    for (const auto& a : sts["spec"]["template"]["spec"]["containers"][0]["args"]) {
+      const std::string s = a.get<std::string>();
+      // Paths and ports of the pod's filesystem and network become the test's.
+      if (s.rfind("--metrics-address=", 0) != 0 && s.rfind("--state-dir=", 0) != 0 &&
+          s.rfind("--secrets-dir=", 0) != 0 && s.rfind("--configmaps-dir=", 0) != 0 &&
+          s.rfind("--sa-token-file=", 0) != 0) {
+        args.push_back(s);
+      }
+    }
+    for (const auto& a : kubeArgs_) {
+      args.push_back(a);
+    }
+    for (const std::string& a :
+         {std::string("--metrics-address=127.0.0.1:").append(std::to_string(p.metricsPort)),
+          std::string("--state-dir=")
+              .append(dir_.file(std::string("spool-").append(std::to_string(i)))),
+          std::string("--instance-index=").append(std::to_string(i))}) {
+      args.push_back(a);
+    }
+    p.process = std::make_unique<ChildProcess>(
+        mqbridgeBinary(), args,
+        dir_.file(std::string("pod-")
+                      .append(std::to_string(i))
+                      .append("-")
+                      .append(std::to_string(++starts_))
+                      .append(".log")),
+        std::vector<std::string>{"MQBRIDGE_NAMESPACE=" + kNs, "MQBRIDGE_POD_NAME=" + name});
+    EXPECT_TRUE(p.process->start());
+    pods_.emplace(i, std::move(p));
+  }
+
+  Api api_;
+  std::vector<std::string> kubeArgs_;
+  TempDir& dir_;
+  std::map<int, Pod> pods_;
+  std::vector<int> exitCodes_;
+  int starts_ = 0;
+};
+
 class OperatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -126,12 +256,22 @@ class OperatorTest : public ::testing::Test {
   }
   Json stats() const { return Json::parse(control("/stats").body); }
 
+  /// The fake kubelet's view of the stand-in API server: connector "kc"'s StatefulSet and pods.
+  FakeKubelet::Api kubeletApi() {
+    return {[this] { return get("statefulsets", "kc"); },
+            [this](const Json& status) { return patch("statefulsets", "kc", status, true); },
+            [this](const Json& pod) { apply(pod); },
+            [this](const std::string& name) {
+              EXPECT_EQ(control("/delete?plural=pods&name=" + name).status, 200);
+            }};
+  }
+
   TestPki pki_;
   TempDir dir_{"mqb-operator"};
   std::string token_;
   std::unique_ptr<ChildProcess> api_;
   int apiPort_ = 0, controlPort_ = 0;
-  int files_ = 0;
+  std::atomic<int> files_{0};  // the fake kubelet's thread applies pods
 };
 
 int countOf(const std::string& text, const std::string& what) {
@@ -142,15 +282,15 @@ int countOf(const std::string& text, const std::string& what) {
   return n;
 }
 
-/// "METHOD plural[/sub]" (as the stand-in counts writes) is allowed by a rule of the operator's
-/// Role in deploy/operator/operator-rbac.yaml.
-bool roleAllows(const std::string& what) {
+/// "METHOD plural[/sub]" (as the stand-in counts writes) is allowed by a rule of the Role in
+/// `rbacFile` (deploy/operator/: the operator's, or the bridge pods').
+bool roleAllows(const std::string& what, const std::string& rbacFile = MQB_SOURCE_DIR
+                                         "/deploy/operator/operator-rbac.yaml") {
   static const std::map<std::string, std::string> verbs = {
       {"POST", "create"}, {"PATCH", "patch"}, {"PUT", "update"}, {"DELETE", "delete"}};
   const std::string method = what.substr(0, what.find(' '));
   const std::string resource = what.substr(what.find(' ') + 1);
-  for (const auto& doc :
-       YAML::LoadAllFromFile(MQB_SOURCE_DIR "/deploy/operator/operator-rbac.yaml")) {
+  for (const auto& doc : YAML::LoadAllFromFile(rbacFile)) {
     if (doc["kind"].as<std::string>() != "Role") {
       continue;
     }
@@ -190,123 +330,6 @@ bool hasArg(const Json& sts, const std::string& arg) {
   }
   return false;
 }
-
-/// A StatefulSet controller and kubelet in one: keeps one `mqbridge run` process per replica
-/// (the pod's arguments, with loopback ports and a state directory per ordinal), stops the
-/// highest ordinals with SIGTERM on scale-down, and writes readyReplicas (= /readyz 200).
-class FakeKubelet {
- public:
-  FakeKubelet(OperatorTest* t, std::function<Json()> getSts,
-              std::function<bool(const Json&)> patchStatus, std::vector<std::string> kubeArgs,
-              TempDir& dir)
-      : t_(t),
-        getSts_(std::move(getSts)),
-        patchStatus_(std::move(patchStatus)),
-        kubeArgs_(std::move(kubeArgs)),
-        dir_(dir) {}
-
-  ~FakeKubelet() {
-    for (auto& [i, p] : pods_) {
-      p.process->signal(SIGKILL);
-      p.process->wait(5s);
-    }
-  }
-
-  /// One reconcile of the pods against the StatefulSet; true when every pod runs and is ready.
-  bool sync() {
-    const Json sts = getSts_();
-    if (sts.is_null()) {
-      return false;
-    }
-    const int replicas = sts["spec"].value("replicas", 0);
-    for (int i = 0; i < replicas; ++i) {
-      if (pods_.count(i) == 0) {
-        startPod(sts, i);
-      }
-    }
-    for (auto it = pods_.begin(); it != pods_.end();) {
-      if (it->first >= replicas) {
-        it->second.process->signal(SIGTERM);  // the pod's deletion: SIGTERM, grace period
-        exitCodes_.push_back(it->second.process->wait(30s).value_or(-1));
-        it = pods_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    int ready = 0;
-    for (auto& [i, p] : pods_) {
-      ready += httpGet(static_cast<std::uint16_t>(p.metricsPort), "/readyz", 1s).status == 200;
-    }
-    const Json status = {{"replicas", replicas},
-                         {"readyReplicas", ready},
-                         {"updatedReplicas", replicas},
-                         {"observedGeneration", sts["metadata"].value("generation", 1)}};
-    if (sts.value("status", Json()) != status) {
-      patchStatus_({{"status", status}});
-    }
-    return ready == replicas;
-  }
-
-  std::string logs() const {
-    std::string all;
-    for (const auto& [i, p] : pods_) {
-      all.append("--- pod ").append(std::to_string(i)).append("\n").append(p.process->logText());
-    }
-    return all;
-  }
-  const std::vector<int>& exitCodes() const { return exitCodes_; }
-  std::size_t pods() const { return pods_.size(); }
-
- private:
-  struct Pod {
-    std::unique_ptr<ChildProcess> process;
-    int metricsPort = 0;
-  };
-
-  void startPod(const Json& sts, int i) {
-    Pod p;
-    p.metricsPort = freePort();
-    std::vector<std::string> args = {"run"};
-    for (const auto& a : sts["spec"]["template"]["spec"]["containers"][0]["args"]) {
-      const std::string s = a.get<std::string>();
-      // Paths and ports of the pod's filesystem and network become the test's.
-      if (s.rfind("--metrics-address=", 0) != 0 && s.rfind("--state-dir=", 0) != 0 &&
-          s.rfind("--secrets-dir=", 0) != 0 && s.rfind("--configmaps-dir=", 0) != 0 &&
-          s.rfind("--sa-token-file=", 0) != 0) {
-        args.push_back(s);
-      }
-    }
-    for (const auto& a : kubeArgs_) {
-      args.push_back(a);
-    }
-    for (const std::string& a :
-         {std::string("--metrics-address=127.0.0.1:").append(std::to_string(p.metricsPort)),
-          std::string("--state-dir=")
-              .append(dir_.file(std::string("spool-").append(std::to_string(i)))),
-          std::string("--instance-index=").append(std::to_string(i))}) {
-      args.push_back(a);
-    }
-    p.process =
-        std::make_unique<ChildProcess>(mqbridgeBinary(), args,
-                                       dir_.file(std::string("pod-")
-                                                     .append(std::to_string(i))
-                                                     .append("-")
-                                                     .append(std::to_string(++starts_))
-                                                     .append(".log")),
-                                       std::vector<std::string>{"MQBRIDGE_NAMESPACE=" + kNs});
-    EXPECT_TRUE(p.process->start());
-    pods_.emplace(i, std::move(p));
-  }
-
-  OperatorTest* t_;
-  std::function<Json()> getSts_;
-  std::function<bool(const Json&)> patchStatus_;
-  std::vector<std::string> kubeArgs_;
-  TempDir& dir_;
-  std::map<int, Pod> pods_;
-  std::vector<int> exitCodes_;
-  int starts_ = 0;
-};
 
 TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   apply(connectorJson(2, "127.0.0.1:1", "127.0.0.1:2"));
@@ -431,9 +454,7 @@ TEST_F(OperatorTest, ScaleOneThreeTwoLosesNothing) {
 
   std::vector<std::string> podArgs = kubeArgs();
   podArgs.insert(podArgs.end(), {"--kube-namespace", kNs});
-  FakeKubelet kubelet(
-      this, [&] { return get("statefulsets", "kc"); },
-      [&](const Json& status) { return patch("statefulsets", "kc", status, true); }, podArgs, dir_);
+  FakeKubelet kubelet(kubeletApi(), podArgs, dir_);
   std::atomic<bool> stop{false};
   std::mutex kubeletMu;
   std::thread kubeletThread([&] {
@@ -533,6 +554,89 @@ TEST_F(OperatorTest, ScaleOneThreeTwoLosesNothing) {
   }
   std::cout << "[ operator ] 1 -> 3 -> 2 instances: " << total << " QoS 1 messages, " << missing
             << " lost, " << dups << " duplicated\n";
+}
+
+TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
+  MosquittoBroker local, remote;
+  ASSERT_TRUE(local.start()) << local.logText();
+  ASSERT_TRUE(remote.start()) << remote.logText();
+  apply(connectorJson(1, local.endpoint(), remote.endpoint()));
+  apply(topicMapJson("tm", Json::array({route("ra", "a/#")})));
+  auto op = startOperator("operator.log");
+  std::vector<std::string> podArgs = kubeArgs();
+  podArgs.insert(podArgs.end(), {"--kube-namespace", kNs});
+  FakeKubelet kubelet(kubeletApi(), podArgs, dir_);
+  auto connectorIs = [&](const std::string& type, const std::string& status,
+                         const std::string& reason) {
+    kubelet.sync();
+    const Json c = get("mqttbridgeconnectors", "kc");
+    return condition(c, type, "status") == status && condition(c, type, "reason") == reason;
+  };
+  auto podCondition = [&](const std::string& field) {
+    return condition(get("pods", "kc-0"), "mqbridge.io/RemoteBrokerConnected", field);
+  };
+
+  // Both brokers up: the pod says it reaches them, the connector is Ready.
+  ASSERT_TRUE(waitFor([&] { return connectorIs("Ready", "True", "InstancesReady"); }, 30s))
+      << op->logText() << kubelet.logs();
+  ASSERT_TRUE(waitFor([&] { return podCondition("status") == "True"; }, 20s)) << kubelet.logs();
+  EXPECT_EQ(condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status"), "True");
+
+  // The remote broker goes away: the pod's condition turns False with the cause, and the
+  // connector says RemoteUnreachable (Degraded and Ready), naming the pod and the endpoint.
+  const auto stopped = std::chrono::steady_clock::now();
+  remote.stop();
+  ASSERT_TRUE(waitFor([&] { return connectorIs("Degraded", "True", "RemoteUnreachable"); }, 30s))
+      << op->logText() << kubelet.logs();
+  const auto reported = std::chrono::steady_clock::now() - stopped;
+  EXPECT_EQ(podCondition("status"), "False");
+  EXPECT_EQ(podCondition("reason"), "Unreachable");
+  const Json c = get("mqttbridgeconnectors", "kc");
+  const std::string message = condition(c, "Degraded", "message");
+  EXPECT_NE(message.find("kc-0: connector kc: 0 of "), std::string::npos) << message;
+  EXPECT_NE(message.find(remote.endpoint()), std::string::npos) << message;
+  EXPECT_NE(message.find("last failure: "), std::string::npos) << message;
+  ASSERT_TRUE(waitFor([&] { return connectorIs("Ready", "False", "RemoteUnreachable"); }, 20s))
+      << get("mqttbridgeconnectors", "kc").dump();
+  // The kubelet's own conditions were merged with, not replaced: the pod is still Running and
+  // the local side still connected.
+  EXPECT_EQ(get("pods", "kc-0")["status"]["phase"], "Running");
+  EXPECT_EQ(condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status"), "True");
+  ASSERT_TRUE(waitFor(
+      [&] { return stats()["events"].dump().find("RemoteUnreachable") != std::string::npos; },
+      20s));
+
+  // Back on the same port: the condition and the connector recover.
+  // (The pod turns ready on its probe; its condition follows within the bridge's 2 s look.)
+  ASSERT_TRUE(remote.start()) << remote.logText();
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return connectorIs("Ready", "True", "InstancesReady") &&
+               connectorIs("Degraded", "False", "AsExpected");
+      },
+      30s))
+      << op->logText() << kubelet.logs();
+  const auto recovered = std::chrono::steady_clock::now() - restarted;
+  EXPECT_EQ(podCondition("status"), "True");
+
+  // The operator's status writes (several above) change no spec: the bridge did not reload.
+  EXPECT_EQ(countOf(kubelet.logs(), "event=reloading"), 0) << kubelet.logs();
+
+  // The bridge's writes are allowed by the bridge pods' Role.
+  for (const auto& [what, n] : stats()["writes_by"].items()) {
+    if (what.find("pods") != std::string::npos) {
+      EXPECT_TRUE(roleAllows(what, MQB_SOURCE_DIR "/deploy/operator/bridge-rbac.yaml"))
+          << what << " (" << n << "x) is not in bridge-rbac.yaml";
+    }
+  }
+  using ms = std::chrono::milliseconds;
+  std::cout << "[ operator ] remote stopped -> RemoteUnreachable in "
+            << std::chrono::duration_cast<ms>(reported).count()
+            << " ms; restarted -> Ready, not Degraded in "
+            << std::chrono::duration_cast<ms>(recovered).count()
+            << " ms; pod condition writes (up, down, up): "
+            << stats()["writes_by"].value("PATCH pods/status", 0) << "\n";
 }
 
 }  // namespace

@@ -129,6 +129,35 @@ TEST(OperatorStatus, ConditionsKeepTheirTransitionTimeWhileUnchanged) {
   EXPECT_EQ(connectorStatus(o, second, "T4")["conditions"][2]["reason"], "InvalidTopicMap");
 }
 
+TEST(OperatorStatus, UnreachableBrokersAreTheReasonForNotReady) {
+  ConnectorObservation o;
+  o.wanted = 2;
+  o.replicas = 2;
+  o.updated = 2;
+  o.ready = 1;
+  o.remoteProblem = "kc-1: connector kc: 0 of 1 clients connected to 10.0.0.9:8883";
+  Json s = connectorStatus(o, Json(), "T1");
+  EXPECT_EQ(s["conditions"][0]["reason"], "RemoteUnreachable");
+  EXPECT_NE(s["conditions"][0]["message"].get<std::string>().find("1/2 instances ready; kc-1: "),
+            std::string::npos)
+      << s.dump();
+  EXPECT_EQ(s["conditions"][2]["status"], "True");
+  EXPECT_EQ(s["conditions"][2]["reason"], "RemoteUnreachable");
+  EXPECT_EQ(s["conditions"][2]["message"], o.remoteProblem);
+  // The local side is named when the remote one is fine; an image that cannot be pulled comes
+  // first (nothing runs to reach anything).
+  o.remoteProblem.clear();
+  o.localProblem = "kc-0: connector kc: 0 of 2 clients connected to aio-mq:8883";
+  s = connectorStatus(o, Json(), "T1");
+  EXPECT_EQ(s["conditions"][0]["reason"], "LocalUnreachable");
+  EXPECT_EQ(s["conditions"][2]["reason"], "LocalUnreachable");
+  o.podProblem = "kc-1: ImagePullBackOff: not found";
+  EXPECT_EQ(connectorStatus(o, Json(), "T1")["conditions"][2]["reason"], "InstanceFailing");
+  // Every instance ready: Ready says so whatever a lagging pod condition still says.
+  o.ready = 2;
+  EXPECT_EQ(connectorStatus(o, Json(), "T1")["conditions"][0]["reason"], "InstancesReady");
+}
+
 TEST(OperatorRender, AnInvalidTopicMapCarriesTheValidatorsMessage) {
   const Json tm = yamlToJson(YAML::Load(R"(apiVersion: mq.iotoperations.azure.com/v1beta1
 kind: MqttBridgeTopicMap
