@@ -405,6 +405,25 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   ASSERT_TRUE(waitFor(
       [&] { return stats().dump().find("\"InvalidTopicMap\"") != std::string::npos; }, 20s));
 
+  // An image that cannot be pulled, as the kubelet reports it in a pod's status: Degraded says
+  // InstanceFailing (it comes before a topic map problem: nothing runs) with the kubelet's words.
+  Json pulling = Json::parse(R"({"apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "kc-1", "namespace": "bridge-ns"},
+    "status": {"phase": "Pending", "containerStatuses": [{"name": "mqbridge", "state": {"waiting":
+      {"reason": "ImagePullBackOff",
+       "message": "Back-off pulling image example.io/mqbridge:1.2.3"}}}]}})");
+  pulling["metadata"]["labels"] = sts["spec"]["template"]["metadata"]["labels"];
+  apply(pulling);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return condition(get("mqttbridgeconnectors", "kc"), "Degraded", "reason") ==
+               "InstanceFailing";
+      },
+      20s))
+      << op->logText();
+  EXPECT_EQ(condition(get("mqttbridgeconnectors", "kc"), "Degraded", "message"),
+            "kc-1: ImagePullBackOff: Back-off pulling image example.io/mqbridge:1.2.3");
+
   // Every kind of write the operator sent is allowed by its Role in deploy/operator.
   const Json writesBy = stats()["writes_by"];
   ASSERT_FALSE(writesBy.empty());
@@ -579,8 +598,14 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
   // Both brokers up: the pod says it reaches them, the connector is Ready.
   ASSERT_TRUE(waitFor([&] { return connectorIs("Ready", "True", "InstancesReady"); }, 30s))
       << op->logText() << kubelet.logs();
-  ASSERT_TRUE(waitFor([&] { return podCondition("status") == "True"; }, 20s)) << kubelet.logs();
-  EXPECT_EQ(condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status"), "True");
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return podCondition("status") == "True" &&
+               condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status") ==
+                   "True";
+      },
+      20s))
+      << kubelet.logs();
 
   // The remote broker goes away: the pod's condition turns False with the cause, and the
   // connector says RemoteUnreachable (Degraded and Ready), naming the pod and the endpoint.
