@@ -24,6 +24,7 @@ struct Mounts {
   std::set<std::string> secrets;
   std::set<std::string> configMaps;
   bool saToken = false;
+  bool managedIdentity = false;
 };
 
 Mounts mountsOf(const config::ConnectorSpec& c) {
@@ -37,6 +38,9 @@ Mounts mountsOf(const config::ConnectorSpec& c) {
     }
     if (b->auth.kind == config::AuthSpec::Kind::Kubernetes) {
       m.saToken = true;
+    }
+    if (b->auth.kind == config::AuthSpec::Kind::SystemAssignedManagedIdentity) {
+      m.managedIdentity = true;
     }
   }
   return m;
@@ -58,6 +62,15 @@ Json metadata(const Json& connector, const std::string& name) {
           {"namespace", connector.value("/metadata/namespace"_json_pointer, "")},
           {"labels", labels(connector.value("/metadata/name"_json_pointer, ""))},
           {"ownerReferences", Json::array({ownerReference(connector)})}};
+}
+
+/// Managed identity through the Azure Arc agent: its endpoint, and its key directory at the same
+/// path (the agent's challenge names the key file by its host path).
+void addArcIdentity(const PodDefaults& d, Json& volumes, Json& mountsJson, Json& env) {
+  env.push_back({{"name", "IDENTITY_ENDPOINT"}, {"value", d.arcIdentityEndpoint}});
+  volumes.push_back(
+      {{"name", "arc-tokens"}, {"hostPath", {{"path", d.arcKeyDir}, {"type", "Directory"}}}});
+  mountsJson.push_back({{"name", "arc-tokens"}, {"mountPath", d.arcKeyDir}, {"readOnly", true}});
 }
 
 /// Volumes and mounts: spool (claim template), /tmp, and what the connector names.
@@ -143,7 +156,13 @@ Json statefulSet(const Json& connector, const config::ConnectorSpec& spec, const
   const std::string name = connector.value("/metadata/name"_json_pointer, "");
   Json volumes = Json::array();
   Json mounts = Json::array();
-  addVolumes(mountsOf(spec), volumes, mounts);
+  const Mounts m = mountsOf(spec);
+  addVolumes(m, volumes, mounts);
+  Json c = container(name, spec, d, std::move(mounts));
+  if (m.managedIdentity && !d.arcIdentityEndpoint.empty()) {
+    addArcIdentity(d, volumes, c["volumeMounts"], c["env"]);
+    c["args"].push_back("--arc-key-dir=" + d.arcKeyDir);
+  }
   const Json podSpec = {
       {"serviceAccountName", d.serviceAccount},
       // Longer than --drain-seconds: the bridge drains and flushes its spool before SIGKILL.
@@ -155,7 +174,7 @@ Json statefulSet(const Json& connector, const config::ConnectorSpec& spec, const
         {"fsGroup", 65532},
         {"fsGroupChangePolicy", "OnRootMismatch"},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
-      {"containers", Json::array({container(name, spec, d, std::move(mounts))})},
+      {"containers", Json::array({std::move(c)})},
       {"volumes", std::move(volumes)},
   };
   return {

@@ -4,7 +4,9 @@
 // headless Service and a metrics Service. Each pod runs `mqbridge run --kube --kube-connector
 // <name>` with the connector's image, pull policy and log level, and mounts what the connector
 // names (x509 / usernamePassword Secrets, trusted CA ConfigMaps, a projected service account
-// token for `kubernetes: {}`) at the paths `mqbridge run` reads by default. Every object carries
+// token for `kubernetes: {}`, the Azure Arc agent's key directory for
+// `systemAssignedManagedIdentity` when PodDefaults names the agent) at the paths `mqbridge run`
+// reads by default. Every object carries
 // an ownerReference to the connector, so deleting the connector deletes them.
 
 #include <nlohmann/json.hpp>
@@ -22,6 +24,12 @@ struct PodDefaults {
   int metricsPort = 9400;
   int drainSeconds = 10;          ///< --drain-seconds; the grace period is drain + 20 s
   std::string spoolSize = "1Gi";  ///< the spool PVC of each instance
+  /// The Azure Arc agent's token endpoint, as the pods reach it. When set, a connector with
+  /// systemAssignedManagedIdentity gets IDENTITY_ENDPOINT and the agent's key directory
+  /// (arcKeyDir, a hostPath, read-only at the same path); empty: such pods ask the Azure
+  /// instance metadata endpoint, as on an Azure VM or AKS node, and need no mount.
+  std::string arcIdentityEndpoint;
+  std::string arcKeyDir = "/var/opt/azcmagent/tokens";
 };
 
 /// The label every generated object carries (and the operator's watches select on).

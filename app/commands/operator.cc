@@ -61,6 +61,12 @@ void addOperatorOptions(po::options_description& d, op::OperatorOptions& o, std:
       "--drain-seconds of the bridge pods (their grace period is this + 20 s)")(
       "spool-size", po::value(&o.pods.spoolSize)->default_value(o.pods.spoolSize),
       "storage request of each instance's spool PersistentVolumeClaim")(
+      "arc-identity-endpoint", po::value(&o.pods.arcIdentityEndpoint),
+      "the Azure Arc agent's token endpoint as pods reach it: pods of a connector with "
+      "systemAssignedManagedIdentity get it as IDENTITY_ENDPOINT and --arc-key-dir as a "
+      "read-only hostPath (default: none; such pods ask the Azure instance metadata endpoint)")(
+      "arc-key-dir", po::value(&o.pods.arcKeyDir)->default_value(o.pods.arcKeyDir),
+      "the Arc agent's challenge key directory on the nodes, mounted at the same path")(
       "kube-api-server", po::value(&o.api.apiServer),
       "https://HOST:PORT (default: KUBERNETES_SERVICE_HOST/_PORT)")(
       "kube-token-file", po::value(&o.api.tokenFile)->default_value(o.api.tokenFile),

@@ -184,6 +184,20 @@ PY
     pass "resources with the operator's status against the CRDs' status schemas: $out"
   else
     failed "operator status against the CRDs:"; indent <<<"$out"; fi
+  # The spec's own connector (managed identity to Event Grid), with the Arc agent named: its
+  # IDENTITY_ENDPOINT, hostPath key directory and mount are valid objects too.
+  "$bin" operator --render tests/data/spec/01-connector.yaml \
+    --arc-identity-endpoint http://10.0.0.1:40342/metadata/identity/oauth2/token \
+    | python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if not d["apiVersion"].startswith("mq.iotoperations.azure.com/"):
+        sys.stdout.write("---\n" + yaml.safe_dump(d))' >"$work/generated-arc.yaml"
+  if ! grep -q "hostPath" "$work/generated-arc.yaml"; then
+    failed "operator --render --arc-identity-endpoint: no hostPath for the managed identity"
+  elif out=$(check builtin "$work/generated-arc.yaml" 2>&1); then
+    pass "operator-generated objects for managed identity through Azure Arc: $out"
+  else
+    failed "operator-generated objects (Azure Arc):"; indent <<<"$out"; fi
   if grep -q "must be a whole level" "$work/generated-crs.yaml"; then
     pass "the invalid topic map's status carries the validator's message"
   else

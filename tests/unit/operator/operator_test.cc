@@ -89,6 +89,42 @@ TEST(OperatorDesired, EveryConnectorFieldShowsInTheStatefulSet) {
   EXPECT_EQ(desiredObjects(connectorObject(), specOf(), PodDefaults{}).statefulSet, sts);
 }
 
+TEST(OperatorDesired, ManagedIdentityThroughTheArcAgentWhenTheOperatorNamesIt) {
+  Json connector = connectorObject();
+  config::ConnectorSpec spec = specOf();
+  spec.remote.auth.kind = config::AuthSpec::Kind::SystemAssignedManagedIdentity;
+  // Without an Arc endpoint: the instance metadata endpoint, no hostPath.
+  Json sts = desiredObjects(connector, spec, PodDefaults{}).statefulSet;
+  EXPECT_EQ(mountAt(sts, "/var/opt/azcmagent/tokens"), nullptr);
+  PodDefaults arc;
+  arc.arcIdentityEndpoint = "http://10.0.0.1:40342/metadata/identity/oauth2/token";
+  arc.arcKeyDir = "/var/opt/azcmagent/tokens";
+  sts = desiredObjects(connector, spec, arc).statefulSet;
+  const Json* mount = mountAt(sts, "/var/opt/azcmagent/tokens");
+  ASSERT_NE(mount, nullptr);
+  EXPECT_EQ((*mount)["readOnly"], true);
+  const Json& pod = sts["spec"]["template"]["spec"];
+  bool hostPath = false;
+  for (const auto& v : pod["volumes"]) {
+    hostPath = hostPath || (v["name"] == (*mount)["name"] &&
+                            v["hostPath"]["path"] == "/var/opt/azcmagent/tokens");
+  }
+  EXPECT_TRUE(hostPath) << pod["volumes"].dump();
+  const Json& c = pod["containers"][0];
+  bool env = false;
+  for (const auto& e : c["env"]) {
+    env = env || (e["name"] == "IDENTITY_ENDPOINT" && e["value"] == arc.arcIdentityEndpoint);
+  }
+  EXPECT_TRUE(env) << c["env"].dump();
+  const std::vector<std::string> args = c["args"];
+  EXPECT_NE(std::find(args.begin(), args.end(), "--arc-key-dir=/var/opt/azcmagent/tokens"),
+            args.end());
+  // A connector without managed identity gets none of it from the same operator.
+  EXPECT_EQ(
+      mountAt(desiredObjects(connector, specOf(), arc).statefulSet, "/var/opt/azcmagent/tokens"),
+      nullptr);
+}
+
 TEST(OperatorCompare, OnlyFieldsWeSetDecide) {
   const Json desired = {{"spec", {{"replicas", 2}, {"list", {1, 2}}}}};
   Json live = desired;
