@@ -2,7 +2,8 @@
 // watch with resourceVersion, 410 Gone, Events, over HTTPS with a bearer token): applying,
 // changing and deleting a topic map starts, changes and stops routes in the running bridge; an
 // invalid topic map is reported (log and Event) and changes nothing; a compaction forces a
-// relist; and a route that was never touched loses no message and duplicates none.
+// relist; a route that was never touched loses no message and duplicates none; and a connector's
+// stagePlugins are loaded before its topic maps' stages are checked and built.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -297,6 +298,56 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   const auto rc = bridge.wait(20s);
   ASSERT_TRUE(rc.has_value());
   EXPECT_EQ(*rc, 0) << bridge.log();
+}
+
+TEST_F(KubeWatchTest, ConnectorStagePluginsAreLoadedForTheRoutesOfItsTopicMaps) {
+  // The connector names a stage plugin; a topic map's route uses the plugin's stage type, which
+  // validates and builds only once the plugin is loaded.
+  std::string connector = connectorJson(local_, remote_);
+  const std::string plugin = std::string(MQB_BINARY_DIR) + "/test_plugins/good_plugin.so";
+  connector.insert(connector.size() - 2, R"(,"stagePlugins":[")" + plugin + R"("])");
+  apply("connector", connector);
+  apply("tagged", topicMapJson("tagged", R"({"name":"tagged","direction":"local-to-remote",)"
+                                         R"("qos":1,"source":"t/#","stages":[)"
+                                         R"({"type":"test_tag","value":"from-plugin"}]})"));
+  BridgeRunnerOptions bo;
+  bo.configArgs = {"--kube",
+                   "--kube-api-server",
+                   "https://127.0.0.1:" + std::to_string(apiPort_),
+                   "--kube-token-file",
+                   token_,
+                   "--kube-ca-file",
+                   pki_.rootCa(),
+                   "--kube-namespace-file",
+                   ns_};
+  BridgeRunner bridge(std::move(bo));
+  ASSERT_TRUE(bridge.spawn());
+  ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-tagged"); }, 30s)) << bridge.log();
+  ASSERT_EQ(
+      waitForStatus(static_cast<std::uint16_t>(bridge.metricsPort()), "/readyz", 200, 30s).status,
+      200)
+      << bridge.log();
+
+  TestClientOptions ro;
+  ro.uri = remote_.uri();
+  ro.clientId = "rx";
+  TestClient rx(ro);
+  ASSERT_TRUE(rx.connect());
+  ASSERT_TRUE(rx.subscribe("t/#", 1));
+  TestClientOptions lo;
+  lo.uri = local_.uri();
+  lo.clientId = "tx";
+  TestClient tx(lo);
+  ASSERT_TRUE(tx.connect());
+  ASSERT_TRUE(tx.publish("t/1", "x", 1));
+  ASSERT_TRUE(waitFor([&] { return !rx.received().empty(); }, 20s)) << bridge.log();
+  const std::vector<ReceivedMessage> got = rx.received();  // a copy: received() returns one
+  std::string tags;
+  for (const auto& p : got[0].props.user) {
+    tags.append(tags.empty() ? "" : ",").append(p.key).append("=").append(p.value);
+  }
+  EXPECT_NE(tags.find("tag=from-plugin"), std::string::npos) << tags;
+  EXPECT_EQ(countOf(stats(), "InvalidConfiguration"), 0) << stats();
 }
 
 }  // namespace
