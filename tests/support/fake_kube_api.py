@@ -77,44 +77,36 @@ def now():
     return datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def merge_patch(target, patch):
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
-
-
 # The lists a strategic merge patch merges by key (only those mqbridge patches: the conditions a
 # bridge writes into its Pod's status, keyed by type as in the Pod's patchMergeKey).
 MERGE_KEYS = {"conditions": "type"}
 
 
-def strategic_merge_patch(target, patch):
-    """RFC 7386, but a list named in MERGE_KEYS merges element by element on its key."""
+def merge_patch(target, patch, merge_keys=None):
+    """RFC 7386 JSON merge patch; a list named in merge_keys merges element by element on its
+    key instead of being replaced (strategic merge)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     out = copy.deepcopy(target) if isinstance(target, dict) else {}
     for k, v in patch.items():
         if v is None:
             out.pop(k, None)
-        elif k in MERGE_KEYS and isinstance(v, list) and isinstance(out.get(k), list):
-            key = MERGE_KEYS[k]
-            merged = out[k]
+        elif merge_keys and k in merge_keys and isinstance(v, list) and isinstance(out.get(k), list):
+            key = merge_keys[k]
             for item in v:
-                at = [i for i, old in enumerate(merged) if old.get(key) == item.get(key)]
+                at = [i for i, old in enumerate(out[k]) if old.get(key) == item.get(key)]
                 if at:
-                    merged[at[0]] = strategic_merge_patch(merged[at[0]], item)
+                    out[k][at[0]] = merge_patch(out[k][at[0]], item, merge_keys)
                 else:
-                    merged.append(copy.deepcopy(item))
+                    out[k].append(copy.deepcopy(item))
         else:
-            out[k] = strategic_merge_patch(out.get(k), v)
+            out[k] = merge_patch(out.get(k), v, merge_keys)
     return out
+
+
+def strategic_merge_patch(target, patch):
+    """The API server's strategic merge, for the lists in MERGE_KEYS."""
+    return merge_patch(target, patch, MERGE_KEYS)
 
 
 def parse_selector(q):

@@ -85,6 +85,20 @@ class KubeWatchTest : public ::testing::Test {
                            "/delete?plural=" + plural + "&name=" + name);
     ASSERT_EQ(r.status, 200) << r.body << r.error;
   }
+  /// `mqbridge run --kube` against the stand-in API server.
+  BridgeRunnerOptions kubeBridge() const {
+    BridgeRunnerOptions bo;
+    bo.configArgs = {"--kube",
+                     "--kube-api-server",
+                     "https://127.0.0.1:" + std::to_string(apiPort_),
+                     "--kube-token-file",
+                     token_,
+                     "--kube-ca-file",
+                     pki_.rootCa(),
+                     "--kube-namespace-file",
+                     ns_};
+    return bo;
+  }
   std::string stats() { return httpGet(static_cast<std::uint16_t>(controlPort_), "/stats").body; }
   bool connectedBoth(const std::string& id) {
     return local_.clientIdsConnected().count(id) != 0 &&
@@ -124,17 +138,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   apply("connector", connectorJson(local_, remote_));
   apply("base", topicMapJson("base", route("steady", "a/#")));
 
-  BridgeRunnerOptions bo;
-  bo.configArgs = {"--kube",
-                   "--kube-api-server",
-                   "https://127.0.0.1:" + std::to_string(apiPort_),
-                   "--kube-token-file",
-                   token_,
-                   "--kube-ca-file",
-                   pki_.rootCa(),
-                   "--kube-namespace-file",
-                   ns_};
-  BridgeRunner bridge(std::move(bo));
+  BridgeRunner bridge(kubeBridge());
   const int metricsPort = bridge.metricsPort();
   ASSERT_TRUE(bridge.spawn());
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-steady"); }, 30s)) << bridge.log();
@@ -310,17 +314,7 @@ TEST_F(KubeWatchTest, ConnectorStagePluginsAreLoadedForTheRoutesOfItsTopicMaps) 
   apply("tagged", topicMapJson("tagged", R"({"name":"tagged","direction":"local-to-remote",)"
                                          R"("qos":1,"source":"t/#","stages":[)"
                                          R"({"type":"test_tag","value":"from-plugin"}]})"));
-  BridgeRunnerOptions bo;
-  bo.configArgs = {"--kube",
-                   "--kube-api-server",
-                   "https://127.0.0.1:" + std::to_string(apiPort_),
-                   "--kube-token-file",
-                   token_,
-                   "--kube-ca-file",
-                   pki_.rootCa(),
-                   "--kube-namespace-file",
-                   ns_};
-  BridgeRunner bridge(std::move(bo));
+  BridgeRunner bridge(kubeBridge());
   ASSERT_TRUE(bridge.spawn());
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-tagged"); }, 30s)) << bridge.log();
   ASSERT_EQ(
