@@ -449,9 +449,13 @@ class Client {
   /// The broker refused a re-authentication with reason `rc` in a `packet`: counted, and the
   /// connection goes for a new one at once.
   void reauthRefused(std::uint8_t rc, std::string_view packet);
-  /// Publishes pause (Busy) until the outstanding ones are acknowledged or drainTimeout passes;
-  /// then finishDrain() closes the connection for a reconnect at once.
-  void beginDrain(std::string reason, std::chrono::steady_clock::time_point now);
+  /// The one way this client leaves a working connection on purpose (changed credentials, an
+  /// unanswered re-authentication, the return to the first endpoint): publishes pause (Busy)
+  /// until what is outstanding is acknowledged or `within` passes, then finishDrain() sends
+  /// DISCONNECT and the connection goes with `cause` (Reconnecting: the same endpoint;
+  /// ReturningToPrimary: endpoint 0) for a new one at once. A drain under way is not replaced.
+  void beginDrain(std::string reason, Cause cause, std::chrono::milliseconds within,
+                  std::chrono::steady_clock::time_point now);
   bool finishDrain();
   /// Stamps of the credential files as of now (prepareConnect() takes them before reading).
   void stampCredentials();
@@ -483,9 +487,6 @@ class Client {
   void endpointFailed() noexcept;
   /// After CONNACK: tells the observer, clears a finished switch.
   void endpointConnected() noexcept;
-  /// Called by serve() when the prober found the primary reachable: drains the window, then
-  /// disconnects normally. False once the connection was closed for the switch.
-  bool continueOrSwitch();
   void startProber();
   void stopProber();
   void probeLoop() noexcept;
@@ -558,11 +559,12 @@ class Client {
 
   std::unique_ptr<auth::TokenFetcher> tokens_;
 
-  // renewal.cc state. draining_ is guarded by mu_ (publish() reads it); the rest is the I/O
-  // thread's, except the token thread's hand-over (tokenMu_).
+  // renewal.cc state. draining_ is written under mu_ by the I/O thread (publish() reads it); the
+  // rest is the I/O thread's, except the token thread's hand-over (tokenMu_).
   bool draining_ = false;
   std::chrono::steady_clock::time_point drainDeadline_{};
   std::string drainReason_;
+  Cause drainCause_ = Cause::Reconnecting;
   bool reconnectAtOnce_ = false;  // the next attempt follows without backoff
   std::uint64_t acksReceived_ = 0;
   std::uint64_t ackMark_ = 0;
@@ -583,9 +585,6 @@ class Client {
   // Endpoints (endpoints.cc).
   std::atomic<std::size_t> endpointIndex_{0};
   std::atomic<bool> switchWanted_{false};  // the prober found the primary reachable
-  bool switchDraining_ = false;            // guarded by mu_: publish() answers Busy before a switch
-  std::chrono::steady_clock::time_point drainUntil_{};  // I/O thread only
-  bool skipBackoff_ = false;  // I/O thread only: connect to the primary at once
   std::thread prober_;
   std::mutex probeMu_;
   std::condition_variable probeCv_;

@@ -248,7 +248,7 @@ Client::Send Client::publish(const Publish& p, std::uint64_t cookie) noexcept {
       return Send::Disconnected;
     }
     const std::size_t queued = queuedOutputLocked();
-    if (draining_ || switchDraining_ || (queued > 0 && queued >= options_.maxOutputBytes)) {
+    if (draining_ || (queued > 0 && queued >= options_.maxOutputBytes)) {
       writableWanted_ = true;
       return Send::Busy;
     }
@@ -373,9 +373,6 @@ void Client::waitWake(std::chrono::milliseconds timeout) {
 }
 
 void Client::waitBackoff() {
-  if (std::exchange(skipBackoff_, false)) {
-    return;
-  }
   long long delay = options_.minRetry.count();
   {
     std::lock_guard<std::mutex> lk(mu_);

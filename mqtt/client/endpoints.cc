@@ -88,10 +88,6 @@ void Client::endpointFailed() noexcept {
 }
 
 void Client::endpointConnected() noexcept {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    switchDraining_ = false;
-  }
   switchWanted_.store(false, std::memory_order_release);
   const std::size_t i = endpointIndex();
   if (observer_ != nullptr) {
@@ -106,38 +102,6 @@ void Client::endpointConnected() noexcept {
   if (i != 0) {
     probeCv_.notify_all();  // the prober starts watching the primary
   }
-}
-
-bool Client::continueOrSwitch() {
-  const auto now = Clock::now();
-  bool inFlight = false;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!switchDraining_) {
-      switchDraining_ = true;
-      drainUntil_ = now + options_.switchDrain;
-    }
-    for (const auto& [id, e] : inflight_) {
-      inFlight = inFlight || e.kind == Request::Publish;
-    }
-  }
-  if (inFlight && now < drainUntil_) {
-    return true;  // acknowledgements wake the I/O thread; the prober wakes it at drainUntil_
-  }
-  std::string bye;
-  wire::encodeDisconnect(version_, 0, std::nullopt, bye);
-  transport_->queue(bye);
-  if (writeAll(now + std::chrono::milliseconds(1000))) {
-    transport_->shutdown();
-    drainUntilClosed(Clock::now() + std::chrono::milliseconds(500));
-  }
-  failure_.reset();
-  endpointIndex_.store(0, std::memory_order_release);
-  skipBackoff_ = true;
-  dropConnection(Failure{
-      Cause::ReturningToPrimary, 0, v5(),
-      std::string(inFlight ? "publishes still in flight are sent again" : "window drained")});
-  return false;
 }
 
 void Client::startProber() {
@@ -193,15 +157,8 @@ void Client::probeLoop() noexcept {
                                            {"name", options_.name},
                                            {"broker", uriOf(options_.endpoint)}});
       switchWanted_.store(true, std::memory_order_release);
-      const std::uint64_t one = 1;
-      [[maybe_unused]] auto n = write(wakeFd_, &one, sizeof one);
-      // Once more when the drain time is up, in case no acknowledgement wakes the I/O thread.
-      std::unique_lock<std::mutex> again(probeMu_);
-      if (!probeCv_.wait_for(again, options_.switchDrain + std::chrono::milliseconds(50),
-                             [this] { return probeStop_; })) {
-        n = write(wakeFd_, &one, sizeof one);
-      }
-      again.unlock();
+      const std::uint64_t one = 1;  // the I/O thread begins the drain (serve())
+      [[maybe_unused]] const auto n = write(wakeFd_, &one, sizeof one);
     }
     lk.lock();
   }

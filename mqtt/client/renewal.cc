@@ -104,7 +104,7 @@ bool Client::maintain() {
     if (observer_ != nullptr) {
       observer_->onReauthentication("refused");
     }
-    beginDrain("re-authentication unanswered", now);
+    beginDrain("re-authentication unanswered", Cause::Reconnecting, options_.drainTimeout, now);
   }
   if (options_.credentialCheckInterval.count() > 0 && now >= nextCredentialCheck_) {
     nextCredentialCheck_ = now + options_.credentialCheckInterval;
@@ -206,7 +206,7 @@ void Client::checkCredentials(Clock::time_point now) {
     return;
   }
   stamps_ = std::move(current);
-  beginDrain("credentials changed: " + changed, now);
+  beginDrain("credentials changed: " + changed, Cause::Reconnecting, options_.drainTimeout, now);
 }
 
 void Client::refreshIdentityToken(Clock::time_point now) {
@@ -322,24 +322,29 @@ void Client::reauthRefused(std::uint8_t rc, std::string_view packet) {
                          .append(")")};
 }
 
-void Client::beginDrain(std::string reason, Clock::time_point now) {
+void Client::beginDrain(std::string reason, Cause cause, std::chrono::milliseconds within,
+                        Clock::time_point now) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (draining_) {
-      return;
+      return;  // one drain at a time: the first reason wins
     }
     draining_ = true;
     writableWanted_ = true;
   }
-  drainDeadline_ = now + options_.drainTimeout;
+  drainDeadline_ = now + within;
+  drainCause_ = cause;
+  nextMaintenance_ = std::min(nextMaintenance_, drainDeadline_);  // wakes the I/O thread then
   log::info("mqtt_graceful_reconnect", {{"client", options_.clientId}, {"reason", reason}});
   drainReason_ = std::move(reason);
 }
 
 bool Client::finishDrain() {
+  bool inFlight = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     open_ = false;  // publishers neither queue nor touch the transport from here on
+    inFlight = !inflight_.empty();
   }
   std::string bye;
   wire::encodeDisconnect(version_, 0, std::nullopt, bye);
@@ -352,8 +357,13 @@ bool Client::finishDrain() {
     transport_->shutdown();
     drainUntilClosed(deadline);
   }
+  if (drainCause_ == Cause::ReturningToPrimary) {
+    endpointIndex_.store(0, std::memory_order_release);
+  }
   reconnectAtOnce_ = true;
-  dropConnection(Failure{Cause::Reconnecting, 0, v5(), drainReason_});
+  dropConnection(
+      Failure{drainCause_, 0, v5(),
+              inFlight ? drainReason_ + "; what is still in flight is sent again" : drainReason_});
   return false;
 }
 

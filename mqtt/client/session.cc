@@ -33,8 +33,10 @@ void Client::serve() {
     if (!processInput() || !maintain()) {
       return;
     }
-    if (switchWanted_.load(std::memory_order_acquire) && !continueOrSwitch()) {
-      return;
+    if (switchWanted_.load(std::memory_order_acquire) && !draining_) {
+      beginDrain("the first endpoint is reachable again", Cause::ReturningToPrimary,
+                 options_.switchDrain, Clock::now());
+      continue;  // maintain() ends the drain at once when nothing is in flight
     }
     bool closingNow;
     {
