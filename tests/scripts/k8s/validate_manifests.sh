@@ -12,6 +12,7 @@
 #   6. deploy/operator renders and validates; what `mqbridge operator --render` generates (the
 #      StatefulSet and Services per connector, each resource with its status) validates against
 #      kubernetes-models and the CRDs' status schemas;
+#      and the CRDs' printer columns resolve on that status (tests/k8s/printer_columns.py);
 #   7. negative cases: each check above rejects a broken input.
 # Usage: bash validate_manifests.sh <build-dir>
 set -euo pipefail
@@ -200,44 +201,13 @@ for d in yaml.safe_load_all(sys.stdin):
     failed "operator-generated objects (Azure Arc):"; indent <<<"$out"; fi
   # The CRDs' printer columns, evaluated on the resources with the operator's status as `kubectl
   # get` would (its JSONPath subset: .a.b and .a[?(@.k=="v")].b): each resolves, and shows.
-  if out=$(python3 - "$work/generated-crs.yaml" "${crds[@]}" <<'PY' 2>&1
-import re, sys, yaml
-step = re.compile(r'\.([A-Za-z0-9_]+)|\[\?\(@\.([A-Za-z0-9_]+)=="([^"]*)"\)\]')
-def resolve(obj, path):
-    pos, cur = 0, obj
-    for m in step.finditer(path):
-        if m.start() != pos:
-            raise SystemExit("unsupported JSONPath %s" % path)
-        pos = m.end()
-        if m.group(1):
-            cur = cur.get(m.group(1)) if isinstance(cur, dict) else None
-        else:
-            cur = next((e for e in cur or [] if e.get(m.group(2)) == m.group(3)), None)
-    if pos != len(path):
-        raise SystemExit("unsupported JSONPath %s" % path)
-    return cur
-columns = {}
-for f in sys.argv[2:]:
-    for crd in yaml.safe_load_all(open(f)):
-        if crd and crd.get("kind") == "CustomResourceDefinition":
-            for v in crd["spec"]["versions"]:
-                columns[crd["spec"]["names"]["kind"]] = v.get("additionalPrinterColumns", [])
-bad = 0
-for r in yaml.safe_load_all(open(sys.argv[1])):
-    row = []
-    for c in columns.get(r["kind"], []):
-        value = resolve(r, c["jsonPath"])
-        if value is None and c["type"] != "date":
-            print("%s %s: column %s (%s) is empty" % (r["kind"], r["metadata"]["name"], c["name"], c["jsonPath"]))
-            bad += 1
-        row.append("%s=%s" % (c["name"], value))
-    print("%s %s: %s" % (r["kind"], r["metadata"]["name"], " ".join(row)))
-sys.exit(1 if bad else 0)
-PY
-  ); then
+  if out=$(python3 tests/k8s/printer_columns.py "$work/generated-crs.yaml" "${crds[@]}" 2>&1); then
     pass "printer columns resolve on the operator's status:"; indent <<<"$out"
   else
     failed "printer columns:"; indent <<<"$out"; fi
+  sed -e 's/jsonPath: .status.ready$/jsonPath: .status.readyz/' "${crds[0]}" >"$work/bad_columns.yaml"
+  expect_fail "a printer column with a misspelled path" "column Ready" \
+    python3 tests/k8s/printer_columns.py "$work/generated-crs.yaml" "$work/bad_columns.yaml"
   if grep -q "must be a whole level" "$work/generated-crs.yaml"; then
     pass "the invalid topic map's status carries the validator's message"
   else
