@@ -11,8 +11,8 @@
 #      with the files laid out as the container's mounts would hold them;
 #   6. deploy/operator renders and validates; what `mqbridge operator --render` generates (the
 #      StatefulSet and Services per connector, each resource with its status) validates against
-#      kubernetes-models and the CRDs' status schemas;
-#      and the CRDs' printer columns resolve on that status (tests/k8s/printer_columns.py);
+#      kubernetes-models and the CRDs' status schemas, and the CRDs' printer columns resolve on
+#      that status (tests/k8s/printer_columns.py);
 #   7. negative cases: each check above rejects a broken input.
 # Usage: bash validate_manifests.sh <build-dir>
 set -euo pipefail
