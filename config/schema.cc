@@ -363,6 +363,9 @@ Resource makeConnector() {
       {"Instances", "integer", ".spec.bridgeInstances", "Instances wanted."},
       {"Ready", "string", ".status.ready", "Ready instances of those wanted."},
       {"Routes", "integer", ".status.routes", "Routes served."},
+      {"Degraded", "string", ".status.conditions[?(@.type==\"Degraded\")].reason",
+       "Why the connector is degraded (e.g. RemoteUnreachable, InvalidTopicMap), AsExpected when "
+       "it is not."},
       {"Age", "date", ".metadata.creationTimestamp", ""},
   };
   r.spec = object(
