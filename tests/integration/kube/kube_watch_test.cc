@@ -11,12 +11,12 @@
 #include <atomic>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "tests/support/bridge_runner.h"
 #include "tests/support/child_process.h"
+#include "tests/support/fake_kube_api.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -59,47 +59,27 @@ class KubeWatchTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(local_.start()) << local_.logText();
     ASSERT_TRUE(remote_.start()) << remote_.logText();
-    token_ = dir_.write("token", kToken + "\n");
     ns_ = dir_.write("namespace", "bridge-ns\n");
-    api_ = std::make_unique<ChildProcess>(
-        "/usr/bin/python3",
-        std::vector<std::string>{MQB_SOURCE_DIR "/tests/support/fake_kube_api.py", "--cert",
-                                 pki_.serverCert(), "--key", pki_.serverKey(), "--token", kToken,
-                                 "--ready-file", dir_.file("api-ready")},
-        dir_.file("api.log"));
-    ASSERT_TRUE(api_->start());
-    ASSERT_TRUE(waitFor([&] { return !readFile(dir_.file("api-ready")).empty(); }, 20s))
-        << readFile(dir_.file("api.log"));
-    std::istringstream in(readFile(dir_.file("api-ready")));
-    in >> apiPort_ >> controlPort_;
-    ASSERT_GT(apiPort_, 0);
+    ASSERT_TRUE(api_.start()) << api_.log();
   }
 
-  void apply(const std::string& name, const std::string& json) {
-    const std::string f = dir_.write(name + ".json", json);
-    const auto r = httpGet(static_cast<std::uint16_t>(controlPort_), "/apply?file=" + f);
-    ASSERT_EQ(r.status, 200) << r.body << r.error;
+  void apply(const std::string& json) {
+    ASSERT_TRUE(api_.apply(nlohmann::json::parse(json))) << json;
   }
   void remove(const std::string& plural, const std::string& name) {
-    const auto r = httpGet(static_cast<std::uint16_t>(controlPort_),
-                           "/delete?plural=" + plural + "&name=" + name);
-    ASSERT_EQ(r.status, 200) << r.body << r.error;
+    ASSERT_TRUE(api_.remove(plural, name));
   }
   /// `mqbridge run --kube` against the stand-in API server.
   BridgeRunnerOptions kubeBridge() const {
     BridgeRunnerOptions bo;
-    bo.configArgs = {"--kube",
-                     "--kube-api-server",
-                     "https://127.0.0.1:" + std::to_string(apiPort_),
-                     "--kube-token-file",
-                     token_,
-                     "--kube-ca-file",
-                     pki_.rootCa(),
-                     "--kube-namespace-file",
-                     ns_};
+    bo.configArgs = {"--kube", "--kube-namespace-file", ns_};
+    for (const auto& a : api_.clientArgs()) {
+      bo.configArgs.push_back(a);
+    }
     return bo;
   }
-  std::string stats() { return httpGet(static_cast<std::uint16_t>(controlPort_), "/stats").body; }
+  /// The stand-in's /stats as it writes it (JSON with ": " separators).
+  std::string stats() { return api_.control("/stats").body; }
   bool connectedBoth(const std::string& id) {
     return local_.clientIdsConnected().count(id) != 0 &&
            remote_.clientIdsConnected().count(id) != 0;
@@ -113,9 +93,8 @@ class KubeWatchTest : public ::testing::Test {
   MosquittoBroker local_;
   MosquittoBroker remote_;
   TempDir dir_{"mqb-kube"};
-  std::string token_, ns_;
-  std::unique_ptr<ChildProcess> api_;
-  int apiPort_ = 0, controlPort_ = 0;
+  std::string ns_;
+  FakeKubeApi api_{pki_, dir_, kToken};
 };
 
 int countOf(const std::string& text, const std::string& what) {
@@ -135,8 +114,8 @@ int countIn(const std::vector<ReceivedMessage>& msgs, const std::string& topicPr
 }
 
 TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
-  apply("connector", connectorJson(local_, remote_));
-  apply("base", topicMapJson("base", route("steady", "a/#")));
+  apply(connectorJson(local_, remote_));
+  apply(topicMapJson("base", route("steady", "a/#")));
 
   BridgeRunner bridge(kubeBridge());
   const int metricsPort = bridge.metricsPort();
@@ -193,7 +172,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
 
   // 1. Apply a second topic map: its route starts (connected, then subscribed: /readyz 200).
   const auto t1 = std::chrono::steady_clock::now();
-  apply("extra", topicMapJson("extra", route("extra1", "b/#")));
+  apply(topicMapJson("extra", route("extra1", "b/#")));
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-extra1"); }, 30s)) << bridge.log();
   ASSERT_EQ(waitForStatus(static_cast<std::uint16_t>(metricsPort), "/readyz", 200, 30s).status, 200)
       << bridge.log();
@@ -205,7 +184,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
       << countIn(rx.received(), "b/");
 
   // 2. Change it (new source filter): the route is rebuilt and follows the change.
-  apply("extra", topicMapJson("extra", route("extra1", "c/#")));
+  apply(topicMapJson("extra", route("extra1", "c/#")));
   ASSERT_TRUE(waitFor(
       [&] {
         tx.publish("c/probe", "P", 1);
@@ -220,7 +199,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   EXPECT_EQ(countIn(rx.received(), "b/after"), 0) << "route still forwards its old source";
 
   // 3. An invalid topic map is reported and changes nothing.
-  apply("bad", topicMapJson("bad", route("broken", "d/#", 5)));
+  apply(topicMapJson("bad", route("broken", "d/#", 5)));
   ASSERT_TRUE(waitFor([&] { return stats().find("\"name\": \"bad\"") != std::string::npos; }, 20s))
       << stats() << bridge.log();
   EXPECT_NE(bridge.log().find("kube_resource_invalid"), std::string::npos);
@@ -229,7 +208,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
   EXPECT_EQ(local_.clientIdsSeen().count("kw-broken"), 0u);
 
   // 4. Compaction: the watches end, resume from a too-old resourceVersion, get 410, relist.
-  ASSERT_EQ(httpGet(static_cast<std::uint16_t>(controlPort_), "/compact").status, 200);
+  ASSERT_EQ(api_.control("/compact").status, 200);
   ASSERT_TRUE(waitFor(
       [&] {
         const std::string log = bridge.log();
@@ -243,7 +222,7 @@ TEST_F(KubeWatchTest, TopicMapApplyChangeDeleteDrivesRoutesWithoutLoss) {
       20s))
       << bridge.log();
   // After the relist, changes are seen again.
-  apply("late", topicMapJson("late", route("late1", "d/#")));
+  apply(topicMapJson("late", route("late1", "d/#")));
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-late1"); }, 30s)) << bridge.log();
 
   // 5. Delete the changed topic map: its route stops.
@@ -310,10 +289,10 @@ TEST_F(KubeWatchTest, ConnectorStagePluginsAreLoadedForTheRoutesOfItsTopicMaps) 
   std::string connector = connectorJson(local_, remote_);
   const std::string plugin = std::string(MQB_BINARY_DIR) + "/test_plugins/good_plugin.so";
   connector.insert(connector.size() - 2, R"(,"stagePlugins":[")" + plugin + R"("])");
-  apply("connector", connector);
-  apply("tagged", topicMapJson("tagged", R"({"name":"tagged","direction":"local-to-remote",)"
-                                         R"("qos":1,"source":"t/#","stages":[)"
-                                         R"({"type":"test_tag","value":"from-plugin"}]})"));
+  apply(connector);
+  apply(topicMapJson("tagged", R"({"name":"tagged","direction":"local-to-remote",)"
+                               R"("qos":1,"source":"t/#","stages":[)"
+                               R"({"type":"test_tag","value":"from-plugin"}]})"));
   BridgeRunner bridge(kubeBridge());
   ASSERT_TRUE(bridge.spawn());
   ASSERT_TRUE(waitFor([&] { return connectedBoth("kw-tagged"); }, 30s)) << bridge.log();

@@ -18,7 +18,6 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -26,6 +25,7 @@
 
 #include "tests/support/bridge_runner.h"
 #include "tests/support/child_process.h"
+#include "tests/support/fake_kube_api.h"
 #include "tests/support/http_get.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/test_client.h"
@@ -199,32 +199,12 @@ class FakeKubelet {
 
 class OperatorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    token_ = dir_.write("token", kToken + "\n");
-    api_ = std::make_unique<ChildProcess>(
-        "/usr/bin/python3",
-        std::vector<std::string>{MQB_SOURCE_DIR "/tests/support/fake_kube_api.py", "--cert",
-                                 pki_.serverCert(), "--key", pki_.serverKey(), "--token", kToken,
-                                 "--ready-file", dir_.file("api-ready")},
-        dir_.file("api.log"));
-    ASSERT_TRUE(api_->start());
-    ASSERT_TRUE(waitFor([&] { return !readFile(dir_.file("api-ready")).empty(); }, 20s))
-        << readFile(dir_.file("api.log"));
-    std::istringstream in(readFile(dir_.file("api-ready")));
-    in >> apiPort_ >> controlPort_;
-    ASSERT_GT(apiPort_, 0);
-  }
-
-  std::vector<std::string> kubeArgs() const {
-    return {"--kube-api-server", "https://127.0.0.1:" + std::to_string(apiPort_),
-            "--kube-token-file", token_,
-            "--kube-ca-file",    pki_.rootCa()};
-  }
+  void SetUp() override { ASSERT_TRUE(api_.start()) << api_.log(); }
 
   std::unique_ptr<ChildProcess> startOperator(const std::string& logName) {
     std::vector<std::string> args = {"operator", "--namespace", kNs,    "--drain-seconds",
                                      "5",        "--log-level", "debug"};
-    for (const auto& a : kubeArgs()) {
+    for (const auto& a : api_.clientArgs()) {
       args.push_back(a);
     }
     auto op = std::make_unique<ChildProcess>(mqbridgeBinary(), args, dir_.file(logName));
@@ -232,46 +212,19 @@ class OperatorTest : public ::testing::Test {
     return op;
   }
 
-  HttpResponse control(const std::string& path) const {
-    return httpGet(static_cast<std::uint16_t>(controlPort_), path);
-  }
-  void apply(const Json& object) {
-    const std::string f = dir_.write(
-        std::string("apply-").append(std::to_string(++files_)).append(".json"), object.dump());
-    ASSERT_EQ(control("/apply?file=" + f).status, 200);
-  }
-  /// Merge-patches as another client would (status = the status subresource).
-  bool patch(const std::string& plural, const std::string& name, const Json& change,
-             bool status = false) {
-    const std::string f = dir_.write(
-        std::string("patch-").append(std::to_string(++files_)).append(".json"), change.dump());
-    return control("/patch?plural=" + plural + "&name=" + name + "&file=" + f +
-                   (status ? "&status=1" : ""))
-               .status == 200;
-  }
-  /// The object, or null.
-  Json get(const std::string& plural, const std::string& name) const {
-    const auto r = control("/get?plural=" + plural + "&name=" + name);
-    return r.status == 200 ? Json::parse(r.body) : Json();
-  }
-  Json stats() const { return Json::parse(control("/stats").body); }
+  void apply(const Json& object) { ASSERT_TRUE(api_.apply(object)) << object.dump(); }
 
   /// The fake kubelet's view of the stand-in API server: connector "kc"'s StatefulSet and pods.
   FakeKubelet::Api kubeletApi() {
-    return {[this] { return get("statefulsets", "kc"); },
-            [this](const Json& status) { return patch("statefulsets", "kc", status, true); },
+    return {[this] { return api_.get("statefulsets", "kc"); },
+            [this](const Json& status) { return api_.patch("statefulsets", "kc", status, true); },
             [this](const Json& pod) { apply(pod); },
-            [this](const std::string& name) {
-              EXPECT_EQ(control("/delete?plural=pods&name=" + name).status, 200);
-            }};
+            [this](const std::string& name) { EXPECT_TRUE(api_.remove("pods", name)); }};
   }
 
   TestPki pki_;
   TempDir dir_{"mqb-operator"};
-  std::string token_;
-  std::unique_ptr<ChildProcess> api_;
-  int apiPort_ = 0, controlPort_ = 0;
-  std::atomic<int> files_{0};  // the fake kubelet's thread applies pods
+  FakeKubeApi api_{pki_, dir_, kToken};
 };
 
 int countOf(const std::string& text, const std::string& what) {
@@ -337,12 +290,12 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   auto op = startOperator("operator-1.log");
 
   // 1. Apply: the StatefulSet and both Services appear, owned by the connector.
-  ASSERT_TRUE(waitFor([&] { return !get("services", "kc-metrics").is_null(); }, 20s))
+  ASSERT_TRUE(waitFor([&] { return !api_.get("services", "kc-metrics").is_null(); }, 20s))
       << op->logText();
-  const Json connector = get("mqttbridgeconnectors", "kc");
-  const Json sts = get("statefulsets", "kc");
+  const Json connector = api_.get("mqttbridgeconnectors", "kc");
+  const Json sts = api_.get("statefulsets", "kc");
   ASSERT_FALSE(sts.is_null());
-  ASSERT_FALSE(get("services", "kc").is_null());
+  ASSERT_FALSE(api_.get("services", "kc").is_null());
   EXPECT_EQ(sts["spec"]["replicas"], 2);
   const Json& c = sts["spec"]["template"]["spec"]["containers"][0];
   EXPECT_EQ(c["image"], "example.io/mqbridge:1.2.3");
@@ -351,35 +304,39 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   EXPECT_TRUE(hasArg(sts, "--kube-connector=kc"));
   EXPECT_TRUE(hasArg(sts, "--log-level=debug"));
   EXPECT_EQ(sts["metadata"]["ownerReferences"][0]["uid"], connector["metadata"]["uid"]);
-  EXPECT_EQ(get("services", "kc")["spec"]["clusterIP"], "None");
+  EXPECT_EQ(api_.get("services", "kc")["spec"]["clusterIP"], "None");
 
   // Status: observedGeneration, 0/2 ready, Progressing; the topic map is accepted.
-  ASSERT_TRUE(waitFor([&] { return get("mqttbridgeconnectors", "kc").contains("status"); }, 20s));
-  Json st = get("mqttbridgeconnectors", "kc")["status"];
+  ASSERT_TRUE(
+      waitFor([&] { return api_.get("mqttbridgeconnectors", "kc").contains("status"); }, 20s));
+  Json st = api_.get("mqttbridgeconnectors", "kc")["status"];
   EXPECT_EQ(st["observedGeneration"], 1);
   EXPECT_EQ(st["ready"], "0/2");
   EXPECT_EQ(st["routes"], 1);
-  EXPECT_EQ(condition(get("mqttbridgeconnectors", "kc"), "Ready", "status"), "False");
-  ASSERT_TRUE(waitFor([&] { return get("mqttbridgetopicmaps", "tm").contains("status"); }, 20s));
-  EXPECT_EQ(get("mqttbridgetopicmaps", "tm")["status"]["accepted"], true);
+  EXPECT_EQ(condition(api_.get("mqttbridgeconnectors", "kc"), "Ready", "status"), "False");
+  ASSERT_TRUE(
+      waitFor([&] { return api_.get("mqttbridgetopicmaps", "tm").contains("status"); }, 20s));
+  EXPECT_EQ(api_.get("mqttbridgetopicmaps", "tm")["status"]["accepted"], true);
 
   // The StatefulSet controller reports 2 ready: Ready True, "2/2".
-  ASSERT_TRUE(patch("statefulsets", "kc",
-                    {{"status",
-                      {{"replicas", 2},
-                       {"readyReplicas", 2},
-                       {"updatedReplicas", 2},
-                       {"observedGeneration", 1}}}},
-                    true));
+  ASSERT_TRUE(api_.patch("statefulsets", "kc",
+                         {{"status",
+                           {{"replicas", 2},
+                            {"readyReplicas", 2},
+                            {"updatedReplicas", 2},
+                            {"observedGeneration", 1}}}},
+                         true));
   ASSERT_TRUE(waitFor(
-      [&] { return condition(get("mqttbridgeconnectors", "kc"), "Ready", "status") == "True"; },
+      [&] {
+        return condition(api_.get("mqttbridgeconnectors", "kc"), "Ready", "status") == "True";
+      },
       20s))
       << op->logText();
-  EXPECT_EQ(get("mqttbridgeconnectors", "kc")["status"]["ready"], "2/2");
+  EXPECT_EQ(api_.get("mqttbridgeconnectors", "kc")["status"]["ready"], "2/2");
 
   // 2. Drift: a hand edit of replicas and image is put back.
-  ASSERT_TRUE(patch("statefulsets", "kc", {{"spec", {{"replicas", 7}}}}));
-  ASSERT_TRUE(waitFor([&] { return get("statefulsets", "kc")["spec"]["replicas"] == 2; }, 20s))
+  ASSERT_TRUE(api_.patch("statefulsets", "kc", {{"spec", {{"replicas", 7}}}}));
+  ASSERT_TRUE(waitFor([&] { return api_.get("statefulsets", "kc")["spec"]["replicas"] == 2; }, 20s))
       << op->logText();
 
   // 3. An invalid topic map: its status carries the validator's message; the connector is
@@ -387,23 +344,23 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   apply(topicMapJson("bad", Json::array({route("broken", "d/#", 7)})));
   ASSERT_TRUE(waitFor(
       [&] {
-        const Json t = get("mqttbridgetopicmaps", "bad");
+        const Json t = api_.get("mqttbridgetopicmaps", "bad");
         return t.is_object() && t.value("/status/accepted"_json_pointer, true) == false;
       },
       20s))
       << op->logText();
-  const Json bad = get("mqttbridgetopicmaps", "bad")["status"];
+  const Json bad = api_.get("mqttbridgetopicmaps", "bad")["status"];
   ASSERT_FALSE(bad["messages"].empty());
   EXPECT_NE(bad["messages"][0].get<std::string>().find("spec.routes[0].qos"), std::string::npos)
       << bad.dump();
   ASSERT_TRUE(waitFor(
       [&] {
-        return condition(get("mqttbridgeconnectors", "kc"), "Degraded", "reason") ==
+        return condition(api_.get("mqttbridgeconnectors", "kc"), "Degraded", "reason") ==
                "InvalidTopicMap";
       },
       20s));
   ASSERT_TRUE(waitFor(
-      [&] { return stats().dump().find("\"InvalidTopicMap\"") != std::string::npos; }, 20s));
+      [&] { return api_.stats().dump().find("\"InvalidTopicMap\"") != std::string::npos; }, 20s));
 
   // An image that cannot be pulled, as the kubelet reports it in a pod's status: Degraded says
   // InstanceFailing (it comes before a topic map problem: nothing runs) with the kubelet's words.
@@ -416,16 +373,16 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   apply(pulling);
   ASSERT_TRUE(waitFor(
       [&] {
-        return condition(get("mqttbridgeconnectors", "kc"), "Degraded", "reason") ==
+        return condition(api_.get("mqttbridgeconnectors", "kc"), "Degraded", "reason") ==
                "InstanceFailing";
       },
       20s))
       << op->logText();
-  EXPECT_EQ(condition(get("mqttbridgeconnectors", "kc"), "Degraded", "message"),
+  EXPECT_EQ(condition(api_.get("mqttbridgeconnectors", "kc"), "Degraded", "message"),
             "kc-1: ImagePullBackOff: Back-off pulling image example.io/mqbridge:1.2.3");
 
   // Every kind of write the operator sent is allowed by its Role in deploy/operator.
-  const Json writesBy = stats()["writes_by"];
+  const Json writesBy = api_.stats()["writes_by"];
   ASSERT_FALSE(writesBy.empty());
   for (const auto& [what, n] : writesBy.items()) {
     EXPECT_TRUE(roleAllows(what)) << what << " (" << n << "x) is not in operator-rbac.yaml";
@@ -434,30 +391,30 @@ TEST_F(OperatorTest, ApplyDriftInvalidTopicMapRestartDelete) {
   // 4. Restart: the new operator lists, compares, and writes nothing.
   op->signal(SIGTERM);
   ASSERT_TRUE(op->wait(10s).has_value());
-  ASSERT_EQ(control("/reset-writes").status, 200);
+  ASSERT_EQ(api_.control("/reset-writes").status, 200);
   op = startOperator("operator-2.log");
   ASSERT_TRUE(
       waitFor([&] { return op->logText().find("operator_synced") != std::string::npos; }, 20s))
       << op->logText();
   // A later event-driven pass (a change that needs no write) must not write either.
   const int passes = countOf(op->logText(), "operator_pass");
-  ASSERT_TRUE(patch("statefulsets", "kc", {{"metadata", {{"annotations", {{"x", "y"}}}}}}));
+  ASSERT_TRUE(api_.patch("statefulsets", "kc", {{"metadata", {{"annotations", {{"x", "y"}}}}}}));
   ASSERT_TRUE(waitFor([&] { return countOf(op->logText(), "operator_pass") > passes; }, 20s))
       << op->logText();
-  const Json restartWrites = stats()["writes"];
-  EXPECT_EQ(restartWrites, 0) << stats()["writes_by"].dump() << op->logText();
+  const Json restartWrites = api_.stats()["writes"];
+  EXPECT_EQ(restartWrites, 0) << api_.stats()["writes_by"].dump() << op->logText();
 
   // 5. Delete the connector: what it owns is garbage-collected.
-  ASSERT_EQ(control("/delete?plural=mqttbridgeconnectors&name=kc").status, 200);
+  ASSERT_TRUE(api_.remove("mqttbridgeconnectors", "kc"));
   // (Garbage collection is asynchronous in a cluster: an operator pass that has not seen the
   // deletion yet may create an object for the gone owner, which the collector removes.)
   EXPECT_TRUE(waitFor(
       [&] {
-        return get("statefulsets", "kc").is_null() && get("services", "kc").is_null() &&
-               get("services", "kc-metrics").is_null();
+        return api_.get("statefulsets", "kc").is_null() && api_.get("services", "kc").is_null() &&
+               api_.get("services", "kc-metrics").is_null();
       },
       20s))
-      << control("/list?plural=services").body;
+      << api_.control("/list?plural=services").body;
   std::cout << "[ operator ] API writes of the restarted operator before the delete: "
             << restartWrites << "\n";
 }
@@ -471,7 +428,7 @@ TEST_F(OperatorTest, ScaleOneThreeTwoLosesNothing) {
                      Json::array({route("ra", "a/#"), route("rb", "b/#"), route("rc", "c/#")})));
   auto op = startOperator("operator.log");
 
-  std::vector<std::string> podArgs = kubeArgs();
+  std::vector<std::string> podArgs = api_.clientArgs();
   podArgs.insert(podArgs.end(), {"--kube-namespace", kNs});
   FakeKubelet kubelet(kubeletApi(), podArgs, dir_);
   std::atomic<bool> stop{false};
@@ -497,7 +454,7 @@ TEST_F(OperatorTest, ScaleOneThreeTwoLosesNothing) {
   } joinKubelet{stop, kubeletThread};
 
   auto readyIs = [&](const std::string& want) {
-    const Json c = get("mqttbridgeconnectors", "kc");
+    const Json c = api_.get("mqttbridgeconnectors", "kc");
     return c.is_object() && c.value("/status/ready"_json_pointer, "") == want &&
            condition(c, "Ready", "status") == "True" &&
            condition(c, "Progressing", "status") == "False";
@@ -564,7 +521,7 @@ TEST_F(OperatorTest, ScaleOneThreeTwoLosesNothing) {
     dups += it == seen.end() ? 0 : it->second - 1;
   }
   EXPECT_EQ(missing, 0);
-  EXPECT_EQ(get("statefulsets", "kc")["spec"]["replicas"], 2);
+  EXPECT_EQ(api_.get("statefulsets", "kc")["spec"]["replicas"], 2);
   {
     std::lock_guard<std::mutex> lock(kubeletMu);
     EXPECT_EQ(kubelet.pods(), 2u);
@@ -582,17 +539,17 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
   apply(connectorJson(1, local.endpoint(), remote.endpoint()));
   apply(topicMapJson("tm", Json::array({route("ra", "a/#")})));
   auto op = startOperator("operator.log");
-  std::vector<std::string> podArgs = kubeArgs();
+  std::vector<std::string> podArgs = api_.clientArgs();
   podArgs.insert(podArgs.end(), {"--kube-namespace", kNs});
   FakeKubelet kubelet(kubeletApi(), podArgs, dir_);
   auto connectorIs = [&](const std::string& type, const std::string& status,
                          const std::string& reason) {
     kubelet.sync();
-    const Json c = get("mqttbridgeconnectors", "kc");
+    const Json c = api_.get("mqttbridgeconnectors", "kc");
     return condition(c, type, "status") == status && condition(c, type, "reason") == reason;
   };
   auto podCondition = [&](const std::string& field) {
-    return condition(get("pods", "kc-0"), "mqbridge.io/RemoteBrokerConnected", field);
+    return condition(api_.get("pods", "kc-0"), "mqbridge.io/RemoteBrokerConnected", field);
   };
 
   // Both brokers up: the pod says it reaches them, the connector is Ready.
@@ -601,7 +558,7 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
   ASSERT_TRUE(waitFor(
       [&] {
         return podCondition("status") == "True" &&
-               condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status") ==
+               condition(api_.get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status") ==
                    "True";
       },
       20s))
@@ -616,19 +573,20 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
   const auto reported = std::chrono::steady_clock::now() - stopped;
   EXPECT_EQ(podCondition("status"), "False");
   EXPECT_EQ(podCondition("reason"), "Unreachable");
-  const Json c = get("mqttbridgeconnectors", "kc");
+  const Json c = api_.get("mqttbridgeconnectors", "kc");
   const std::string message = condition(c, "Degraded", "message");
   EXPECT_NE(message.find("kc-0: connector kc: 0 of "), std::string::npos) << message;
   EXPECT_NE(message.find(remote.endpoint()), std::string::npos) << message;
   EXPECT_NE(message.find("last failure: "), std::string::npos) << message;
   ASSERT_TRUE(waitFor([&] { return connectorIs("Ready", "False", "RemoteUnreachable"); }, 20s))
-      << get("mqttbridgeconnectors", "kc").dump();
+      << api_.get("mqttbridgeconnectors", "kc").dump();
   // The kubelet's own conditions were merged with, not replaced: the pod is still Running and
   // the local side still connected.
-  EXPECT_EQ(get("pods", "kc-0")["status"]["phase"], "Running");
-  EXPECT_EQ(condition(get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status"), "True");
+  EXPECT_EQ(api_.get("pods", "kc-0")["status"]["phase"], "Running");
+  EXPECT_EQ(condition(api_.get("pods", "kc-0"), "mqbridge.io/LocalBrokerConnected", "status"),
+            "True");
   ASSERT_TRUE(waitFor(
-      [&] { return stats()["events"].dump().find("RemoteUnreachable") != std::string::npos; },
+      [&] { return api_.stats()["events"].dump().find("RemoteUnreachable") != std::string::npos; },
       20s));
 
   // Back on the same port: the condition and the connector recover.
@@ -649,7 +607,7 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
   EXPECT_EQ(countOf(kubelet.logs(), "event=reloading"), 0) << kubelet.logs();
 
   // The bridge's writes are allowed by the bridge pods' Role.
-  for (const auto& [what, n] : stats()["writes_by"].items()) {
+  for (const auto& [what, n] : api_.stats()["writes_by"].items()) {
     if (what.find("pods") != std::string::npos) {
       EXPECT_TRUE(roleAllows(what, MQB_SOURCE_DIR "/deploy/operator/bridge-rbac.yaml"))
           << what << " (" << n << "x) is not in bridge-rbac.yaml";
@@ -661,7 +619,7 @@ TEST_F(OperatorTest, RemoteUnreachableIsTheReasonAndClearsWhenItComesBack) {
             << " ms; restarted -> Ready, not Degraded in "
             << std::chrono::duration_cast<ms>(recovered).count()
             << " ms; pod condition writes (up, down, up): "
-            << stats()["writes_by"].value("PATCH pods/status", 0) << "\n";
+            << api_.stats()["writes_by"].value("PATCH pods/status", 0) << "\n";
 }
 
 }  // namespace
