@@ -135,17 +135,8 @@ BridgeConfig loaded() {
   spool:
     maxBytes: 1000
 ---
-apiVersion: mq.iotoperations.azure.com/v1beta1
-kind: MqttBridgeTopicMap
-metadata:
-  name: map
-spec:
-  mqttBridgeConnectorRef: bridge
-  routes:
-    - name: r1
-      direction: local-to-remote
-      source: a/#
-      target: b/{1}
+)" + testing::kBaseTopicMap +
+                           R"(      target: b/{1}
       qos: 1
       sharedSubscription:
         groupName: g
