@@ -332,13 +332,20 @@ class Api(BaseHTTPRequestHandler):
             self.send_json(201, obj)
             collect_orphan(key)
 
-    def write_existing(self, make):
-        """PUT/PATCH: make(old) -> new object, or an error tuple (code, reason, message)."""
+    def object_route(self):
+        """The route of an authorized request for one object, or None (the answer already sent)."""
         if not self.authorized():
-            return
+            return None
         r = self.route()
         if r is None or not r[2]:
             self.send_json(404, status_error(404, "NotFound", "no such path"))
+            return None
+        return r
+
+    def write_existing(self, make):
+        """PUT/PATCH: make(old) -> new object, or an error tuple (code, reason, message)."""
+        r = self.object_route()
+        if r is None:
             return
         ns, plural, name, sub, _ = r
         change = self.body()
@@ -379,11 +386,8 @@ class Api(BaseHTTPRequestHandler):
         self.write_existing(how)
 
     def do_DELETE(self):
-        if not self.authorized():
-            return
-        r = self.route()
-        if r is None or not r[2]:
-            self.send_json(404, status_error(404, "NotFound", "no such path"))
+        r = self.object_route()
+        if r is None:
             return
         ns, plural, name, _, _ = r
         with LOCK:
