@@ -4,9 +4,9 @@
 // buffer() appends); both must yield the same packets (an oversized PUBLISH as the same head) and
 // end the same way. Every packet body is handed to every parser with both protocol versions;
 // whatever parses must be consistent: a parsed PUBLISH re-encodes to exactly publishSize() bytes
-// and parses back to the same message, a parsed AUTH re-encodes and parses back the same. The raw input is also handed to the parsers directly
-// (first byte = fixed-header flags), and slices of it drive the encoders, whose output must frame
-// as exactly one packet.
+// and parses back to the same message, a parsed AUTH re-encodes and parses back the same. The raw
+// input is also handed to the parsers directly (first byte = fixed-header flags), and slices of it
+// drive the encoders, whose output must frame as exactly one packet.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +17,9 @@
 
 #include "mqtt/wire/codec.h"
 #include "mqtt/wire/utf8.h"
+#include "tests/fuzz/fuzz_check.h"
 
+using mqb::fuzz::check;
 using namespace mqb::mqtt::wire;
 
 namespace {
@@ -29,12 +31,6 @@ struct Owned {
   bool oversized = false;
   bool operator==(const Owned&) const = default;
 };
-
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
 
 /// The single packet framed from `bytes` (which must be exactly one packet).
 Owned frameOne(const std::string& bytes) {

@@ -16,16 +16,12 @@
 #include "mqtt/wire/codec.h"
 #include "mqtt/wire/property_ids.h"
 #include "mqtt/wire/utf8.h"
+#include "tests/fuzz/fuzz_check.h"
 
+using mqb::fuzz::check;
 using namespace mqb::mqtt::wire;
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
 
 struct In {
   std::string_view s;
@@ -63,7 +59,8 @@ void putVarint(std::string& out, std::size_t v) {
 }
 
 /// A property block from the input; `ids` collects (id, string values) for the checks.
-std::string properties(In& in, std::vector<std::pair<std::uint8_t, std::vector<std::string>>>& ids) {
+std::string properties(In& in,
+                       std::vector<std::pair<std::uint8_t, std::vector<std::string>>>& ids) {
   std::string block;
   const int n = in.byte() % 8;
   for (int i = 0; i < n && !in.s.empty(); ++i) {
@@ -169,8 +166,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       body = std::string("\x00\x09", 2) + static_cast<char>(code) + props;
       std::uint16_t id = 0;
       std::uint8_t rc = 0;
-      for (PacketType t : {PacketType::Puback, PacketType::Pubrec, PacketType::Pubrel,
-                           PacketType::Pubcomp}) {
+      for (PacketType t :
+           {PacketType::Puback, PacketType::Pubrec, PacketType::Pubrel, PacketType::Pubcomp}) {
         if (parseAck(Version::V5, t, body, id, rc, &err)) {
           rules(ids);
           check(id == 9 && rc == code);

@@ -9,18 +9,10 @@
 #include <string_view>
 
 #include "mqtt/wire/proxy.h"
+#include "tests/fuzz/fuzz_check.h"
 
+using mqb::fuzz::check;
 using namespace mqb::mqtt::wire;
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -11,16 +11,12 @@
 #include <string_view>
 
 #include "mqtt/wire/websocket.h"
+#include "tests/fuzz/fuzz_check.h"
 
+using mqb::fuzz::check;
 using namespace mqb::mqtt::wire;
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
 
 struct Run {
   std::string out;
