@@ -7,9 +7,11 @@
 //
 // Proves: apply → StatefulSet and Services created as desired.h describes, owned by the
 // connector; status (observedGeneration, "1/1", conditions); a hand-edited StatefulSet is put
-// back; an invalid topic map gets a status with the validator's message and an Event; an
-// operator restart writes nothing; deleting the connector removes what it owns; scaling
-// bridgeInstances 1 → 3 → 2 loses no QoS 1 message published throughout, counted end to end.
+// back; an invalid topic map gets a status with the validator's message and an Event; a pod in
+// ImagePullBackOff makes the connector InstanceFailing; an operator restart writes nothing;
+// deleting the connector removes what it owns; scaling bridgeInstances 1 → 3 → 2 loses no QoS 1
+// message published throughout, counted end to end; a remote broker that goes away under a real
+// bridge pod makes the connector RemoteUnreachable (through the pod's own condition) and clears.
 
 #include <gtest/gtest.h>
 #include <signal.h>
